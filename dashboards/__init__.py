@@ -1,0 +1,2 @@
+"""The Streamlit dashboard. It only reads run folders written by ``ftrag bench``; it never
+trains or indexes."""
