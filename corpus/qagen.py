@@ -25,8 +25,10 @@ _KEYVAL = re.compile(
     r"^\s*(?:[-*]\s+)?(?:\*\*)?(?P<key>[A-Z][\w /-]{2,40}?)(?:\*\*)?\s*:\s+"
     r"(?P<val>[^\n]{1,60})$"
 )
-_UNIT = (r"hours?|minutes?|seconds?|ms|days?|weeks?|months?|years?|grams?|kg|g|MB|GB|KB|TB|%|"
-         r"percent|euros?|dollars?|USD|EUR|requests?|users?|items?|characters?|tokens?|MHz|GHz|V|W")  # fmt: skip
+_UNIT = (
+    r"hours?|minutes?|seconds?|ms|days?|weeks?|months?|years?|grams?|kg|g|MB|GB|KB|TB|%|percent|"
+    r"euros?|dollars?|USD|EUR|requests?|users?|items?|characters?|tokens?|MHz|GHz|V|W"
+)
 _NUMBER = re.compile(r"(?<![\w.])(?P<num>\d[\d,]*(?:\.\d+)?)\s?(?P<unit>" + _UNIT + r")(?!\w)")
 _PERSON = re.compile(
     r"\b(?:by|is|are|lead(?:s|er)?|author|maintainer|owner)\s+(?P<name>[A-Z][a-z]+ [A-Z][a-z]+)\b"
