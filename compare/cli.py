@@ -13,8 +13,9 @@ from collections.abc import Sequence
 from compare import bench
 from corpus import cli as corpus_cli
 from corpus.errors import DataError
+from retrieval import cli as retrieval_cli
 
-COMMANDS = (corpus_cli.register, bench.register)
+COMMANDS = (corpus_cli.register, retrieval_cli.register, bench.register)
 USER_ERRORS = (
     DataError,
     ValueError,

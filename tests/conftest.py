@@ -33,3 +33,53 @@ def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str,
         return rc, out.out, out.err
 
     return run
+
+
+class KeywordEmbedder:
+    """One-hot keyword embedder: a text's vector counts the keywords it contains, so cosine
+    similarities, rankings and therefore retrieval metrics are known exactly."""
+
+    name = "keywords"
+    max_tokens = 64
+
+    def __init__(self, keywords: list[str]):
+        import numpy as np
+
+        self.np = np
+        self.keywords = [k.lower() for k in keywords]
+        self.dim = len(self.keywords) + 1  # last dimension: "no keyword", keeps vectors non-zero
+        self.stats = {"encoded": 0, "cached": 0, "seconds": 0.0}
+
+    def _one(self, text: str):
+        import re
+
+        words = re.findall(r"[a-z0-9]+", text.lower())
+        v = self.np.array([words.count(k) for k in self.keywords] + [0.0], dtype=self.np.float32)
+        if not v.any():
+            v[-1] = 1.0
+        return v / self.np.linalg.norm(v)
+
+    def encode(self, texts, progress: bool = False):
+        self.stats["encoded"] += len(texts)
+        return (
+            self.np.stack([self._one(t) for t in texts]) if texts else self.np.zeros((0, self.dim), "float32")
+        )
+
+    def encode_query(self, text: str):
+        return self.np.stack([self._one(text)])
+
+    def n_tokens(self, text: str) -> int:
+        return len(text.split())
+
+
+KEYWORDS = ["memory", "timeout", "license", "progress", "support", "widgetron", "retries", "scheduler"]
+
+
+@pytest.fixture
+def keyword_embedder() -> KeywordEmbedder:
+    return KeywordEmbedder(KEYWORDS)
+
+
+@pytest.fixture
+def make_keyword_embedder():
+    return KeywordEmbedder
