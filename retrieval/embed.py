@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.util
+import logging
 import os
 import sqlite3
 import time
@@ -20,6 +21,8 @@ from typing import Any
 import numpy as np
 
 from corpus.model import text_hash
+
+log = logging.getLogger(__name__)
 
 
 def _package_dir(package: str, sub: str) -> Path:
@@ -92,12 +95,32 @@ def _load_model(path: str) -> Any:  # SentenceTransformer, imported lazily
     return SentenceTransformer(path, device="cpu", local_files_only=True)
 
 
+@functools.lru_cache(maxsize=2)
+def _onnx_encoder(model: Any, path: Path) -> Any:
+    """The ONNX Runtime encoder for this model, or None (then PyTorch runs it) with a warning."""
+    try:
+        from retrieval.onnx_backend import OnnxEncoder
+
+        return OnnxEncoder(model, path, cache_dir())
+    except Exception as exc:  # any export/runtime failure: fall back, never fail the run
+        log.warning("ONNX backend unavailable for %s (%s); using PyTorch", path.name, exc)
+        return None
+
+
 class Embedder:
     """Batch encoder over a sentence-transformers model, with caching and timing."""
 
-    def __init__(self, name_or_path: str = "minilm", batch_size: int = 64, use_cache: bool = True):
+    def __init__(
+        self,
+        name_or_path: str = "minilm",
+        batch_size: int = 16,
+        use_cache: bool = True,
+        backend: str = "onnx",
+    ):
         self.name, self.path = resolve_embedder(name_or_path)
         self.model = _load_model(str(self.path))
+        self.onnx = _onnx_encoder(self.model, self.path) if backend == "onnx" else None
+        self.backend = "onnx" if self.onnx is not None else "torch"
         get_dim = (
             getattr(self.model, "get_embedding_dimension", None)
             or self.model.get_sentence_embedding_dimension
@@ -126,10 +149,7 @@ class Embedder:
                 todo.setdefault(h, t)
         t0 = time.perf_counter()
         if todo:
-            vecs = self.model.encode(
-                list(todo.values()), batch_size=self.batch_size, normalize_embeddings=True,
-                convert_to_numpy=True, show_progress_bar=progress and len(todo) > self.batch_size,
-            )  # fmt: skip
+            vecs = self._encode(list(todo.values()), self.batch_size, progress)
             new = dict(zip(todo, np.asarray(vecs, dtype=np.float32), strict=True))
             if self.cache:
                 self.cache.put(new)
@@ -143,5 +163,13 @@ class Embedder:
 
     def encode_query(self, text: str) -> np.ndarray:
         """One query, uncached (queries are cheap and rarely repeat)."""
-        vec = self.model.encode([text], batch_size=1, normalize_embeddings=True, convert_to_numpy=True)
-        return np.asarray(vec, dtype=np.float32)
+        return self._encode([text], 1, False)
+
+    def _encode(self, texts: list[str], batch_size: int, progress: bool) -> np.ndarray:
+        if self.onnx is not None:
+            return self.onnx.encode(texts, batch_size, progress)
+        show = progress and len(texts) > batch_size
+        vecs = self.model.encode(
+            texts, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=show
+        )
+        return np.asarray(vecs, dtype=np.float32)

@@ -109,7 +109,8 @@ class ChunkIndex:
             "format_version": FORMAT_VERSION, "embedder": embedder.name, "dim": int(embedder.dim),
             "kind": kind, "config": {k: v for k, v in vars(cfg).items()}, "chunking": chunking.to_dict(),
             "doc_hashes": {d.doc_id: d.content_hash for d in docs}, "next_id": len(chunks),
-            "build": {"embed_seconds": round(embed_s, 3), "embedded": embedder.stats.get("encoded", 0)},
+            "build": {"embed_seconds": round(embed_s, 3), "embedded": embedder.stats.get("encoded", 0),
+                      "backend": getattr(embedder, "backend", "n/a")},
         }  # fmt: skip
         ids = np.arange(len(chunks), dtype=np.int64)
         index = cls._make(kind, vectors, ids, cfg)
@@ -130,7 +131,16 @@ class ChunkIndex:
         k = min(k, len(self.chunks))
         if k == 0:
             return [[] for _ in range(len(queries))]
-        scores, ids = self.index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
+        q = np.ascontiguousarray(queries, dtype=np.float32)
+        if len(q) < 16:  # a few queries: OpenMP start-up costs more than it saves (2x slower at 100k)
+            threads = faiss.omp_get_max_threads()
+            faiss.omp_set_num_threads(1)
+            try:
+                scores, ids = self.index.search(q, k)
+            finally:
+                faiss.omp_set_num_threads(threads)
+        else:
+            scores, ids = self.index.search(q, k)
         return [
             [(self.chunks[self._row_of[int(i)]], float(s)) for s, i in zip(srow, irow, strict=True) if i >= 0]
             for srow, irow in zip(scores, ids, strict=True)
