@@ -120,3 +120,39 @@ def test_retrievability_on_a_docs_folder(mini_dir: Path, run_cli, tmp_path: Path
         "retrievability", mini_dir / "docs", "--queries", mini_dir / "qa.jsonl", "--out", out
     )
     assert rc == 0 and "6 queries" in stdout
+
+
+def test_onnx_backend_matches_sentence_transformers() -> None:
+    import numpy as np
+
+    from retrieval.embed import Embedder
+
+    texts = ["How long does the battery last?", "x", "A longer text about a field barometer. " * 20, ""]
+    onnx = Embedder("minilm", use_cache=False, backend="onnx")
+    torch_ = Embedder("minilm", use_cache=False, backend="torch")
+    assert onnx.backend == "onnx" and torch_.backend == "torch"
+    a, b = onnx.encode(texts), torch_.encode(texts)
+    assert a.shape == (4, 384) and np.abs(a - b).max() < 1e-4
+    assert np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
+    assert np.abs(onnx.encode_query(texts[0]) - b[:1]).max() < 1e-4
+
+
+def test_embedding_cache_skips_known_texts() -> None:
+    from retrieval.embed import Embedder
+
+    emb = Embedder("minilm")
+    emb.encode(["alpha page", "beta page", "alpha page"])
+    assert emb.stats["encoded"] == 2 and emb.stats["cached"] == 1  # duplicate encoded once
+    again = Embedder("minilm")
+    again.encode(["alpha page", "gamma page"])
+    assert again.stats["encoded"] == 1 and again.stats["cached"] == 1  # alpha came from disk
+
+
+def test_bench_runs_the_retrieval_stage(mini_dir: Path, run_cli, tmp_path: Path) -> None:
+    rc, out, _ = run_cli("bench", "--dataset", mini_dir, "--runs", tmp_path / "runs")
+    assert rc == 0 and "retrieval on test split: 3 queries" in out
+    (run,) = (tmp_path / "runs").iterdir()
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["stages"] == ["dataset", "retrieval"]
+    assert set(summary["retrieval"]["metrics"]) == {"bm25", "dense", "hybrid"}
+    assert (run / "index" / "manifest.json").is_file()
