@@ -78,8 +78,9 @@ def cmd_index_search(args: argparse.Namespace) -> int:
             f"note: query is {n} tokens; the embedder reads only the first {emb.max_tokens}", file=sys.stderr
         )
     cfg = RetrievalConfig(**index.manifest["config"])
+    retriever = make_retriever(args.retriever, index, emb, cfg)
     t0 = time.perf_counter()
-    (hits,) = make_retriever(args.retriever, index, emb, cfg).retrieve([query], args.k)
+    (hits,) = retriever.retrieve([query], args.k)
     ms = (time.perf_counter() - t0) * 1000
     print(f"{len(hits)} hits for {query!r} ({args.retriever}, {ms:.1f} ms)")
     for h in hits:

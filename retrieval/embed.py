@@ -91,8 +91,13 @@ class EmbeddingCache:
 def _load_model(path: str) -> Any:  # SentenceTransformer, imported lazily
     """One loaded model per folder and process: the CLI, the bench and tests reuse it."""
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
 
-    return SentenceTransformer(path, device="cpu", local_files_only=True)
+    hf_logging.disable_progress_bar()  # a weight-loading bar on every command is noise
+    try:
+        return SentenceTransformer(path, device="cpu", local_files_only=True)
+    finally:
+        hf_logging.enable_progress_bar()
 
 
 @functools.lru_cache(maxsize=2)

@@ -49,7 +49,10 @@ class RetrievalEvaluator:
         ids = list(queries)
         t0 = time.perf_counter()
         for i in tqdm(
-            range(0, len(ids), self.batch_size), disable=not progress, desc="retrieving", unit="batch"
+            range(0, len(ids), self.batch_size),
+            disable=None if progress else True,
+            desc="retrieving",
+            unit="batch",
         ):
             part = ids[i : i + self.batch_size]
             for qid, hits in zip(

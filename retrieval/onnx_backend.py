@@ -126,7 +126,9 @@ class OnnxEncoder:
         out = np.zeros((len(texts), 0), dtype=np.float32)
         parts: list[np.ndarray] = []
         steps = range(0, len(texts), batch_size)
-        for i in tqdm(steps, disable=not progress or len(steps) < 2, desc="embedding", unit="batch"):
+        for i in tqdm(
+            steps, disable=None if progress and len(steps) > 1 else True, desc="embedding", unit="batch"
+        ):
             idx = order[i : i + batch_size]
             enc = self.tokenizer([texts[j] for j in idx], padding=True, truncation=True,
                                  max_length=self.max_len, return_tensors="np")  # fmt: skip

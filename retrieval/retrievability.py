@@ -187,7 +187,9 @@ def analyze(
     ranks: dict[str, list[int | None]] = {d: [] for d in docs}
     own_tops: dict[str, list[str | None]] = {d: [] for d in docs}
     own_ranks: dict[str, list[int | None]] = {d: [] for d in docs}
-    for i in tqdm(range(0, len(queries), batch_size), disable=not progress, desc="queries", unit="batch"):
+    for i in tqdm(
+        range(0, len(queries), batch_size), disable=None if progress else True, desc="queries", unit="batch"
+    ):
         part = queries[i : i + batch_size]
         for q, hits in zip(part, retriever.retrieve([q.text for q in part], cutoff * 5), strict=True):  # type: ignore[attr-defined]
             ranked = retrieve_docs(hits)[:cutoff]
