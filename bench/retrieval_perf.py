@@ -67,6 +67,24 @@ def embedding_throughput(texts: list[str], reps: int = 3) -> dict[str, float]:
     }
 
 
+def query_embedding_latency(questions: list[str]) -> dict[str, float]:
+    """One query at a time, as a user waits: ours (ONNX Runtime) vs sentence-transformers."""
+    from retrieval.embed import Embedder
+
+    emb = Embedder("minilm", use_cache=False)
+    out: dict[str, float] = {}
+    for name, fn in (("ours", emb.encode_query), ("st", lambda q: emb.model.encode([q]))):
+        for q in questions[:10]:
+            fn(q)  # warm-up
+        times = []
+        for q in questions:
+            t0 = time.perf_counter()
+            fn(q)
+            times.append((time.perf_counter() - t0) * 1000)
+        out[f"{name}_p50_ms"], out[f"{name}_p95_ms"] = np.percentile(times, 50), np.percentile(times, 95)
+    return {k: float(v) for k, v in out.items()}
+
+
 def synthetic_vectors(base: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     i, j = rng.integers(0, len(base), n), rng.integers(0, len(base), n)
@@ -128,16 +146,18 @@ def main() -> None:
     print(f"{len(texts)} chunks, {len(questions)} questions", flush=True)
     thr = embedding_throughput(texts)
     print(json.dumps(thr), flush=True)
+    rng = np.random.default_rng(0)
+    queries = [questions[i] for i in rng.choice(len(questions), args.queries, replace=False)]
+    qlat = query_embedding_latency(queries)
+    print(json.dumps(qlat), flush=True)
     from retrieval.embed import Embedder
 
     base = Embedder("minilm", use_cache=False).encode(texts)
-    rng = np.random.default_rng(0)
-    queries = [questions[i] for i in rng.choice(len(questions), args.queries, replace=False)]
     rows = bench_sizes(base, queries, [int(s) for s in args.sizes.split(",")])
     import torch
 
-    result = {"machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "torch_threads":
-              torch.get_num_threads()}, "embedding": thr, "indexes": rows}  # fmt: skip
+    machine = {"platform": platform.platform(), "cpus": os.cpu_count(), "threads": torch.get_num_threads()}
+    result = {"machine": machine, "embedding": thr, "query_embedding": qlat, "indexes": rows}
     if args.out:
         Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
 
