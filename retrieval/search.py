@@ -126,6 +126,21 @@ class HybridRetriever:
         return out
 
 
+class RerankedRetriever:
+    """Fetch ``depth`` candidates from ``base``, reorder them with ``reranker``, keep ``k``."""
+
+    def __init__(self, base: Retriever, reranker: Reranker, depth: int = 50):
+        self.base, self.reranker, self.depth = base, reranker, depth
+        self.name = f"{base.name}+rerank"
+
+    def retrieve(self, queries: Sequence[str], k: int) -> list[list[Hit]]:
+        out = []
+        for q, hits in zip(queries, self.base.retrieve(queries, max(k, self.depth)), strict=True):
+            ranked = self.reranker(q, hits)[:k]
+            out.append([Hit(h.chunk, h.score, r) for r, h in enumerate(ranked, start=1)])
+        return out
+
+
 RETRIEVERS: dict[str, Callable[[ChunkIndex, Any, RetrievalConfig], Retriever]] = {}
 
 
@@ -144,12 +159,17 @@ register_retriever(
 
 
 def make_retriever(
-    name: str, index: ChunkIndex, embedder: Any, cfg: RetrievalConfig | None = None
+    name: str,
+    index: ChunkIndex,
+    embedder: Any,
+    cfg: RetrievalConfig | None = None,
+    reranker: Reranker | None = None,
 ) -> Retriever:
-    """A retriever by registry name; an unknown name lists the valid ones."""
+    """A retriever by registry name, optionally re-ranked; an unknown name lists the valid ones."""
     if name not in RETRIEVERS:
         raise ValueError(f"unknown retriever {name!r}; choose one of {', '.join(sorted(RETRIEVERS))}")
-    return RETRIEVERS[name](index, embedder, cfg or RetrievalConfig())
+    retriever = RETRIEVERS[name](index, embedder, cfg or RetrievalConfig())
+    return RerankedRetriever(retriever, reranker) if reranker is not None else retriever
 
 
 def retrieve_docs(hits: list[Hit]) -> list[str]:

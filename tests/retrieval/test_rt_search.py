@@ -49,3 +49,15 @@ def test_retrieve_docs_keeps_first_occurrence(index, keyword_embedder) -> None:
     (hits,) = make_retriever("dense", index, keyword_embedder).retrieve(["widgetron"], 10)
     docs = retrieve_docs(hits)
     assert len(docs) == len(set(docs))
+
+
+def test_reranker_hook_reorders_candidates(index, keyword_embedder) -> None:
+    def prefer_support(query: str, hits: list) -> list:
+        return sorted(hits, key=lambda h: h.doc_id != "support")
+
+    plain = make_retriever("dense", index, keyword_embedder).retrieve(["license"], 2)[0]
+    reranked = make_retriever("dense", index, keyword_embedder, reranker=prefer_support).retrieve(
+        ["license"], 2
+    )[0]
+    assert plain[0].doc_id == "faq"
+    assert reranked[0].doc_id == "support" and [h.rank for h in reranked] == [1, 2]
