@@ -52,11 +52,6 @@ def test_accuracy_scorers(fn, answer: str, expected: float) -> None:
     assert fn(answer, GOLDS) == pytest.approx(expected)
 
 
-@pytest.mark.parametrize(
-    "answer, abstains",
-    [("I don't know -- Tessaline Care", True), ("That is not in the documents.", True), ("37 hours", False),
-     ("I do not know.", True), ("Known since 2010", False)],
-)  # fmt: skip
 def test_contains_gold_allows_numbers_from_the_question() -> None:
     q = "When was the Brisil 40 Pro launched?"
     assert contains_gold("The Brisil 40 Pro was launched in 2010.", ["2010"], question=q) == 1.0
@@ -64,6 +59,11 @@ def test_contains_gold_allows_numbers_from_the_question() -> None:
     assert contains_gold("2009 or 2010", ["2010"], question=q) == 0.0
 
 
+@pytest.mark.parametrize(
+    "answer, abstains",
+    [("I don't know -- Tessaline Care", True), ("That is not in the documents.", True), ("37 hours", False),
+     ("I do not know.", True), ("Known since 2010", False)],
+)  # fmt: skip
 def test_abstention(answer: str, abstains: bool) -> None:
     assert is_abstention(answer) is abstains
     assert abstention_correct(answer, answerable=False) == float(abstains)
