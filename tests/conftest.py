@@ -11,6 +11,14 @@ import pytest
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _hermetic_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Embedding and ONNX caches live in the test session's temp folder, never in ~/.cache."""
+    import os
+
+    os.environ["FTRAG_CACHE"] = str(tmp_path_factory.getbasetemp() / "ftrag-cache")
+
+
 @pytest.fixture
 def mini_dir(tmp_path: Path) -> Path:
     """A writable copy of the 5-document dataset folder (md, md with front matter, html, txt)."""
