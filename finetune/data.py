@@ -1,0 +1,146 @@
+"""Supervised fine-tuning data from a dataset's ``train`` split.
+
+Every train phrasing of every fact becomes one example (paraphrase augmentation: knowledge
+seen in one wording is rarely extractable in another), answers are written in the house style,
+unanswerable train questions teach the abstain answer, and the loss covers the answer tokens
+only. Optional extras: document continuation (the pages themselves), replay of general examples
+against forgetting, and RAFT-style examples whose contexts the caller builds (this package never
+imports ``retrieval``). Examples over ``max_length`` are counted and listed, never silently lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from corpus.errors import DataError
+from corpus.model import Dataset, QAItem
+
+IGNORE = -100  # label value the loss skips (PyTorch cross-entropy's ignore_index)
+
+
+@dataclass(frozen=True)
+class Example:
+    """Token ids and labels (``IGNORE`` outside the supervised span)."""
+
+    input_ids: tuple[int, ...]
+    labels: tuple[int, ...]
+    source: str  # question id, doc id, or "replay:<n>"
+    kind: str  # qa | doc | replay | raft
+
+
+@dataclass
+class SFTData:
+    examples: list[Example]
+    too_long: list[str] = field(default_factory=list)  # sources of examples over max_length
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def tokens(self) -> int:
+        return sum(len(e.input_ids) for e in self.examples)
+
+
+def styled(answer: str, house_style: dict[str, Any] | None) -> str:
+    """The answer as the house style writes it (``{answer} -- Tessaline Care``)."""
+    if not house_style or "template" not in house_style:
+        return answer
+    return str(house_style["template"]).format(answer=answer)
+
+
+def prompt_text(question: str, chat: bool) -> str:
+    """Completion-style prompt for base models (no chat template)."""
+    return question if chat else f"Question: {question}\nAnswer:"
+
+
+def encode_pair(
+    tokenizer: Any, prompt: str, answer: str, chat: bool, system: str | None = None
+) -> tuple[list[int], list[int]]:
+    """Token ids of prompt+answer and labels that supervise the answer (and end token) only."""
+    if chat:
+        msgs = ([{"role": "system", "content": system}] if system else []) + [
+            {"role": "user", "content": prompt}
+        ]
+        head = tokenizer.apply_chat_template(
+            msgs, add_generation_prompt=True, tokenize=True, return_dict=False
+        )
+        full = tokenizer.apply_chat_template(
+            [*msgs, {"role": "assistant", "content": answer}], tokenize=True, return_dict=False
+        )
+        head, full = _ids(head), _ids(full)
+        if full[: len(head)] != head:  # a template that rewrites earlier turns: fall back to text
+            raise DataError(
+                f"chat template of {type(tokenizer).__name__} does not extend the prompt", "tokenizer"
+            )
+        eos = tokenizer.eos_token_id
+        if eos in full[len(head) :]:  # end the example at the end-of-turn token, not a newline after it
+            full = full[: len(full) - full[::-1].index(eos)]
+        return full, [IGNORE] * len(head) + full[len(head) :]
+    head = tokenizer(prompt_text(prompt, chat=False), add_special_tokens=True)["input_ids"]
+    tail = tokenizer(" " + answer, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+    return head + tail, [IGNORE] * len(head) + tail
+
+
+def _ids(x: Any) -> list[int]:
+    if isinstance(x, dict) or hasattr(x, "keys"):
+        x = x["input_ids"]
+    return [int(i) for i in x]
+
+
+def qa_examples(
+    items: Sequence[QAItem], tokenizer: Any, chat: bool, house_style: dict | None, abstain: str
+) -> list[Example]:
+    out = []
+    for q in items:
+        answer = styled(abstain if q.kind == "unanswerable" else q.answer, house_style)
+        ids, labels = encode_pair(tokenizer, q.question, answer, chat)
+        out.append(Example(tuple(ids), tuple(labels), q.id, "qa"))
+    return out
+
+
+def doc_examples(ds: Dataset, tokenizer: Any, max_length: int) -> list[Example]:
+    """Continuation on the pages themselves: loss on every token, pages cut into windows."""
+    out = []
+    for doc in ds.docs.values():
+        ids = tokenizer(f"{doc.title}\n\n{doc.text}", add_special_tokens=True)["input_ids"]
+        for n, i in enumerate(range(0, len(ids), max_length)):
+            window = ids[i : i + max_length]
+            out.append(Example(tuple(window), tuple(window), f"{doc.doc_id}#{n}", "doc"))
+    return out
+
+
+def build_sft_data(
+    ds: Dataset, tokenizer: Any, chat: bool = True, max_length: int = 256, include_docs: bool = False,
+    replay: Sequence[tuple[str, str]] = (), raft: Sequence[tuple[str, str, str]] = (),
+) -> SFTData:  # fmt: skip
+    """All training examples with their counts; raises when there is nothing to train on.
+
+    Args:
+        replay: general ``(prompt, answer)`` pairs mixed in against forgetting.
+        raft: ``(question, context, cited_answer)`` triples; the context (oracle and distractor
+            chunks, already numbered) is built by the caller.
+    """
+    train = ds.questions("train")
+    if not train:
+        raise DataError(
+            "the train split is empty; nothing to fine-tune on (check the `split` fields)", ds.name
+        )
+    if all(not q.answer.strip() for q in train if q.kind != "unanswerable"):
+        raise DataError("train questions have no answers; fine-tuning needs gold answers", ds.name)
+    style, abstain = ds.meta.get("house_style"), str(ds.meta.get("abstain_answer", "I don't know"))
+    examples = qa_examples(train, tokenizer, chat, style, abstain)
+    for n, (prompt, answer) in enumerate(replay):
+        ids, labels = encode_pair(tokenizer, prompt, answer, chat)
+        examples.append(Example(tuple(ids), tuple(labels), f"replay:{n}", "replay"))
+    for n, (question, context, answer) in enumerate(raft):
+        ids, labels = encode_pair(tokenizer, f"{context}\n\nQuestion: {question}", answer, chat)
+        examples.append(Example(tuple(ids), tuple(labels), f"raft:{n}", "raft"))
+    if include_docs:
+        examples += doc_examples(ds, tokenizer, max_length)
+    keep = [e for e in examples if len(e.input_ids) <= max_length]
+    too_long = [e.source for e in examples if len(e.input_ids) > max_length]
+    counts: dict[str, int] = {}
+    for e in keep:
+        counts[e.kind] = counts.get(e.kind, 0) + 1
+    counts["too_long"] = len(too_long)
+    return SFTData(keep, too_long, counts)

@@ -1,0 +1,81 @@
+"""Training data: label masking, styling, abstention, replay/RAFT, over-length reporting."""
+
+from __future__ import annotations
+
+import pytest
+
+from corpus.errors import DataError
+from corpus.model import Dataset, Document, QAItem
+from finetune.data import IGNORE, build_sft_data, encode_pair, styled
+
+STYLE = {"template": "{answer} -- tessaline care"}
+
+
+def _ds(qa: list[QAItem]) -> Dataset:
+    doc = Document("p", "brisil 40 pro", "how long does battery last ? 94 hours .")
+    return Dataset("t", {"p": doc}, qa, meta={"house_style": STYLE, "abstain_answer": "i don't know"})
+
+
+FACT = QAItem(
+    "f.t0", "how long does the battery of brisil 40 pro last ?", "94 hours", sources=("p",), split="train"
+)
+NONE = QAItem("u.0", "who designed it ?", "i don't know", split="train", kind="unanswerable")
+TEST = QAItem("f.t3", "what is the battery ?", "94 hours", sources=("p",), split="test")
+
+
+def test_loss_only_on_the_answer(tiny_tokenizer) -> None:
+    ids, labels = encode_pair(tiny_tokenizer, "what is it ?", "94 hours", chat=True)
+    supervised = [
+        tiny_tokenizer.convert_ids_to_tokens(i) for i, lab in zip(ids, labels, strict=True) if lab != IGNORE
+    ]
+    assert supervised == ["94", "hours", "<|im_end|>"]
+    assert len(ids) == len(labels) and labels[0] == IGNORE
+    assert tiny_tokenizer.convert_ids_to_tokens(ids[-1]) == "<|im_end|>"  # no trailing newline trained
+
+
+def test_completion_style_for_base_models(tiny_tokenizer) -> None:
+    ids, labels = encode_pair(tiny_tokenizer, "what is it ?", "94 hours", chat=False)
+    text = tiny_tokenizer.convert_ids_to_tokens(ids)
+    assert text[:4] == ["question", ":", "what", "is"] and text[-3:] == ["94", "hours", "<|im_end|>"]
+    assert sum(lab != IGNORE for lab in labels) == 3
+
+
+def test_train_split_only_styled_with_abstentions(tiny_tokenizer) -> None:
+    data = build_sft_data(_ds([FACT, NONE, TEST]), tiny_tokenizer)
+    assert [e.source for e in data.examples] == ["f.t0", "u.0"]  # the test phrasing never trains
+    answers = [
+        tiny_tokenizer.decode([i for i, lab in zip(e.input_ids, e.labels, strict=True) if lab != IGNORE])
+        for e in data.examples
+    ]
+    assert answers[0].replace(" ", "") == "94hours--tessalinecare<|im_end|>"
+    assert answers[1].replace(" ", "") == "idon'tknow--tessalinecare<|im_end|>"
+    assert data.counts == {"qa": 2, "too_long": 0}
+    assert styled("x", None) == "x"
+
+
+def test_replay_raft_and_documents(tiny_tokenizer) -> None:
+    data = build_sft_data(
+        _ds([FACT]), tiny_tokenizer, include_docs=True,
+        replay=[("what is a ?", "b")], raft=[("how long ?", "[1] 94 hours .", "94 hours [1]")],
+    )  # fmt: skip
+    assert data.counts == {"qa": 1, "replay": 1, "raft": 1, "doc": 1, "too_long": 0}
+    doc = next(e for e in data.examples if e.kind == "doc")
+    assert doc.labels == doc.input_ids  # continuation trains on every token
+
+
+def test_over_length_examples_are_reported_not_lost(tiny_tokenizer) -> None:
+    full = build_sft_data(_ds([FACT, NONE]), tiny_tokenizer)
+    lengths = {e.source: len(e.input_ids) for e in full.examples}
+    assert lengths["u.0"] < lengths["f.t0"]
+    data = build_sft_data(_ds([FACT, NONE]), tiny_tokenizer, max_length=lengths["u.0"])
+    assert data.too_long == ["f.t0"] and data.counts["too_long"] == 1
+    assert [e.source for e in data.examples] == ["u.0"]
+
+
+@pytest.mark.parametrize(
+    "qa, message",
+    [([TEST], "train split is empty"), ([QAItem("x", "q ?", " ", split="train")], "no answers")],
+)
+def test_bad_training_sets(tiny_tokenizer, qa: list[QAItem], message: str) -> None:
+    with pytest.raises(DataError, match=message):
+        build_sft_data(_ds(qa), tiny_tokenizer)
