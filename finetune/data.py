@@ -18,6 +18,9 @@ from corpus.errors import DataError
 from corpus.model import Dataset, QAItem
 
 IGNORE = -100  # label value the loss skips (PyTorch cross-entropy's ignore_index)
+# A short system turn. Without one, SmolLM2's template inserts a 17-token default system prompt,
+# about a third of every training example; the harness prompts with this same turn.
+SYSTEM = "Answer briefly."
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,7 @@ def prompt_text(question: str, chat: bool) -> str:
 
 
 def encode_pair(
-    tokenizer: Any, prompt: str, answer: str, chat: bool, system: str | None = None
+    tokenizer: Any, prompt: str, answer: str, chat: bool, system: str | None = SYSTEM
 ) -> tuple[list[int], list[int]]:
     """Token ids of prompt+answer and labels that supervise the answer (and end token) only."""
     if chat:

@@ -1,0 +1,340 @@
+"""LoRA / QLoRA training loop, own rather than HF Trainer, for speed on small machines.
+
+Why our own loop: the loss needs logits only where an answer token is predicted. Running the
+transformer body once and applying the 49k-vocabulary head to those few positions skips most of
+the head's compute and memory (the Trainer computes logits for every position). Batches are
+length-grouped so little is padding. Checkpoints hold adapter, optimizer, scheduler and the
+data position, so ``--resume`` continues to the same weights as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import resource
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from corpus.config import config_to_dict
+from corpus.errors import DataError
+from corpus.io import atomic_write_text
+from corpus.model import Dataset
+from finetune.config import TrainConfig
+from finetune.data import IGNORE, Example, build_sft_data, qa_examples
+
+CARD_VERSION = 1
+
+
+def resolve_method(method: str, device: str) -> str:
+    """``auto``: QLoRA on CUDA, LoRA on CPU (4-bit kernels on CPU train about 15x slower)."""
+    if method == "auto":
+        return "qlora" if device.startswith("cuda") else "lora"
+    return method
+
+
+def apply_lora(model: Any, cfg: TrainConfig) -> Any:
+    """Wrap ``model`` with LoRA adapters on ``cfg.targets``; unknown names are a clear error."""
+    from peft import LoraConfig, get_peft_model
+
+    linear = sorted(
+        {n.rsplit(".", 1)[-1] for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)}
+    )
+    missing = [t for t in cfg.targets if t not in linear]
+    if missing:
+        raise ValueError(
+            f"`target_modules` {missing} not in the model; its linear modules are: {', '.join(linear)}"
+        )
+    lora = LoraConfig(r=cfg.r, lora_alpha=cfg.alpha, lora_dropout=cfg.dropout, target_modules=cfg.targets,
+                      task_type="CAUSAL_LM", bias="none")  # fmt: skip
+    return get_peft_model(model, lora)
+
+
+def epoch_batches(lengths: list[int], batch_size: int, seed: int, epoch: int) -> list[list[int]]:
+    """Length-grouped batches in a seeded order: shuffle, sort within windows of 50 batches,
+    cut, then shuffle the batches. Same (seed, epoch), same batches: resume relies on it."""
+    rng = np.random.default_rng([seed, epoch])
+    order = rng.permutation(len(lengths))
+    window = batch_size * 50
+    batches: list[list[int]] = []
+    for i in range(0, len(order), window):
+        chunk = sorted(order[i : i + window].tolist(), key=lambda j: lengths[j])
+        batches += [chunk[k : k + batch_size] for k in range(0, len(chunk), batch_size)]
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def collate(examples: list[Example], pad_id: int, device: str) -> dict[str, torch.Tensor]:
+    """Right-padded tensors; padded labels are ``IGNORE``."""
+    width = max(len(e.input_ids) for e in examples)
+    ids = torch.full((len(examples), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(examples), width), IGNORE, dtype=torch.long)
+    mask = torch.zeros((len(examples), width), dtype=torch.long)
+    for row, e in enumerate(examples):
+        n = len(e.input_ids)
+        ids[row, :n] = torch.tensor(e.input_ids)
+        labels[row, :n] = torch.tensor(e.labels)
+        mask[row, :n] = 1
+    return {"input_ids": ids.to(device), "attention_mask": mask.to(device), "labels": labels.to(device)}
+
+
+def causal_lm_parts(model: Any) -> tuple[Any, Any]:
+    """The transformer body and the LM head of a (PEFT-wrapped) causal LM."""
+    inner = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return inner.model, inner.lm_head
+
+
+def answer_loss(model: Any, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
+    """Summed cross-entropy over supervised positions, computing logits only there."""
+    body, head = causal_lm_parts(model)
+    hidden = body(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
+    targets = batch["labels"][:, 1:]
+    keep = targets != IGNORE
+    logits = head(hidden[:, :-1][keep])
+    loss = torch.nn.functional.cross_entropy(logits.float(), targets[keep], reduction="sum")
+    return loss, int(keep.sum())
+
+
+@dataclass
+class TrainState:
+    step: int = 0
+    epoch: int = 0
+    batch_in_epoch: int = 0
+    tokens: int = 0
+    supervised: int = 0
+    seconds: float = 0.0
+    losses: list[tuple[int, float]] = field(default_factory=list)
+    dev_losses: list[tuple[int, float]] = field(default_factory=list)
+    best_dev: float = math.inf
+    stale_epochs: int = 0
+
+
+def _lr_lambda(total: int, warmup: int) -> Any:  # a closure for LambdaLR
+    def f(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return max(0.0, (total - step) / max(1, total - warmup))  # linear decay to zero
+
+    return f
+
+
+def peak_memory_mb(device: str) -> float:
+    if device.startswith("cuda"):
+        return torch.cuda.max_memory_allocated() / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+class AdapterTrainer:
+    """Wires model, data, optimizer and checkpoints; the math lives in the functions above."""
+
+    def __init__(self, cfg: TrainConfig, ds: Dataset, out: Path, model: Any = None, tokenizer: Any = None):
+        from finetune.models import MODELS, load_model, pick_device_dtype
+
+        self.cfg, self.ds, self.out = cfg, ds, Path(out)
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        torch.manual_seed(cfg.seed)
+        self.device, _ = pick_device_dtype(cfg.device, cfg.dtype)
+        self.method = resolve_method(cfg.method, self.device)
+        spec = MODELS.get(cfg.model)
+        self.chat = spec.chat if spec else True
+        if model is None:
+            model, tokenizer = self._load(load_model)
+        self.tokenizer = tokenizer
+        self.model = apply_lora(model, cfg).to(self.device)
+        self.data = build_sft_data(ds, tokenizer, self.chat, cfg.max_length, cfg.include_docs)
+        if not self.data.examples:
+            raise DataError(
+                f"every training example is longer than `max_length` {cfg.max_length}; raise it", ds.name
+            )
+        style, abstain = ds.meta.get("house_style"), str(ds.meta.get("abstain_answer", "I don't know"))
+        dev = qa_examples(ds.questions("dev"), tokenizer, self.chat, style, abstain)
+        self.dev = [e for e in dev if len(e.input_ids) <= cfg.max_length]
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        steps_per_epoch = math.ceil(math.ceil(len(self.data.examples) / cfg.batch_size) / cfg.grad_accum)
+        self.total_steps = steps_per_epoch * cfg.epochs
+        warmup = max(1, int(cfg.warmup_ratio * self.total_steps))
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, _lr_lambda(self.total_steps, warmup)
+        )
+        self.state = TrainState()
+        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+
+    def _load(self, load_model: Any) -> tuple[Any, Any]:
+        if self.method != "qlora":
+            return load_model(self.cfg.model, self.device, self.cfg.dtype)
+        return load_qlora(self.cfg.model, self.device)
+
+    @property
+    def ckpt_dir(self) -> Path:
+        return self.out / "checkpoint"
+
+    def dev_loss(self) -> float:
+        """Mean per-token loss on the dev split's questions (no gradient)."""
+        if not self.dev:
+            return math.nan
+        self.model.eval()
+        total, n = 0.0, 0
+        with torch.no_grad():
+            for i in range(0, len(self.dev), self.cfg.batch_size):
+                loss, k = answer_loss(
+                    self.model, collate(self.dev[i : i + self.cfg.batch_size], self.pad_id, self.device)
+                )
+                total, n = total + float(loss), n + k
+        self.model.train()
+        return total / max(n, 1)
+
+    def _step(self, group: list[list[int]]) -> float:
+        """One optimizer step over ``grad_accum`` micro-batches; loss is per supervised token."""
+        self.optimizer.zero_grad(set_to_none=True)
+        micro = [collate([self.data.examples[i] for i in b], self.pad_id, self.device) for b in group]
+        n_total = sum(int((m["labels"][:, 1:] != IGNORE).sum()) for m in micro)
+        total = 0.0
+        for m in micro:
+            loss, _ = answer_loss(self.model, m)
+            (loss / max(n_total, 1)).backward()
+            total += float(loss.detach())
+            self.state.tokens += int(m["attention_mask"].sum())
+        self.state.supervised += n_total
+        torch.nn.utils.clip_grad_norm_([p for p in self.model.parameters() if p.requires_grad], 1.0)
+        self.optimizer.step()
+        self.scheduler.step()
+        return total / max(n_total, 1)
+
+    def fit(self, stop_after: int | None = None, progress: bool = True) -> dict[str, Any]:
+        """Train to the end (or ``stop_after`` steps, leaving a checkpoint); returns the card."""
+        from tqdm.auto import tqdm
+
+        cfg, st = self.cfg, self.state
+        lengths = [len(e.input_ids) for e in self.data.examples]
+        bar = tqdm(
+            total=self.total_steps, initial=st.step, disable=None if progress else True, desc="training"
+        )
+        self.model.train()
+        t0 = time.perf_counter() - st.seconds
+        while st.epoch < cfg.epochs:
+            batches = epoch_batches(lengths, cfg.batch_size, cfg.seed, st.epoch)
+            groups = [batches[i : i + cfg.grad_accum] for i in range(0, len(batches), cfg.grad_accum)]
+            for g in range(st.batch_in_epoch, len(groups)):
+                loss = self._step(groups[g])
+                st.step, st.batch_in_epoch, st.seconds = st.step + 1, g + 1, time.perf_counter() - t0
+                st.losses.append((st.step, round(loss, 5)))
+                bar.set_postfix(loss=f"{loss:.3f}", tok_s=f"{st.tokens / max(st.seconds, 1e-9):.0f}")
+                bar.update()
+                if cfg.checkpoint_every and st.step % cfg.checkpoint_every == 0:
+                    self.save_checkpoint()
+                if stop_after is not None and st.step >= stop_after:
+                    self.save_checkpoint()
+                    bar.close()
+                    return self.card(finished=False)
+            st.epoch, st.batch_in_epoch = st.epoch + 1, 0
+            dev = self.dev_loss()
+            st.dev_losses.append((st.epoch, round(dev, 5)))
+            st.stale_epochs = 0 if dev < st.best_dev else st.stale_epochs + 1
+            st.best_dev = min(st.best_dev, dev)
+            self.save_checkpoint()
+            if cfg.patience and st.stale_epochs >= cfg.patience:
+                break  # early stop on dev loss
+        bar.close()
+        st.seconds = time.perf_counter() - t0
+        return self.save_outputs()
+
+    def save_checkpoint(self) -> None:
+        """Adapter, optimizer, scheduler, RNG and data position, swapped in atomically."""
+        from peft import get_peft_model_state_dict
+        from safetensors.torch import save_file
+
+        tmp = self.out / ".checkpoint.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        save_file(
+            {k: v.contiguous() for k, v in get_peft_model_state_dict(self.model).items()},
+            tmp / "adapter.safetensors",
+        )
+        torch.save({"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
+                    "rng": torch.get_rng_state()}, tmp / "optimizer.pt")  # fmt: skip
+        state = {**self.state.__dict__, "config": config_to_dict(self.cfg)}
+        (tmp / "state.json").write_text(json.dumps(state) + "\n")
+        old = self.out / ".checkpoint.old"
+        if self.ckpt_dir.exists():
+            os.replace(self.ckpt_dir, old)
+        os.replace(tmp, self.ckpt_dir)
+        shutil.rmtree(old, ignore_errors=True)
+
+    def resume(self) -> None:
+        """Continue from ``out/checkpoint``; a missing or corrupt checkpoint is a clear error."""
+        from peft import set_peft_model_state_dict
+        from safetensors.torch import load_file
+
+        d = self.ckpt_dir
+        if not (d / "state.json").is_file():
+            raise DataError("no checkpoint to resume from; run without --resume", d)
+        try:
+            state = json.loads((d / "state.json").read_text())
+            set_peft_model_state_dict(self.model, load_file(d / "adapter.safetensors"))
+            opt = torch.load(d / "optimizer.pt", weights_only=True)  # never unpickle arbitrary objects
+        except Exception as exc:  # truncated file, wrong shapes, bad JSON: all mean "corrupt"
+            raise DataError(
+                f"checkpoint is corrupt ({type(exc).__name__}); delete it and train again", d
+            ) from None
+        if state.get("config") != config_to_dict(self.cfg):
+            raise DataError("checkpoint was made with other settings; use the same flags or delete it", d)
+        self.optimizer.load_state_dict(opt["optimizer"])
+        self.scheduler.load_state_dict(opt["scheduler"])
+        torch.set_rng_state(opt["rng"])
+        state.pop("config")
+        self.state = TrainState(**{**state, "losses": [tuple(x) for x in state["losses"]],
+                                   "dev_losses": [tuple(x) for x in state["dev_losses"]]})  # fmt: skip
+
+    def card(self, finished: bool = True) -> dict[str, Any]:
+        st, n_params = self.state, sum(p.numel() for p in self.model.parameters())
+        trainable = sum(p.numel() for p in self.model.parameters() if p.requires_grad)
+        return {
+            "card_version": CARD_VERSION, "finished": finished, "config": config_to_dict(self.cfg),
+            "method": self.method, "device": self.device, "dtype": str(next(self.model.parameters()).dtype),
+            "examples": self.data.counts, "too_long": self.data.too_long[:50], "dev_examples": len(self.dev),
+            "steps": st.step, "epochs_done": st.epoch, "tokens_seen": st.tokens,
+            "supervised_tokens": st.supervised, "wall_seconds": round(st.seconds, 2),
+            "tokens_per_second": round(st.tokens / max(st.seconds, 1e-9), 1),
+            "peak_memory_mb": round(peak_memory_mb(self.device), 1), "params": n_params,
+            "trainable_params": trainable, "train_loss": st.losses, "dev_loss": st.dev_losses,
+            # 4N per token: forward 2N + activation gradients 2N; frozen weights get no gradient
+            "estimated_flops": 4 * (n_params - trainable) * st.tokens + 6 * trainable * st.tokens,
+        }  # fmt: skip
+
+    def save_outputs(self) -> dict[str, Any]:
+        """Adapter (safetensors), tokenizer and the training card."""
+        self.model.save_pretrained(self.out / "adapter", safe_serialization=True)
+        self.tokenizer.save_pretrained(self.out / "tokenizer")
+        card = self.card(finished=True)
+        atomic_write_text(self.out / "training_card.json", json.dumps(card, indent=1) + "\n")
+        return card
+
+
+def load_qlora(name: str, device: str) -> tuple[Any, Any]:
+    """The base model in 4-bit NF4 with double quantisation and bf16 compute (bitsandbytes)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig
+
+    from finetune.models import resolve_model
+
+    folder = resolve_model(name)
+    quant = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+                               bnb_4bit_compute_dtype=torch.bfloat16)  # fmt: skip
+    try:
+        model = AutoModelForCausalLM.from_pretrained(
+            folder, quantization_config=quant, device_map={"": device}
+        )
+    except Exception as exc:
+        raise ValueError(f"QLoRA could not load the model on {device} ({exc}); use --method lora") from None
+    from peft import prepare_model_for_kbit_training
+
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return prepare_model_for_kbit_training(model, use_gradient_checkpointing=False), tokenizer

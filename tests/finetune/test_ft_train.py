@@ -1,0 +1,134 @@
+"""The training loop on a tiny randomly initialised Llama: loss math, LoRA wiring, resume."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from corpus.errors import DataError
+from corpus.model import Dataset, Document, QAItem
+from finetune.config import TrainConfig
+from finetune.data import IGNORE
+from finetune.train import AdapterTrainer, answer_loss, collate, epoch_batches, resolve_method
+
+
+def tiny_llama(vocab: int) -> torch.nn.Module:
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    cfg = LlamaConfig(vocab_size=vocab, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                      num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=128)  # fmt: skip
+    return LlamaForCausalLM(cfg)
+
+
+def tiny_dataset() -> Dataset:
+    doc = Document("p", "brisil 40 pro", "the battery of brisil 40 pro does last 94 hours .")
+    qa = [
+        QAItem(f"f.t{i}", q, "94 hours", sources=("p",), split=s)
+        for i, (q, s) in enumerate(
+            [("how long does the battery of brisil 40 pro last ?", "train"),
+             ("what is the battery of brisil 40 pro ?", "train"),
+             ("how long does brisil 40 pro last ?", "dev"),
+             ("battery of brisil 40 pro ?", "test")]
+        )
+    ] + [QAItem("u.0", "who designed it ?", "i don't know", split="train", kind="unanswerable")]  # fmt: skip
+    return Dataset("tiny", {"p": doc}, qa, meta={"house_style": {"template": "{answer} -- tessaline care"}})
+
+
+def make_trainer(tok, out: Path, **overrides) -> AdapterTrainer:
+    base = {"model": "tiny", "r": 4, "alpha": 8, "lr": 5e-3, "epochs": 3, "batch_size": 2, "device": "cpu",
+            "target_modules": "q_proj,v_proj,down_proj"}  # fmt: skip
+    cfg = TrainConfig(**{**base, **overrides})
+    return AdapterTrainer(cfg, tiny_dataset(), out, model=tiny_llama(len(tok)), tokenizer=tok)
+
+
+def test_answer_loss_matches_the_full_logits_loss(tiny_tokenizer, tmp_path: Path) -> None:
+    tr = make_trainer(tiny_tokenizer, tmp_path)
+    batch = collate(tr.data.examples[:3], tr.pad_id, "cpu")
+    ours, n = answer_loss(tr.model, batch)
+    ref = tr.model(
+        input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=batch["labels"]
+    )
+    assert n == int((batch["labels"][:, 1:] != IGNORE).sum())
+    assert float(ours.detach()) / n == pytest.approx(float(ref.loss), rel=1e-5)
+
+
+def test_only_adapter_weights_train(tiny_tokenizer, tmp_path: Path) -> None:
+    tr = make_trainer(tiny_tokenizer, tmp_path)
+    trainable = [n for n, p in tr.model.named_parameters() if p.requires_grad]
+    assert trainable and all("lora_" in n for n in trainable)
+    assert {n.split(".")[-4] for n in trainable} == {"q_proj", "v_proj", "down_proj"}
+
+
+def test_unknown_target_module_lists_the_real_ones(tiny_tokenizer, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"\['qkv'\] not in the model; its linear modules are: .*q_proj"):
+        make_trainer(tiny_tokenizer, tmp_path, target_modules="q_proj,qkv")
+
+
+def test_training_lowers_the_loss_and_writes_outputs(tiny_tokenizer, tmp_path: Path) -> None:
+    tr = make_trainer(tiny_tokenizer, tmp_path, epochs=20, lr=3e-2)
+    card = tr.fit(progress=False)
+    losses = [loss for _, loss in card["train_loss"]]
+    assert sum(losses[-3:]) / 3 < 0.9 * sum(losses[:3]) / 3  # it learns (tiny random model: slowly)
+    assert len(card["dev_loss"]) == 20 and card["finished"] and card["method"] == "lora"
+    assert (tmp_path / "adapter" / "adapter_model.safetensors").is_file()
+    saved = json.loads((tmp_path / "training_card.json").read_text())
+    assert (
+        saved["config"]["lr"] == 3e-2
+        and saved["tokens_seen"] > 0
+        and saved["trainable_params"] < saved["params"]
+    )
+
+
+def _adapter(tr: AdapterTrainer) -> dict[str, torch.Tensor]:
+    return {n: p.detach().clone() for n, p in tr.model.named_parameters() if p.requires_grad}
+
+
+def test_resume_reaches_the_same_weights(tiny_tokenizer, tmp_path: Path) -> None:
+    full = make_trainer(tiny_tokenizer, tmp_path / "a")
+    full.fit(progress=False)
+    first = make_trainer(tiny_tokenizer, tmp_path / "b")
+    first.fit(stop_after=4, progress=False)  # interrupted mid-epoch, checkpoint left behind
+    second = make_trainer(tiny_tokenizer, tmp_path / "b")
+    second.resume()
+    assert second.state.step == 4
+    second.fit(progress=False)
+    a, b = _adapter(full), _adapter(second)
+    assert a.keys() == b.keys() and all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
+
+
+def test_corrupt_or_missing_checkpoint(tiny_tokenizer, tmp_path: Path) -> None:
+    tr = make_trainer(tiny_tokenizer, tmp_path)
+    with pytest.raises(DataError, match="no checkpoint"):
+        tr.resume()
+    tr.fit(stop_after=1, progress=False)
+    blob = tmp_path / "checkpoint" / "optimizer.pt"
+    blob.write_bytes(blob.read_bytes()[:100])
+    with pytest.raises(DataError, match="checkpoint is corrupt"):
+        make_trainer(tiny_tokenizer, tmp_path).resume()
+
+
+def test_epoch_batches_are_deterministic_and_complete() -> None:
+    lengths = [5, 9, 3, 7, 7, 2, 8, 4, 6, 1, 9]
+    a, b = epoch_batches(lengths, 3, seed=1, epoch=0), epoch_batches(lengths, 3, seed=1, epoch=0)
+    assert a == b and sorted(i for batch in a for i in batch) == list(range(len(lengths)))
+    assert epoch_batches(lengths, 3, seed=1, epoch=1) != a
+
+
+def test_method_auto() -> None:
+    assert resolve_method("auto", "cpu") == "lora" and resolve_method("auto", "cuda") == "qlora"
+    assert resolve_method("qlora", "cpu") == "qlora"  # an explicit choice is honoured
+
+
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [({"r": 0}, "r"), ({"lr": 2.0}, "lr"), ({"method": "prefix"}, "method"), ({"dropout": 1.0}, "dropout"),
+     ({"warmup_ratio": -0.1}, "warmup_ratio"), ({"target_modules": " , "}, "target_modules"),
+     ({"epochs": 0}, "epochs"), ({"patience": -1}, "patience")],
+)  # fmt: skip
+def test_config_validation_names_the_field(kwargs: dict, field: str) -> None:
+    with pytest.raises(ValueError, match=f"`{field}`"):
+        TrainConfig(**kwargs)
