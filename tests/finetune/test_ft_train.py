@@ -132,3 +132,27 @@ def test_method_auto() -> None:
 def test_config_validation_names_the_field(kwargs: dict, field: str) -> None:
     with pytest.raises(ValueError, match=f"`{field}`"):
         TrainConfig(**kwargs)
+
+
+@pytest.mark.slow
+def test_bundled_model_trains_a_few_steps(tmp_path: Path) -> None:
+    from corpus.formats import load_dataset
+    from corpus.paths import datasets_dir
+
+    ds = load_dataset(datasets_dir() / "tessaline")
+    cfg = TrainConfig(epochs=1, batch_size=8, device="cpu")
+    tr = AdapterTrainer(cfg, ds, tmp_path)
+    card = tr.fit(stop_after=3, progress=False)
+    assert card["steps"] == 3 and card["tokens_seen"] > 0 and card["method"] == "lora"
+    assert (tmp_path / "checkpoint" / "adapter.safetensors").is_file()
+
+
+@pytest.mark.slow
+def test_qlora_wiring_on_the_bundled_model(tmp_path: Path) -> None:
+    from finetune.train import load_qlora
+
+    try:
+        model, _tok = load_qlora("smollm2-135m", "cuda" if torch.cuda.is_available() else "cpu")
+    except ValueError as exc:  # bitsandbytes without a 4-bit backend for this device
+        pytest.skip(str(exc))
+    assert any("4bit" in type(m).__name__.lower() for m in model.modules())
