@@ -81,7 +81,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_merge)
 
     gpus = ", ".join(load_hardware()["gpus"])
-    p = sub.add_parser("estimate", help="project training memory, time and cost for a model size and GPU")
+    p = sub.add_parser("estimate", help="project training memory, time and cost (model size x GPU)")
     p.add_argument("--params", required=True, help="model size, e.g. 135M, 7B, 70B")
     p.add_argument("--method", required=True, choices=METHODS)
     p.add_argument("--gpu", default="H100", help=f"one of: {gpus} (default: H100)")
