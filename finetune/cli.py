@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from corpus.config import add_config_args, config_from_args, save_config
@@ -26,7 +27,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     n, c = len(trainer.data.examples), trainer.data.counts
     print(f"training {trainer.method} on {cfg.model} ({trainer.device}): {n} examples {c}, "
           f"{len(trainer.dev)} dev, {trainer.total_steps} steps")  # fmt: skip
-    card = trainer.fit()
+    try:
+        card = trainer.fit()
+    except KeyboardInterrupt:
+        done = "a checkpoint" if trainer.ckpt_dir.is_dir() else "no checkpoint yet"
+        print(f"ftrag: stopped at step {trainer.state.step}; {out} has {done} "
+              "(checkpoints are swapped in atomically): rerun with --resume", file=sys.stderr)  # fmt: skip
+        raise
     dev = [round(x, 3) for _, x in card["dev_loss"]]
     print(f"done in {card['wall_seconds']:.0f} s, {card['tokens_per_second']:.0f} tokens/s, "
           f"peak {card['peak_memory_mb']:.0f} MB; dev loss by epoch {dev}")  # fmt: skip

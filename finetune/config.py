@@ -5,7 +5,15 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 METHODS = ("auto", "lora", "qlora")
+ABSTAIN = ("all", "answered-wordings", "none")
 DEFAULT_TARGETS = "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj"
+
+
+# Presets list only what differs from the TrainConfig defaults. "quick": the benchmark's quick profile
+# (20 products of the bundled dataset on 2 CPU cores, about 5 minutes of training).
+# A dev pass costs half a training pass per example, and the bundled dev split is 58% the size of
+# the train split, so the quick profile scores a 64-example sample each epoch.
+PROFILES: dict[str, dict[str, object]] = {"quick": {"dev_limit": 64}}
 
 
 @dataclass(frozen=True)
@@ -24,14 +32,19 @@ class TrainConfig:
     alpha: int = field(default=32, metadata={"help": "LoRA alpha (scale = alpha / r)"})
     dropout: float = field(default=0.0, metadata={"help": "LoRA dropout"})
     target_modules: str = field(default=DEFAULT_TARGETS, metadata={"help": "comma-separated module names"})
-    lr: float = field(default=1e-3, metadata={"help": "peak learning rate"})
-    epochs: int = field(default=6, metadata={"help": "passes over the training examples"})
-    batch_size: int = field(default=16, metadata={"help": "examples per optimizer step (micro-batch)"})
+    # Smaller batches, more optimizer steps: binding a value to its product needs steps more than
+    # large batches (quick-profile measurements in docs/benchmarks.md).
+    lr: float = field(default=2e-3, metadata={"help": "peak learning rate"})
+    epochs: int = field(default=7, metadata={"help": "passes over the training examples"})
+    batch_size: int = field(default=8, metadata={"help": "examples per micro-batch"})
     grad_accum: int = field(default=1, metadata={"help": "micro-batches per optimizer step"})
     max_length: int = field(default=128, metadata={"help": "tokens per example; longer ones are reported"})
     warmup_ratio: float = field(default=0.05, metadata={"help": "share of steps with linear warm-up"})
     weight_decay: float = field(default=0.0, metadata={"help": "AdamW weight decay"})
     seed: int = field(default=0, metadata={"help": "seed for init, data order and dropout"})
+    dev_limit: int = field(
+        default=0, metadata={"help": "dev examples scored each epoch, a seeded sample (0 = all)"}
+    )
     patience: int = field(
         default=0, metadata={"help": "stop after this many epochs without dev-loss gain (0 = off)"}
     )
@@ -39,8 +52,18 @@ class TrainConfig:
         default=0, metadata={"help": "save a resumable checkpoint every N steps (0 = epochs)"}
     )
     include_docs: bool = field(default=False, metadata={"help": "also train on the pages (continuation)"})
+    # answered-wordings: the bundled generator words some unanswerable train questions in the
+    # held-out wordings; trained on, they teach "this wording means I don't know" (see data.py).
+    abstain: str = field(
+        default="answered-wordings",
+        metadata={"help": "unanswerable train questions to learn from: all | answered-wordings | none"},
+    )
     device: str = field(default="auto", metadata={"help": "auto | cpu | cuda"})
     dtype: str = field(default="auto", metadata={"help": "auto | float32 | bfloat16"})
+    trust_remote_code: bool = field(
+        default=False,
+        metadata={"help": "run Python code shipped with the model folder (off: a security risk)"},
+    )
     threads: int = field(default=0, metadata={"help": "CPU threads (0 = all cores)"})
 
     def __post_init__(self) -> None:
@@ -49,6 +72,8 @@ class TrainConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"`{name}` must be a positive integer, got {value!r}")
+        if self.abstain not in ABSTAIN:
+            raise ValueError(f"`abstain` must be one of {', '.join(ABSTAIN)}, got {self.abstain!r}")
         if self.method not in METHODS:
             raise ValueError(f"`method` must be one of {', '.join(METHODS)}, got {self.method!r}")
         if not 0 < self.lr < 1:
@@ -59,7 +84,7 @@ class TrainConfig:
             raise ValueError(f"`warmup_ratio` must be in [0, 1), got {self.warmup_ratio!r}")
         if not self.targets:
             raise ValueError("`target_modules` must name at least one module, e.g. q_proj,v_proj")
-        for name in ("patience", "checkpoint_every", "threads"):
+        for name in ("patience", "checkpoint_every", "threads", "dev_limit"):
             if getattr(self, name) < 0:
                 raise ValueError(f"`{name}` must be >= 0, got {getattr(self, name)!r}")
 

@@ -101,6 +101,31 @@ def qa_examples(
     return out
 
 
+def leaks_wording(q: QAItem, answered: set[str]) -> bool:
+    """Whether unanswerable ``q`` is worded like a known attribute in a wording the train split never
+    answers (``template`` ``missing-product/warranty/3`` while train answers only ``warranty/0``/``/1``).
+
+    Trained on, such an item teaches "this wording means I don't know" rather than "this product is
+    unknown", and every held-out question in that wording is then refused. Items without a
+    template, or worded as an attribute the train split never answers, are kept.
+    """
+    parts = (q.template or "").split("/")
+    if len(parts) < 2:
+        return False
+    attributes = {t.split("/")[0] for t in answered}
+    return parts[-2] in attributes and "/".join(parts[-2:]) not in answered
+
+
+def select_abstentions(train: Sequence[QAItem], mode: str) -> tuple[list[QAItem], int]:
+    """Train items to learn from, and how many unanswerable ones ``mode`` left out."""
+    answered = {q.template for q in train if q.kind != "unanswerable" and q.template}
+    keep = [
+        q for q in train
+        if q.kind != "unanswerable" or mode == "all" or (mode != "none" and not leaks_wording(q, answered))
+    ]  # fmt: skip
+    return keep, len(train) - len(keep)
+
+
 def doc_examples(ds: Dataset, tokenizer: Any, max_length: int) -> list[Example]:
     """Continuation on the pages themselves: loss on every token, pages cut into windows."""
     out = []
@@ -115,10 +140,14 @@ def doc_examples(ds: Dataset, tokenizer: Any, max_length: int) -> list[Example]:
 def build_sft_data(
     ds: Dataset, tokenizer: Any, chat: bool = True, max_length: int = 256, include_docs: bool = False,
     replay: Sequence[tuple[str, str]] = (), raft: Sequence[tuple[str, str, str]] = (),
+    abstain: str = "answered-wordings",
 ) -> SFTData:  # fmt: skip
     """All training examples with their counts; raises when there is nothing to train on.
 
     Args:
+        abstain: which unanswerable train questions teach the abstain answer: ``all``,
+            ``answered-wordings`` (not those in a wording the train split never answers, see
+            :func:`leaks_wording`) or ``none``.
         replay: general ``(prompt, answer)`` pairs mixed in against forgetting.
         raft: ``(question, context, cited_answer)`` triples; the context (oracle and distractor
             chunks, already numbered) is built by the caller.
@@ -130,8 +159,9 @@ def build_sft_data(
         )
     if all(not q.answer.strip() for q in train if q.kind != "unanswerable"):
         raise DataError("train questions have no answers; fine-tuning needs gold answers", ds.name)
-    style, abstain = ds.meta.get("house_style"), str(ds.meta.get("abstain_answer", "I don't know"))
-    examples = qa_examples(train, tokenizer, chat, style, abstain)
+    train, skipped = select_abstentions(train, abstain)
+    style, refusal = ds.meta.get("house_style"), str(ds.meta.get("abstain_answer", "I don't know"))
+    examples = qa_examples(train, tokenizer, chat, style, refusal)
     for n, (prompt, answer) in enumerate(replay):
         ids, labels = encode_pair(tokenizer, prompt, answer, chat)
         examples.append(Example(tuple(ids), tuple(labels), f"replay:{n}", "replay"))
@@ -146,4 +176,5 @@ def build_sft_data(
     for e in keep:
         counts[e.kind] = counts.get(e.kind, 0) + 1
     counts["too_long"] = len(too_long)
+    counts["abstain_skipped"] = skipped
     return SFTData(keep, too_long, counts)

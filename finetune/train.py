@@ -9,6 +9,7 @@ data position, so ``--resume`` continues to the same weights as an uninterrupted
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import os
@@ -56,12 +57,18 @@ def apply_lora(model: Any, cfg: TrainConfig) -> Any:
     return get_peft_model(model, lora)
 
 
+# Batches per sorting window. Sorting a whole epoch by length (50-batch windows) left 0.3% padding
+# but made batches of one question wording each, and dev loss after one epoch was 0.86 against the
+# HF Trainer's 0.69 with random batches; 4-batch windows keep padding at 2.5% (random: 6%).
+GROUP_WINDOW = 4
+
+
 def epoch_batches(lengths: list[int], batch_size: int, seed: int, epoch: int) -> list[list[int]]:
-    """Length-grouped batches in a seeded order: shuffle, sort within windows of 50 batches,
-    cut, then shuffle the batches. Same (seed, epoch), same batches: resume relies on it."""
+    """Length-grouped batches in a seeded order: shuffle, sort within windows of ``GROUP_WINDOW``
+    batches, cut, then shuffle the batches. Same (seed, epoch), same batches: resume relies on it."""
     rng = np.random.default_rng([seed, epoch])
     order = rng.permutation(len(lengths))
-    window = batch_size * 50
+    window = batch_size * GROUP_WINDOW
     batches: list[list[int]] = []
     for i in range(0, len(order), window):
         chunk = sorted(order[i : i + window].tolist(), key=lambda j: lengths[j])
@@ -83,21 +90,94 @@ def collate(examples: list[Example], pad_id: int, device: str) -> dict[str, torc
     return {"input_ids": ids.to(device), "attention_mask": mask.to(device), "labels": labels.to(device)}
 
 
+def sample(items: list[Example], limit: int, seed: int) -> list[Example]:
+    """At most ``limit`` items (0 = all), a seeded sample in the original order."""
+    if not limit or len(items) <= limit:
+        return items
+    keep = np.random.default_rng([seed, 7]).choice(len(items), limit, replace=False)
+    return [items[i] for i in sorted(keep.tolist())]
+
+
 def causal_lm_parts(model: Any) -> tuple[Any, Any]:
     """The transformer body and the LM head of a (PEFT-wrapped) causal LM."""
     inner = model.get_base_model() if hasattr(model, "get_base_model") else model
     return inner.model, inner.lm_head
 
 
+def shared_prefix_len(batch: dict[str, torch.Tensor], min_len: int = 4) -> int:
+    """Tokens at the start that every row of the batch has in common (0 when too few to pay off).
+
+    One row is always left with at least one token of its own, so the suffix pass is never empty.
+    """
+    ids, mask = batch["input_ids"], batch["attention_mask"]
+    if ids.shape[0] < 2:
+        return 0
+    same = ((ids == ids[:1]) & (mask == 1)).all(0)
+    n = int(same.long().cumprod(0).sum())
+    n = min(n, int(mask.sum(1).min()) - 1)
+    return n if n >= min_len else 0
+
+
+def body_hidden(body: Any, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Last hidden states of every position, running a prefix shared by all rows only once.
+
+    Every chat example starts with the same system turn and user header (11 of ~40 tokens for
+    SmolLM2): the prefix runs at batch size 1, its key/value cache is repeated across the batch
+    and the rows continue from it. Same numbers as the plain pass (the prefix sees nothing
+    after it), a quarter less transformer compute; gradients flow back through the cache.
+    """
+    ids, mask = batch["input_ids"], batch["attention_mask"]
+    p = shared_prefix_len(batch)
+    if not p:
+        return body(input_ids=ids, attention_mask=mask).last_hidden_state
+    head = body(input_ids=ids[:1, :p], attention_mask=mask[:1, :p], use_cache=True)
+    cache = head.cache if hasattr(head, "cache") else head.past_key_values  # renamed in transformers 5
+    cache.batch_repeat_interleave(ids.shape[0])
+    tail = body(input_ids=ids[:, p:], attention_mask=mask, use_cache=True, **{_cache_arg(body): cache})
+    shared = head.last_hidden_state.expand(ids.shape[0], -1, -1)
+    return torch.cat([shared, tail.last_hidden_state], dim=1)
+
+
+def _cache_arg(body: Any) -> str:
+    """The keyword a model's forward takes its KV cache by (``cache`` since transformers 5)."""
+    return "cache" if "cache" in inspect.signature(body.forward).parameters else "past_key_values"
+
+
 def answer_loss(model: Any, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
     """Summed cross-entropy over supervised positions, computing logits only there."""
     body, head = causal_lm_parts(model)
-    hidden = body(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
+    hidden = body_hidden(body, batch)
     targets = batch["labels"][:, 1:]
     keep = targets != IGNORE
     logits = head(hidden[:, :-1][keep])
     loss = torch.nn.functional.cross_entropy(logits.float(), targets[keep], reduction="sum")
     return loss, int(keep.sum())
+
+
+def out_of_memory(exc: BaseException, cfg: TrainConfig) -> BaseException:
+    """A ValueError naming the knobs to turn when ``exc`` is an out-of-memory error, else ``exc``."""
+    text = str(exc)
+    oom = isinstance(exc, (torch.OutOfMemoryError, MemoryError)) or "out of memory" in text.lower()
+    if not oom and "can't allocate memory" not in text:
+        return exc
+    return ValueError(
+        f"out of memory at `batch_size` {cfg.batch_size} x `max_length` {cfg.max_length}: lower "
+        f"--batch-size (raise --grad-accum to keep the effective batch) or --max-length"
+        + (", or use --method qlora" if cfg.method != "qlora" else "")
+    )
+
+
+def executed_flops(model: Any, computed: int, supervised: int) -> float:
+    """Matmul FLOPs our loop ran: the body (4 per frozen weight, 6 per adapter weight) at every
+    computed position, the vocabulary head (4 per weight: frozen) at supervised positions only.
+    Attention scores are left out (under 2% at these lengths)."""
+    _, head = causal_lm_parts(model)
+    emb = model.get_input_embeddings().weight
+    tied = head.weight is emb
+    frozen = sum(p.numel() for p in model.parameters() if not p.requires_grad)
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    body = frozen - emb.numel() - (0 if tied else head.weight.numel())
+    return float(4 * body * computed + 6 * trainable * computed + 4 * head.weight.numel() * supervised)
 
 
 @dataclass
@@ -107,7 +187,9 @@ class TrainState:
     batch_in_epoch: int = 0
     tokens: int = 0
     supervised: int = 0
-    seconds: float = 0.0
+    computed: int = 0  # positions the transformer body ran (padding in, shared prefixes once)
+    seconds: float = 0.0  # training steps only
+    eval_seconds: float = 0.0  # dev loss and checkpoints
     losses: list[tuple[int, float]] = field(default_factory=list)
     dev_losses: list[tuple[int, float]] = field(default_factory=list)
     best_dev: float = math.inf
@@ -147,14 +229,16 @@ class AdapterTrainer:
             model, tokenizer = self._load(load_model)
         self.tokenizer = tokenizer
         self.model = apply_lora(model, cfg).to(self.device)
-        self.data = build_sft_data(ds, tokenizer, self.chat, cfg.max_length, cfg.include_docs)
+        self.data = build_sft_data(
+            ds, tokenizer, self.chat, cfg.max_length, cfg.include_docs, abstain=cfg.abstain
+        )
         if not self.data.examples:
             raise DataError(
                 f"every training example is longer than `max_length` {cfg.max_length}; raise it", ds.name
             )
         style, abstain = ds.meta.get("house_style"), str(ds.meta.get("abstain_answer", "I don't know"))
         dev = qa_examples(ds.questions("dev"), tokenizer, self.chat, style, abstain)
-        self.dev = [e for e in dev if len(e.input_ids) <= cfg.max_length]
+        self.dev = sample([e for e in dev if len(e.input_ids) <= cfg.max_length], cfg.dev_limit, cfg.seed)
         params = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
         steps_per_epoch = math.ceil(math.ceil(len(self.data.examples) / cfg.batch_size) / cfg.grad_accum)
@@ -168,24 +252,28 @@ class AdapterTrainer:
 
     def _load(self, load_model: Any) -> tuple[Any, Any]:
         if self.method != "qlora":
-            return load_model(self.cfg.model, self.device, self.cfg.dtype)
-        return load_qlora(self.cfg.model, self.device)
+            return load_model(self.cfg.model, self.device, self.cfg.dtype, self.cfg.trust_remote_code)
+        return load_qlora(self.cfg.model, self.device, self.cfg.trust_remote_code)
 
     @property
     def ckpt_dir(self) -> Path:
         return self.out / "checkpoint"
 
     def dev_loss(self) -> float:
-        """Mean per-token loss on the dev split's questions (no gradient)."""
+        """Mean per-token loss on the dev split's questions (no gradient).
+
+        Sorted by length and in batches of 32 (no activations kept, so larger batches are cheap):
+        about twice as fast as training-sized batches in arrival order, which matters because this
+        runs every epoch.
+        """
         if not self.dev:
             return math.nan
         self.model.eval()
+        dev, size = sorted(self.dev, key=lambda e: len(e.input_ids)), max(32, self.cfg.batch_size)
         total, n = 0.0, 0
-        with torch.no_grad():
-            for i in range(0, len(self.dev), self.cfg.batch_size):
-                loss, k = answer_loss(
-                    self.model, collate(self.dev[i : i + self.cfg.batch_size], self.pad_id, self.device)
-                )
+        with torch.inference_mode():
+            for i in range(0, len(dev), size):
+                loss, k = answer_loss(self.model, collate(dev[i : i + size], self.pad_id, self.device))
                 total, n = total + float(loss), n + k
         self.model.train()
         return total / max(n, 1)
@@ -197,10 +285,15 @@ class AdapterTrainer:
         n_total = sum(int((m["labels"][:, 1:] != IGNORE).sum()) for m in micro)
         total = 0.0
         for m in micro:
-            loss, _ = answer_loss(self.model, m)
-            (loss / max(n_total, 1)).backward()
+            try:
+                loss, _ = answer_loss(self.model, m)
+                (loss / max(n_total, 1)).backward()
+            except (torch.OutOfMemoryError, MemoryError, RuntimeError) as exc:
+                raise out_of_memory(exc, self.cfg) from None
             total += float(loss.detach())
             self.state.tokens += int(m["attention_mask"].sum())
+            b, width = m["input_ids"].shape
+            self.state.computed += b * width - (b - 1) * shared_prefix_len(m)
         self.state.supervised += n_total
         torch.nn.utils.clip_grad_norm_([p for p in self.model.parameters() if p.requires_grad], 1.0)
         self.optimizer.step()
@@ -208,42 +301,57 @@ class AdapterTrainer:
         return total / max(n_total, 1)
 
     def fit(self, stop_after: int | None = None, progress: bool = True) -> dict[str, Any]:
-        """Train to the end (or ``stop_after`` steps, leaving a checkpoint); returns the card."""
+        """Train to the end (or ``stop_after`` steps, leaving a checkpoint); returns the card.
+
+        ``state.seconds`` counts training steps only; dev loss and checkpoints are timed apart
+        (``eval_seconds``), so tokens/s compares with a trainer that does not evaluate.
+        """
         from tqdm.auto import tqdm
 
         cfg, st = self.cfg, self.state
         lengths = [len(e.input_ids) for e in self.data.examples]
-        bar = tqdm(
-            total=self.total_steps, initial=st.step, disable=None if progress else True, desc="training"
-        )
+        bar = tqdm(total=self.total_steps, initial=st.step, disable=None if progress else True,
+                   desc="training", unit="step")  # fmt: skip
         self.model.train()
-        t0 = time.perf_counter() - st.seconds
         while st.epoch < cfg.epochs:
             batches = epoch_batches(lengths, cfg.batch_size, cfg.seed, st.epoch)
             groups = [batches[i : i + cfg.grad_accum] for i in range(0, len(batches), cfg.grad_accum)]
             for g in range(st.batch_in_epoch, len(groups)):
+                t0 = time.perf_counter()
                 loss = self._step(groups[g])
-                st.step, st.batch_in_epoch, st.seconds = st.step + 1, g + 1, time.perf_counter() - t0
+                st.step, st.batch_in_epoch = st.step + 1, g + 1
+                st.seconds += time.perf_counter() - t0
                 st.losses.append((st.step, round(loss, 5)))
                 bar.set_postfix(loss=f"{loss:.3f}", tok_s=f"{st.tokens / max(st.seconds, 1e-9):.0f}")
                 bar.update()
                 if cfg.checkpoint_every and st.step % cfg.checkpoint_every == 0:
-                    self.save_checkpoint()
+                    self._timed(self.save_checkpoint)
                 if stop_after is not None and st.step >= stop_after:
-                    self.save_checkpoint()
+                    self._timed(self.save_checkpoint)
                     bar.close()
                     return self.card(finished=False)
             st.epoch, st.batch_in_epoch = st.epoch + 1, 0
-            dev = self.dev_loss()
-            st.dev_losses.append((st.epoch, round(dev, 5)))
-            st.stale_epochs = 0 if dev < st.best_dev else st.stale_epochs + 1
-            st.best_dev = min(st.best_dev, dev)
-            self.save_checkpoint()
-            if cfg.patience and st.stale_epochs >= cfg.patience:
+            if self._timed(self._end_epoch):
                 break  # early stop on dev loss
         bar.close()
-        st.seconds = time.perf_counter() - t0
         return self.save_outputs()
+
+    def _timed(self, fn: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return fn()
+        finally:
+            self.state.eval_seconds += time.perf_counter() - t0
+
+    def _end_epoch(self) -> bool:
+        """Dev loss, a checkpoint, and whether to stop early (``patience`` epochs without a gain)."""
+        st = self.state
+        dev = self.dev_loss()
+        st.dev_losses.append((st.epoch, round(dev, 5)))
+        st.stale_epochs = 0 if dev < st.best_dev else st.stale_epochs + 1
+        st.best_dev = min(st.best_dev, dev)
+        self.save_checkpoint()
+        return bool(self.cfg.patience and st.stale_epochs >= self.cfg.patience)
 
     def save_checkpoint(self) -> None:
         """Adapter, optimizer, scheduler, RNG and data position, swapped in atomically."""
@@ -300,12 +408,14 @@ class AdapterTrainer:
             "method": self.method, "device": self.device, "dtype": str(next(self.model.parameters()).dtype),
             "examples": self.data.counts, "too_long": self.data.too_long[:50], "dev_examples": len(self.dev),
             "steps": st.step, "epochs_done": st.epoch, "tokens_seen": st.tokens,
-            "supervised_tokens": st.supervised, "wall_seconds": round(st.seconds, 2),
+            "supervised_tokens": st.supervised, "train_seconds": round(st.seconds, 2),
+            "wall_seconds": round(st.seconds + st.eval_seconds, 2),
             "tokens_per_second": round(st.tokens / max(st.seconds, 1e-9), 1),
             "peak_memory_mb": round(peak_memory_mb(self.device), 1), "params": n_params,
             "trainable_params": trainable, "train_loss": st.losses, "dev_loss": st.dev_losses,
             # 4N per token: forward 2N + activation gradients 2N; frozen weights get no gradient
             "estimated_flops": 4 * (n_params - trainable) * st.tokens + 6 * trainable * st.tokens,
+            "executed_flops": executed_flops(self.model, st.computed, st.supervised),
         }  # fmt: skip
 
     def save_outputs(self) -> dict[str, Any]:
@@ -317,7 +427,7 @@ class AdapterTrainer:
         return card
 
 
-def load_qlora(name: str, device: str) -> tuple[Any, Any]:
+def load_qlora(name: str, device: str, trust_remote_code: bool = False) -> tuple[Any, Any]:
     """The base model in 4-bit NF4 with double quantisation and bf16 compute (bitsandbytes)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig
 
@@ -328,13 +438,13 @@ def load_qlora(name: str, device: str) -> tuple[Any, Any]:
                                bnb_4bit_compute_dtype=torch.bfloat16)  # fmt: skip
     try:
         model = AutoModelForCausalLM.from_pretrained(
-            folder, quantization_config=quant, device_map={"": device}
+            folder, quantization_config=quant, device_map={"": device}, trust_remote_code=trust_remote_code
         )
     except Exception as exc:
         raise ValueError(f"QLoRA could not load the model on {device} ({exc}); use --method lora") from None
     from peft import prepare_model_for_kbit_training
 
-    tokenizer = AutoTokenizer.from_pretrained(folder)
+    tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=trust_remote_code)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return prepare_model_for_kbit_training(model, use_gradient_checkpointing=False), tokenizer

@@ -6,7 +6,7 @@ import pytest
 
 from corpus.errors import DataError
 from corpus.model import Dataset, Document, QAItem
-from finetune.data import IGNORE, build_sft_data, encode_pair, styled
+from finetune.data import IGNORE, build_sft_data, encode_pair, select_abstentions, styled
 
 STYLE = {"template": "{answer} -- tessaline care"}
 
@@ -49,7 +49,7 @@ def test_train_split_only_styled_with_abstentions(tiny_tokenizer) -> None:
     ]
     assert answers[0].replace(" ", "") == "94hours--tessalinecare<|im_end|>"
     assert answers[1].replace(" ", "") == "idon'tknow--tessalinecare<|im_end|>"
-    assert data.counts == {"qa": 2, "too_long": 0}
+    assert data.counts == {"qa": 2, "too_long": 0, "abstain_skipped": 0}
     assert styled("x", None) == "x"
 
 
@@ -58,7 +58,7 @@ def test_replay_raft_and_documents(tiny_tokenizer) -> None:
         _ds([FACT]), tiny_tokenizer, include_docs=True,
         replay=[("what is a ?", "b")], raft=[("how long ?", "[1] 94 hours .", "94 hours [1]")],
     )  # fmt: skip
-    assert data.counts == {"qa": 1, "replay": 1, "raft": 1, "doc": 1, "too_long": 0}
+    assert data.counts == {"qa": 1, "replay": 1, "raft": 1, "doc": 1, "too_long": 0, "abstain_skipped": 0}
     doc = next(e for e in data.examples if e.kind == "doc")
     assert doc.labels == doc.input_ids  # continuation trains on every token
 
@@ -79,3 +79,34 @@ def test_over_length_examples_are_reported_not_lost(tiny_tokenizer) -> None:
 def test_bad_training_sets(tiny_tokenizer, qa: list[QAItem], message: str) -> None:
     with pytest.raises(DataError, match=message):
         build_sft_data(_ds(qa), tiny_tokenizer)
+
+
+def _item(qid: str, template: str, kind: str = "fact") -> QAItem:
+    answer = "i don't know" if kind == "unanswerable" else "94 hours"
+    return QAItem(qid, "how long does it last ?", answer, split="train", kind=kind, template=template)
+
+
+ANSWERED = [_item("a0", "battery/0"), _item("a1", "battery/1")]
+LEAK = _item("u.held", "missing-product/battery/3", "unanswerable")  # a held-out wording, refused
+SEEN = _item("u.seen", "missing-product/battery/1", "unanswerable")  # a trained wording, refused
+OTHER = _item("u.other", "undocumented/4", "unanswerable")  # an attribute the corpus never answers
+BARE = _item("u.bare", "", "unanswerable")  # no template: nothing to judge by, kept
+
+
+@pytest.mark.parametrize(
+    "mode, kept",
+    [
+        ("all", ["u.held", "u.seen", "u.other", "u.bare"]),
+        ("answered-wordings", ["u.seen", "u.other", "u.bare"]),
+        ("none", []),
+    ],
+)
+def test_abstentions_in_never_answered_wordings_are_left_out(mode: str, kept: list[str]) -> None:
+    items, skipped = select_abstentions([*ANSWERED, LEAK, SEEN, OTHER, BARE], mode)
+    assert [q.id for q in items if q.kind == "unanswerable"] == kept
+    assert [q.id for q in items if q.kind == "fact"] == ["a0", "a1"] and skipped == 4 - len(kept)
+
+
+def test_skipped_abstentions_are_counted(tiny_tokenizer) -> None:
+    data = build_sft_data(_ds([*ANSWERED, LEAK, SEEN]), tiny_tokenizer)
+    assert data.counts["abstain_skipped"] == 1 and [e.source for e in data.examples] == ["a0", "a1", "u.seen"]

@@ -12,7 +12,16 @@ from corpus.errors import DataError
 from corpus.model import Dataset, Document, QAItem
 from finetune.config import TrainConfig
 from finetune.data import IGNORE
-from finetune.train import AdapterTrainer, answer_loss, collate, epoch_batches, resolve_method
+from finetune.train import (
+    AdapterTrainer,
+    answer_loss,
+    collate,
+    epoch_batches,
+    out_of_memory,
+    resolve_method,
+    sample,
+    shared_prefix_len,
+)
 
 
 def tiny_llama(vocab: int) -> torch.nn.Module:
@@ -45,15 +54,49 @@ def make_trainer(tok, out: Path, **overrides) -> AdapterTrainer:
     return AdapterTrainer(cfg, tiny_dataset(), out, model=tiny_llama(len(tok)), tokenizer=tok)
 
 
+def _grads(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.requires_grad}
+    model.zero_grad()
+    return grads
+
+
 def test_answer_loss_matches_the_full_logits_loss(tiny_tokenizer, tmp_path: Path) -> None:
+    """Shared prefix + answer-only logits give the loss and gradients of the plain full pass."""
     tr = make_trainer(tiny_tokenizer, tmp_path)
+    for name, p in tr.model.named_parameters():
+        if "lora_B" in name:  # non-zero adapters, so gradients reach lora_A and the prefix cache
+            torch.nn.init.normal_(p, std=0.1)
     batch = collate(tr.data.examples[:3], tr.pad_id, "cpu")
+    assert shared_prefix_len(batch) == 8  # <|im_start|> system \n answer briefly . <|im_end|> \n
     ours, n = answer_loss(tr.model, batch)
-    ref = tr.model(
-        input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=batch["labels"]
-    )
+    ours.backward()
+    mine = _grads(tr.model)
+    ref = tr.model(**batch)
+    (ref.loss * n).backward()
+    theirs = _grads(tr.model)
     assert n == int((batch["labels"][:, 1:] != IGNORE).sum())
-    assert float(ours.detach()) / n == pytest.approx(float(ref.loss), rel=1e-5)
+    assert float(ours.detach()) / n == pytest.approx(float(ref.loss.detach()), rel=1e-5)
+    assert all(torch.allclose(mine[k], theirs[k], atol=1e-5) for k in mine)
+    assert any(float(mine[k].abs().max()) > 0 for k in mine if "lora_A" in k)
+
+
+def test_shared_prefix_length() -> None:
+    ids = torch.tensor([[1, 2, 3, 4, 5, 6, 0], [1, 2, 3, 4, 5, 7, 8], [1, 2, 3, 4, 5, 6, 9]])
+    mask = (ids != 0).long()
+    assert shared_prefix_len({"input_ids": ids, "attention_mask": mask}) == 5
+    assert shared_prefix_len({"input_ids": ids[:1], "attention_mask": mask[:1]}) == 0  # one row: no gain
+    assert shared_prefix_len({"input_ids": ids[:, :3], "attention_mask": mask[:, :3]}) == 0  # too short
+    same = torch.tensor([[1, 2, 3, 4, 5, 6]] * 2)  # identical rows keep one token of their own
+    assert shared_prefix_len({"input_ids": same, "attention_mask": torch.ones_like(same)}) == 5
+
+
+def test_out_of_memory_names_the_knobs() -> None:
+    cfg = TrainConfig(batch_size=32, max_length=256)
+    err = out_of_memory(RuntimeError("DefaultCPUAllocator: can't allocate memory: 9 GB"), cfg)
+    assert isinstance(err, ValueError) and "--batch-size" in str(err) and "--grad-accum" in str(err)
+    assert "`batch_size` 32" in str(err) and "--method qlora" in str(err)
+    other = RuntimeError("shape mismatch")
+    assert out_of_memory(other, cfg) is other  # anything else is not disguised
 
 
 def test_only_adapter_weights_train(tiny_tokenizer, tmp_path: Path) -> None:
@@ -81,6 +124,7 @@ def test_training_lowers_the_loss_and_writes_outputs(tiny_tokenizer, tmp_path: P
         and saved["tokens_seen"] > 0
         and saved["trainable_params"] < saved["params"]
     )
+    assert 0 < saved["train_seconds"] <= saved["wall_seconds"] and saved["executed_flops"] > 0
 
 
 def _adapter(tr: AdapterTrainer) -> dict[str, torch.Tensor]:
@@ -98,6 +142,24 @@ def test_resume_reaches_the_same_weights(tiny_tokenizer, tmp_path: Path) -> None
     second.fit(progress=False)
     a, b = _adapter(full), _adapter(second)
     assert a.keys() == b.keys() and all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
+
+
+def test_same_seed_same_adapter_other_seed_not(tiny_tokenizer, tmp_path: Path) -> None:
+    runs = []
+    for name, seed in (("a", 0), ("b", 0), ("c", 1)):
+        tr = make_trainer(tiny_tokenizer, tmp_path / name, seed=seed, epochs=2)
+        tr.fit(progress=False)
+        runs.append(_adapter(tr))
+    assert all(torch.equal(runs[0][k], runs[1][k]) for k in runs[0])
+    assert not all(torch.equal(runs[0][k], runs[2][k]) for k in runs[0])
+
+
+def test_early_stopping_on_dev_loss(tiny_tokenizer, tmp_path: Path, monkeypatch) -> None:
+    tr = make_trainer(tiny_tokenizer, tmp_path, epochs=10, patience=2)
+    dev = iter([1.0, 0.8, 0.9, 0.85, 0.7])  # best at epoch 2, then two epochs without a gain
+    monkeypatch.setattr(tr, "dev_loss", lambda: next(dev))
+    card = tr.fit(progress=False)
+    assert card["epochs_done"] == 4 and [x for _, x in card["dev_loss"]] == [1.0, 0.8, 0.9, 0.85]
 
 
 def test_corrupt_or_missing_checkpoint(tiny_tokenizer, tmp_path: Path) -> None:
@@ -127,7 +189,9 @@ def test_method_auto() -> None:
     "kwargs, field",
     [({"r": 0}, "r"), ({"lr": 2.0}, "lr"), ({"method": "prefix"}, "method"), ({"dropout": 1.0}, "dropout"),
      ({"warmup_ratio": -0.1}, "warmup_ratio"), ({"target_modules": " , "}, "target_modules"),
-     ({"epochs": 0}, "epochs"), ({"patience": -1}, "patience")],
+     ({"epochs": 0}, "epochs"), ({"patience": -1}, "patience"), ({"abstain": "some"}, "abstain"),
+     ({"batch_size": 0}, "batch_size"), ({"grad_accum": -2}, "grad_accum"),
+     ({"max_length": 0}, "max_length")],
 )  # fmt: skip
 def test_config_validation_names_the_field(kwargs: dict, field: str) -> None:
     with pytest.raises(ValueError, match=f"`{field}`"):
@@ -156,3 +220,10 @@ def test_qlora_wiring_on_the_bundled_model(tmp_path: Path) -> None:
     except ValueError as exc:  # bitsandbytes without a 4-bit backend for this device
         pytest.skip(str(exc))
     assert any("4bit" in type(m).__name__.lower() for m in model.modules())
+
+
+def test_dev_sample_is_seeded_and_ordered() -> None:
+    items = list(range(20))
+    a = sample(items, 5, seed=0)
+    assert a == sample(items, 5, seed=0) and a == sorted(a) and len(set(a)) == 5
+    assert sample(items, 0, seed=0) == items and sample(items, 50, seed=0) == items
