@@ -1,9 +1,10 @@
-"""``ftrag bench``: the default benchmark.
+"""``ftrag bench``: every system on the same questions, on the same machine, in one run.
 
-It runs what exists so far: dataset validation and statistics, then the retrieval stage (index
-build into the run folder, and recall/MRR/nDCG of the dense, BM25 and hybrid retrievers on the
-test split). It writes ``runs/<timestamp>-<name>/`` with the resolved config and ``summary.json``.
-The generation systems (base, rag, ft, hybrid) join as the harness lands.
+Stages: dataset (validate, optionally the first N facts), index + retrieval metrics, adapter
+training, answers of each system (batched for throughput, a sample one at a time for latency),
+scoring, costs, and the run folder ``runs/<timestamp>-<name>/`` (config.json, results.parquet,
+summary.json, report.md, plots/). Index, adapters and answers are cached by a hash of their inputs
+(:mod:`compare.stages`), so a repeated bench reuses them and an interrupted one resumes.
 """
 
 from __future__ import annotations
@@ -12,21 +13,27 @@ import argparse
 import json
 import os
 import platform
+import random
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+from compare.config import PROFILES, BenchConfig
+from compare.stages import StageCache, digest, questions_digest
+from compare.systems import SystemSpec, get_systems
 from corpus.chunking import ChunkConfig
-from corpus.config import add_config_args, config_from_args, save_config
+from corpus.config import apply_overrides, save_config
 from corpus.errors import DataError
 from corpus.formats import load
-from corpus.io import atomic_write_text
 from corpus.model import Dataset
 from corpus.paths import resolve_dataset
 from corpus.validate import dataset_stats, dataset_warnings, format_report
+from finetune.config import TrainConfig
 from retrieval.config import RetrievalConfig
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def new_run_dir(runs: Path, name: str) -> Path:
@@ -42,79 +49,273 @@ def new_run_dir(runs: Path, name: str) -> Path:
     raise RuntimeError(f"could not create a run folder under {runs}")
 
 
-def retrieval_stage(ds: Dataset, run: Path, cfg: RetrievalConfig, chunking: ChunkConfig) -> dict:
-    """Build the index into the run folder and score every registered retriever on the test split."""
-    from retrieval.embed import Embedder
+def latest_unfinished(runs: Path, name: str) -> Path:
+    """The newest ``*-<name>`` run folder without a summary (what ``--resume`` continues)."""
+    found = sorted(p for p in runs.glob(f"*-{name}") if p.is_dir() and not (p / "summary.json").exists())
+    if not found:
+        raise FileNotFoundError(f"no unfinished run named {name!r} under {runs}; run without --resume")
+    return found[-1]
+
+
+def first_facts(ds: Dataset, n: int) -> Dataset:
+    """The questions of the first ``n`` facts (sorted by fact id) and a matching share of the
+    unanswerable ones; documents are kept whole (retrieval still searches the full corpus)."""
+    facts = sorted({q.fact_id for q in ds.qa if q.kind != "unanswerable" and q.fact_id})
+    if not n or n >= len(facts):
+        return ds
+    keep = set(facts[:n])
+    unanswerable = [q for q in ds.qa if q.kind == "unanswerable"]
+    share = round(len(unanswerable) * n / len(facts))
+    return replace(ds, qa=[q for q in ds.qa if q.fact_id in keep] + unanswerable[:share])
+
+
+def resolve_configs(args: argparse.Namespace) -> dict[str, Any]:
+    """Defaults, then the profile, then ``--config`` file, then ``--set`` overrides and flags."""
+    configs: dict[str, Any] = {
+        "bench": BenchConfig(),
+        "train": TrainConfig(),
+        "retrieval": RetrievalConfig(),
+        "chunking": ChunkConfig(),
+    }
+    profile = args.profile or "quick"
+    if profile not in PROFILES:
+        raise ValueError(f"`profile` must be one of {', '.join(PROFILES)}, got {profile!r}")
+    items = [f"{sec}.{k}={v}" for sec, kv in PROFILES[profile].items() for k, v in kv.items()]
+    items.append(f"bench.profile={profile}")
+    if args.config:
+        saved = json.loads(Path(args.config).read_text())
+        items += [
+            f"{sec}.{k}={v}"
+            for sec, kv in saved.items()
+            if isinstance(kv, dict)
+            for k, v in kv.items()
+            if k != "type"
+        ]
+    items += list(args.set or [])
+    items += [f"bench.systems={args.systems}"] if args.systems else []
+    items += [f"train.device={args.device}"] if args.device else []
+    return apply_overrides(configs, items)
+
+
+def load_questions(path: Path, qa: str | None, bench: BenchConfig) -> tuple[Dataset, list, Any]:
+    """The dataset (first N facts) and the questions scored; clear errors for unusable input."""
+    loaded = load(path, qa=qa)
+    if loaded.problems:
+        raise DataError(loaded.problems)
+    ds = first_facts(loaded.dataset, bench.facts)
+    questions = ds.questions(bench.split)
+    if not questions:
+        raise DataError(
+            f"no questions in the {bench.split!r} split; add some or pass --set bench.split=dev", path
+        )
+    empty = next((q for q in questions if q.kind != "unanswerable" and not q.golds), None)
+    if empty:
+        raise DataError(
+            f"question {empty.id!r} has no gold answer; give it an answer or mark it unanswerable", path
+        )
+    return ds, questions, loaded
+
+
+def retrieval_metrics(ds: Dataset, index: Any, emb: Any, cfg: RetrievalConfig, split: str) -> dict:
+    """recall/MRR/nDCG of every registered retriever on the scored split."""
     from retrieval.evaluate import RetrievalEvaluator
-    from retrieval.index import ChunkIndex
     from retrieval.search import RETRIEVERS, make_retriever
 
-    print("\nretrieval: building the index")
-    emb = Embedder(cfg.embedder, batch_size=cfg.batch_size, backend=cfg.embed_backend)
-    index = ChunkIndex.build(list(ds.docs.values()), emb, cfg, chunking, progress=True)
-    index.save(run / "index")
-    embedded, cached = emb.stats["encoded"], emb.stats["cached"]  # before queries add to them
-    out: dict = {"index": {"kind": index.kind, "chunks": len(index.chunks), **index.manifest["build"]}}
-    split = "test" if ds.qrels("test") else None
     if not ds.qrels(split):
-        print("retrieval: no questions with sources; skipping evaluation")
-        return out
-    results = {}
-    for name in sorted(RETRIEVERS):
-        results[name] = RetrievalEvaluator(ds, split=split)(make_retriever(name, index, emb, cfg))
-    out["metrics"] = results
-    names = sorted(results)
-    b = index.manifest["build"]
-    print(f"retrieval on {split or 'all'} split: {int(results[names[0]]['queries'])} queries, "
-          f"{len(index.chunks)} chunks ({index.kind}), index built in {b['seconds']:.1f} s "
-          f"({embedded} chunks embedded, {cached} from cache)")  # fmt: skip
-    print(f"  {'metric':<12}" + "".join(f"{n:>9}" for n in names))
-    for m in ("recall@1", "recall@5", "mrr@10", "ndcg@10"):
-        print(f"  {m:<12}" + "".join(f"{results[n][m]:>9.3f}" for n in names))
+        return {}
+    return {
+        name: RetrievalEvaluator(ds, split=split)(make_retriever(name, index, emb, cfg))
+        for name in sorted(RETRIEVERS)
+    }
+
+
+def raft_examples(ds: Dataset, retriever: Any, bench: BenchConfig) -> list[tuple[str, str, str]]:
+    """(question, numbered context, cited answer) for every answerable train question: the top
+    chunks from the retriever, with a chunk of a gold source put in when retrieval missed it."""
+    from retrieval.context import assemble_context
+
+    train = [q for q in ds.questions("train") if q.kind != "unanswerable"]
+    hits = retriever.retrieve([q.question for q in train], max(2, bench.context_k))
+    out = []
+    for q, hs in zip(train, hits, strict=True):
+        ctx = assemble_context(hs, bench.context_budget)
+        n = next((i + 1 for i, d in enumerate(ctx.doc_ids) if d in q.sources), None)
+        out.append(
+            (
+                q.question,
+                ctx.text,
+                f"{q.answer} [{n}]" if n else str(ds.meta.get("abstain_answer", "I don't know")),
+            )
+        )
     return out
 
 
+def build_resources(
+    ds: Dataset, configs: dict, specs: list[SystemSpec], cache: StageCache, summary: dict
+) -> Any:
+    """Index, adapters and the model the systems share; stage facts go into ``summary``."""
+    from compare.systems import Resources
+    from finetune.models import load_model
+    from retrieval.context import SYSTEM_PROMPT
+    from retrieval.search import make_retriever
+
+    bench, train, rcfg = configs["bench"], configs["train"], configs["retrieval"]
+    retriever, adapters, chunk_text = None, {}, {}
+    if any(s.retrieval for s in specs) or any(s.adapter == "raft" for s in specs):
+        print("\n[index] chunking and embedding the corpus")
+        index, emb, info = cache.index(ds, configs["chunking"], rcfg)
+        print(
+            f"[index] {info['chunks']} chunks ({info['kind']}), {'cached' if info['cached'] else 'built'}"
+            f" (build took {info['seconds']:.1f} s)"
+        )
+        summary["index"] = info | {"retrieval": retrieval_metrics(ds, index, emb, rcfg, bench.split)}
+        retriever = make_retriever(rcfg.retriever, index, emb, rcfg)
+        chunk_text = {c.chunk_id: c.text for c in index.chunks}
+    for name in dict.fromkeys(s.adapter for s in specs if s.adapter):
+        kwargs: dict = {}
+        cfg = train
+        if name == "raft":  # longer examples: a numbered chunk before each question
+            kwargs = {"raft": raft_examples(ds, retriever, bench), "raft_system": SYSTEM_PROMPT}
+            cfg = replace(train, max_length=max(train.max_length, 384))
+        print(f"\n[adapter:{name}] {cfg.epochs} epochs, lr {cfg.lr}, batch {cfg.batch_size}")
+        adapters[name], card = cache.adapter(ds, cfg, name, kwargs)
+        print(
+            f"[adapter:{name}] {'cached' if card['cached'] else 'trained'}: {card['train_seconds']:.0f} s "
+            f"training, dev loss {[round(x, 3) for _, x in card['dev_loss']]}"
+        )
+        summary.setdefault("adapters", {})[name] = {k: v for k, v in card.items() if k not in ("train_loss",)}
+    model, tok = load_model(train.model, train.device, train.dtype, train.trust_remote_code)
+    if adapters:
+        from peft import PeftModel
+
+        names = list(adapters)
+        model = PeftModel.from_pretrained(model, adapters[names[0]], adapter_name=names[0])
+        for n in names[1:]:
+            model.load_adapter(adapters[n], adapter_name=n)
+        model.eval()
+    style = (
+        ds.meta.get("house_style", {}).get("description")
+        if isinstance(ds.meta.get("house_style"), dict)
+        else None
+    )
+    return Resources(
+        model,
+        tok,
+        retriever,
+        bench.context_k,
+        bench.context_budget,
+        style,
+        bench.max_new_tokens,
+        bench.batch_size,
+        set(adapters),
+        chunk_text,
+    )
+
+
+def run_system(
+    spec: SystemSpec, questions: list, res: Any, cache: StageCache, keys: dict, bench: BenchConfig
+) -> tuple[list, list, bool]:
+    """Batched and single-request answers of one system (cached by everything they depend on)."""
+    from dataclasses import asdict
+
+    from tqdm.auto import tqdm
+
+    from compare.systems import Answer, answer_questions, single_requests
+
+    sample = random.Random(bench.seed).sample(questions, min(bench.latency_samples, len(questions)))
+    key = digest(
+        spec,
+        keys.get(spec.adapter or "", ""),
+        keys["index"] if spec.retrieval else "",
+        keys["model"],
+        questions_digest(questions),
+        [q.id for q in sample],
+        {
+            k: v
+            for k, v in bench.to_dict().items()
+            if k in ("context_k", "context_budget", "max_new_tokens", "batch_size")
+        },
+    )
+
+    def produce() -> dict:
+        with tqdm(total=len(questions), desc=f"{spec.name}: answering", unit="q") as bar:
+            batched = answer_questions(spec, questions, res, bar.update)
+        single = (
+            single_requests(spec, tqdm(sample, desc=f"{spec.name}: latency", unit="q"), res) if sample else []
+        )
+        return {"batched": [asdict(a) for a in batched], "single": [asdict(a) for a in single]}
+
+    data, hit = cache.answers(key, produce)
+    return [Answer(**a) for a in data["batched"]], [Answer(**a) for a in data["single"]], hit
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
+    from compare.report import finish_run
+
     t0 = time.perf_counter()
+    configs = resolve_configs(args)
+    bench = configs["bench"]
+    specs = get_systems(bench.system_names)
     path = resolve_dataset(args.dataset)
-    loaded = load(path, qa=args.qa)
-    if loaded.problems:
-        raise DataError(loaded.problems)
-    chunking, retrieval = config_from_args(ChunkConfig, args), config_from_args(RetrievalConfig, args)
-    stats = dataset_stats(loaded.dataset, chunking)
-    warnings = dataset_warnings(loaded.dataset)
-    print(format_report(loaded, stats, warnings))
-    run = new_run_dir(Path(args.runs), args.name)
-    save_config(
-        run / "config.json",
-        chunking=chunking,
-        retrieval=retrieval,
-        bench={"dataset": str(path), "qa": args.qa, "name": args.name, "retrieval": not args.no_retrieval},
+    ds, questions, loaded = load_questions(path, args.qa, bench)
+    warnings = dataset_warnings(ds)
+    print(format_report(loaded, dataset_stats(ds, configs["chunking"]), warnings))
+    runs = Path(args.runs)
+    run = latest_unfinished(runs, args.name) if args.resume else new_run_dir(runs, args.name)
+    save_config(run / "config.json", **configs, dataset={"path": str(path), "qa": args.qa, "name": ds.name})
+    print(
+        f"\nbench ({bench.profile}): {len(questions)} {bench.split} questions, "
+        f"systems {', '.join(s.name for s in specs)}; run folder {run}"
     )
-    stages = (
-        {} if args.no_retrieval else {"retrieval": retrieval_stage(loaded.dataset, run, retrieval, chunking)}
-    )
-    summary = {
+    cache = StageCache(runs / ".cache")
+    summary: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
-        "stages": ["dataset", *stages],
-        "dataset": stats,
-        **stages,
+        "name": args.name,
+        "dataset": ds.name,
+        "profile": bench.profile,
         "warnings": [str(w) for w in warnings],
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
-        "wall_seconds": round(time.perf_counter() - t0, 3),
     }
-    atomic_write_text(run / "summary.json", json.dumps(summary, indent=2) + "\n")
-    print(f"run folder: {run}")
+    res = build_resources(ds, configs, specs, cache, summary)
+    keys = {
+        "model": digest(configs["train"].model),
+        "index": summary.get("index", {}).get("key", ""),
+        **{n: a["key"] for n, a in summary.get("adapters", {}).items()},
+    }
+    answers = {}
+    for spec in specs:
+        print(f"\n[{spec.name}] {spec.about}")
+        batched, single, hit = run_system(spec, questions, res, cache, keys, bench)
+        answers[spec.name] = (batched, single)
+        print(
+            f"[{spec.name}] {'cached' if hit else 'answered'}: {len(batched)} questions, "
+            f"{len(single)} latency samples"
+        )
+    summary["machine"] = {
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "device": str(res.model.device),
+    }
+    summary["cache_hits"] = cache.hits
+    finish_run(run, ds, questions, answers, res.chunk_text, summary, configs, time.perf_counter() - t0)
     return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("bench", help="run the benchmark on a dataset (default: the bundled one)")
-    p.add_argument("--dataset", help="dataset folder or bundled name (default: tessaline)")
+    p = sub.add_parser("bench", help="compare base, RAG, fine-tuned and hybrid systems on a dataset")
+    p.add_argument("--dataset", help="dataset folder, docs folder or bundled name (default: tessaline)")
+    p.add_argument("--docs", dest="dataset", help="a folder of your own pages (with --qa)")
     p.add_argument("--qa", help="questions JSONL for a plain docs folder")
+    p.add_argument("--profile", choices=sorted(PROFILES), help="quick (default) or full")
+    p.add_argument("--systems", help="comma-separated: " + ", ".join(["base", "rag", "ft", "hybrid", "raft"]))
+    p.add_argument("--device", help="auto | cpu | cuda (QLoRA is used on CUDA)")
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="SECTION.FIELD=VALUE",
+        help="override any config field, e.g. train.epochs=3 or bench.context_k=2 (repeatable)",
+    )
+    p.add_argument("--config", help="a saved config.json to start from")
     p.add_argument("--runs", default="runs", help="folder for run folders (default: runs)")
     p.add_argument("--name", default="bench", help="run name (default: bench)")
-    p.add_argument("--no-retrieval", action="store_true", help="skip the retrieval stage")
-    add_config_args(p, ChunkConfig)
-    add_config_args(p, RetrievalConfig)
+    p.add_argument("--resume", action="store_true", help="continue the newest unfinished run of this name")
     p.set_defaults(func=cmd_bench)

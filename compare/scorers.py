@@ -115,6 +115,26 @@ def style_compliant(answer: str, pattern: str) -> float:
     return float(re.fullmatch(pattern, answer.strip(), flags=re.DOTALL) is not None)
 
 
+def strip_style(answer: str, template: str | None) -> str:
+    """The answer without the house style's fixed text (``{answer} -- Tessaline Care`` -> the
+    answer), so accuracy is scored on content and style is scored on its own."""
+    if not template or "{answer}" not in template:
+        return answer.strip()
+    head, tail = (t.strip() for t in template.split("{answer}", 1))
+    text = answer.strip()
+    if head and text.lower().startswith(head.lower()):
+        text = text[len(head) :]
+    if tail and text.lower().endswith(tail.lower()):
+        text = text[: -len(tail)]
+    return text.strip()
+
+
+def strip_citations(answer: str) -> str:
+    """The answer without ``[n]`` citation markers (a cited ``94 hours [1]`` is ``94 hours``: the
+    marker is attribution, scored on its own, and its number must not void a numeric answer)."""
+    return " ".join(re.sub(r"\[\d{1,3}\]", " ", answer).split())
+
+
 def percentile(values: Sequence[float], q: float) -> float:
     """Linear-interpolated percentile (q in [0, 100]), as numpy's default; nan when empty."""
     if not values:

@@ -57,3 +57,37 @@ def save_config(path: str | Path, **configs: Any) -> None:
     """Write resolved configs as JSON (``{"chunking": {...}, ...}``), atomically."""
     data = {k: config_to_dict(v) if dataclasses.is_dataclass(v) else v for k, v in configs.items()}
     atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def _convert(cls: type, name: str, text: str) -> Any:
+    kind = typing.get_type_hints(cls)[name]
+    if kind is bool:
+        return _parse_bool(text)
+    return kind(text) if kind in (int, float, str) else text
+
+
+def apply_overrides(configs: dict[str, Any], items: list[str]) -> dict[str, Any]:
+    """``section.field=value`` overrides (``train.epochs=3``) applied to frozen config dataclasses.
+
+    An unknown section or field is a ValueError naming the valid ones; values are typed from the
+    field's annotation and validated by the dataclass itself.
+    """
+    out = dict(configs)
+    for item in items:
+        key, sep, value = item.partition("=")
+        section, dot, name = key.strip().partition(".")
+        if not sep or not dot:
+            raise ValueError(f"override {item!r} must look like section.field=value, e.g. train.epochs=3")
+        if section not in out:
+            raise ValueError(f"unknown config section {section!r} in {item!r}; sections: {', '.join(out)}")
+        cls = type(out[section])
+        names = [f.name for f in dataclasses.fields(cls)]
+        if name not in names:
+            raise ValueError(f"unknown config key {key!r}; {section} has: {', '.join(names)}")
+        try:
+            typed = _convert(cls, name, value.strip())
+        except (ValueError, argparse.ArgumentTypeError):
+            kind = typing.get_type_hints(cls)[name]
+            raise ValueError(f"override {item!r}: `{name}` takes {getattr(kind, '__name__', kind)}") from None
+        out[section] = dataclasses.replace(out[section], **{name: typed})
+    return out

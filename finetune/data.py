@@ -140,7 +140,7 @@ def doc_examples(ds: Dataset, tokenizer: Any, max_length: int) -> list[Example]:
 def build_sft_data(
     ds: Dataset, tokenizer: Any, chat: bool = True, max_length: int = 256, include_docs: bool = False,
     replay: Sequence[tuple[str, str]] = (), raft: Sequence[tuple[str, str, str]] = (),
-    abstain: str = "answered-wordings",
+    abstain: str = "answered-wordings", raft_system: str | None = SYSTEM,
 ) -> SFTData:  # fmt: skip
     """All training examples with their counts; raises when there is nothing to train on.
 
@@ -151,6 +151,8 @@ def build_sft_data(
         replay: general ``(prompt, answer)`` pairs mixed in against forgetting.
         raft: ``(question, context, cited_answer)`` triples; the context (oracle and distractor
             chunks, already numbered) is built by the caller.
+        raft_system: the system prompt of RAFT examples: the one the retrieval prompt will use at
+            inference, so the adapter learns the prompt it is asked with.
     """
     train = ds.questions("train")
     if not train:
@@ -166,7 +168,7 @@ def build_sft_data(
         ids, labels = encode_pair(tokenizer, prompt, answer, chat)
         examples.append(Example(tuple(ids), tuple(labels), f"replay:{n}", "replay"))
     for n, (question, context, answer) in enumerate(raft):
-        ids, labels = encode_pair(tokenizer, f"{context}\n\nQuestion: {question}", answer, chat)
+        ids, labels = encode_pair(tokenizer, f"{context}\n\nQuestion: {question}", answer, chat, raft_system)
         examples.append(Example(tuple(ids), tuple(labels), f"raft:{n}", "raft"))
     if include_docs:
         examples += doc_examples(ds, tokenizer, max_length)

@@ -16,6 +16,7 @@ import os
 import resource
 import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -214,7 +215,8 @@ def peak_memory_mb(device: str) -> float:
 class AdapterTrainer:
     """Wires model, data, optimizer and checkpoints; the math lives in the functions above."""
 
-    def __init__(self, cfg: TrainConfig, ds: Dataset, out: Path, model: Any = None, tokenizer: Any = None):
+    def __init__(self, cfg: TrainConfig, ds: Dataset, out: Path, model: Any = None, tokenizer: Any = None,
+                 raft: Sequence[tuple[str, str, str]] = (), raft_system: str | None = None):  # fmt: skip
         from finetune.models import MODELS, load_model, pick_device_dtype
 
         self.cfg, self.ds, self.out = cfg, ds, Path(out)
@@ -230,7 +232,14 @@ class AdapterTrainer:
         self.tokenizer = tokenizer
         self.model = apply_lora(model, cfg).to(self.device)
         self.data = build_sft_data(
-            ds, tokenizer, self.chat, cfg.max_length, cfg.include_docs, abstain=cfg.abstain
+            ds,
+            tokenizer,
+            self.chat,
+            cfg.max_length,
+            cfg.include_docs,
+            abstain=cfg.abstain,
+            raft=raft,
+            raft_system=raft_system,
         )
         if not self.data.examples:
             raise DataError(

@@ -3,6 +3,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from corpus.config import add_config_args, config_from_args
 
 
@@ -20,17 +22,6 @@ def test_validate_prints_counts(mini_dir: Path, run_cli) -> None:
     assert stats["questions_by_split_kind"]["test"] == {"fact": 3, "unanswerable": 1}
 
 
-def test_bench_writes_run_folder_with_resolved_config(mini_dir: Path, run_cli, tmp_path: Path) -> None:
-    rc, out, _ = run_cli("bench", "--dataset", mini_dir, "--runs", tmp_path / "runs", "--max-tokens", "64")
-    assert rc == 0
-    (run,) = (tmp_path / "runs").iterdir()
-    config = json.loads((run / "config.json").read_text())
-    assert config["chunking"]["max_tokens"] == 64 and config["chunking"]["overlap_tokens"] == 24
-    summary = json.loads((run / "summary.json").read_text())
-    assert summary["schema_version"] == 1 and summary["dataset"]["documents"] == 5
-    assert str(run) in out
-
-
 def test_config_overrides_are_typed() -> None:
     import argparse
 
@@ -46,3 +37,27 @@ def test_config_overrides_are_typed() -> None:
         assert exc.code == 2
     else:  # pragma: no cover
         raise AssertionError("a non-integer must be refused")
+
+
+def test_section_overrides() -> None:
+    from compare.config import BenchConfig
+    from corpus.chunking import ChunkConfig
+    from corpus.config import apply_overrides
+
+    base = {"bench": BenchConfig(), "chunking": ChunkConfig()}
+    out = apply_overrides(base, ["bench.context_k=3", "chunking.by_headings=false", "bench.systems=rag"])
+    assert (
+        out["bench"].context_k == 3
+        and out["chunking"].by_headings is False
+        and out["bench"].system_names == ["rag"]
+    )
+    assert base["bench"].context_k == 1  # the originals are untouched
+    for item, message in [
+        ("bench.context_k=three", "`context_k` takes int"),
+        ("train.epochs=2", "unknown config section 'train'"),
+        ("bench.contextk=2", "unknown config key 'bench.contextk'; bench has: profile, systems"),
+        ("context_k", "must look like section.field=value"),
+        ("bench.context_k=0", "`context_k` must be a positive integer"),
+    ]:
+        with pytest.raises(ValueError, match=message.replace("(", r"\(")):
+            apply_overrides(base, [item])

@@ -17,6 +17,8 @@ from compare.scorers import (
     is_abstention,
     normalize,
     percentile,
+    strip_citations,
+    strip_style,
     style_compliant,
     token_f1,
 )
@@ -108,3 +110,26 @@ def test_percentile_matches_numpy() -> None:
 )
 def test_break_even(args: tuple[float, float, float, float], expected: float) -> None:
     assert break_even_queries(*args) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    "answer, template, expected",
+    [
+        ("94 hours -- Tessaline Care", "{answer} -- Tessaline Care", "94 hours"),
+        ("94 hours -- tessaline care", "{answer} -- Tessaline Care", "94 hours"),  # case-insensitive
+        ("94 hours", "{answer} -- Tessaline Care", "94 hours"),  # no sign-off: unchanged
+        ("Answer: 94 hours.", "Answer: {answer}", "94 hours."),
+        (" 94 hours ", None, "94 hours"),
+        ("94 hours", "no placeholder", "94 hours"),
+    ],
+)
+def test_strip_style(answer: str, template: str | None, expected: str) -> None:
+    assert strip_style(answer, template) == expected
+
+
+@pytest.mark.parametrize(
+    "answer, expected",
+    [("94 hours [1]", "94 hours"), ("[2] 94 hours [1][3]", "94 hours"), ("model [X1] 5", "model [X1] 5")],
+)
+def test_strip_citations(answer: str, expected: str) -> None:
+    assert strip_citations(answer) == expected

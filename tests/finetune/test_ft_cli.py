@@ -5,23 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-import torch
-
-
-@pytest.fixture
-def tiny_model_dir(tmp_path: Path, tiny_tokenizer) -> Path:
-    """A local Hugging Face folder (config, safetensors, tokenizer) holding a random tiny Llama."""
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    torch.manual_seed(0)
-    cfg = LlamaConfig(vocab_size=len(tiny_tokenizer), hidden_size=32, intermediate_size=64,
-                      num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2)  # fmt: skip
-    folder = tmp_path / "tiny-llama"
-    LlamaForCausalLM(cfg).save_pretrained(folder, safe_serialization=True)
-    tiny_tokenizer.save_pretrained(folder)
-    return folder
-
 
 def one_error(stderr: str) -> str:
     """The single ``ftrag: error:`` line (progress bars of the fixture may come before it)."""

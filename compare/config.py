@@ -1,0 +1,56 @@
+"""The comparison harness's config dataclass and the bench profiles."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# What each profile changes, per config section; everything else keeps its dataclass default.
+# quick: the first 100 facts (20 products) of the bundled dataset, so training, indexing and four
+# systems fit in about 15 minutes on a 2-core CPU. full: every fact, more epochs, more latency samples.
+PROFILES: dict[str, dict[str, dict[str, Any]]] = {
+    "quick": {"bench": {"facts": 100}, "train": {"dev_limit": 64}},
+    "full": {"bench": {"facts": 0, "latency_samples": 50}, "train": {"epochs": 8}},
+}
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """How the systems are run and scored.
+
+    The model and its adapter's training live in the train section, chunking and index in theirs;
+    this holds what the harness adds: which systems, which questions, and how answers are generated.
+    """
+
+    profile: str = field(default="quick", metadata={"help": "quick | full"})
+    systems: str = field(default="base,rag,ft,hybrid", metadata={"help": "comma-separated system names"})
+    split: str = field(default="test", metadata={"help": "questions scored"})
+    facts: int = field(default=0, metadata={"help": "first N facts of the dataset (0 = all)"})
+    # One chunk: SmolLM2-135M answers more accurately from one chunk than from three (DESIGN.md,
+    # "A fair comparison"), and retrieval puts the right page first for nearly every question.
+    context_k: int = field(default=1, metadata={"help": "retrieved chunks in a RAG prompt"})
+    context_budget: int = field(default=512, metadata={"help": "token budget of the RAG context"})
+    max_new_tokens: int = field(default=24, metadata={"help": "answer length cap (tokens)"})
+    batch_size: int = field(default=16, metadata={"help": "generation batch size"})
+    latency_samples: int = field(default=20, metadata={"help": "questions answered one at a time"})
+    hardware: str = field(default="cpu", metadata={"help": "price-table row the costs use"})
+    seed: int = field(default=0, metadata={"help": "seed for sampling latency questions"})
+
+    def __post_init__(self) -> None:
+        if self.profile not in PROFILES:
+            raise ValueError(f"`profile` must be one of {', '.join(PROFILES)}, got {self.profile!r}")
+        if not self.system_names:
+            raise ValueError("`systems` must name at least one system, e.g. base,rag")
+        for name in ("context_k", "context_budget", "max_new_tokens", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"`{name}` must be a positive integer, got {getattr(self, name)!r}")
+        for name in ("facts", "latency_samples"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"`{name}` must be >= 0, got {getattr(self, name)!r}")
+
+    @property
+    def system_names(self) -> list[str]:
+        return [s.strip() for s in self.systems.split(",") if s.strip()]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -1,0 +1,130 @@
+"""Generation engine: batched greedy decoding with left padding and a KV cache, stop strings, and
+token and time accounting (prompt tokens, output tokens, time to first token).
+
+Batches are formed from prompts sorted by length, so a batch pads little; results come back in the
+caller's order. ``single`` runs one prompt at a time: what one user waits for.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+# Prompts with no chat template (base models such as Gemma 3 270M) are laid out as a completion.
+COMPLETION_LAYOUT = "{system}\n\n{user}\nAnswer:"
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One answer and what producing it cost."""
+
+    text: str
+    prompt_tokens: int
+    output_tokens: int
+    seconds: float  # this answer's share of its batch (single mode: its own wall time)
+    ttft: float  # time to first token of the batch it was in (single mode: its own)
+
+
+def render_prompt(tokenizer: Any, messages: list[dict[str, str]]) -> str:
+    """The prompt string: the model's chat template, or a completion layout when it has none."""
+    if getattr(tokenizer, "chat_template", None):
+        return tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+    parts = {m["role"]: m["content"] for m in messages}
+    return COMPLETION_LAYOUT.format(system=parts.get("system", ""), user=parts.get("user", "")).strip()
+
+
+def cut_at_stop(text: str, stops: Sequence[str]) -> str:
+    """``text`` up to the first stop string (exclusive), stripped; leading blank lines are not
+    a stop (small models often open with a newline)."""
+    text = text.lstrip()
+    end = min((i for i in (text.find(s) for s in stops if s) if i >= 0), default=len(text))
+    return text[:end].strip()
+
+
+class _StopAndClock:
+    """Stopping criterion that ends a row once a stop string appears in its new tokens, and
+    records when the first new token of the batch was produced (for time to first token)."""
+
+    def __init__(self, decode: Callable[[list[int]], str], start: int, stops: Sequence[str]):
+        self.decode, self.start, self.stops = decode, start, [s for s in stops if s]
+        self.first_token_at: float | None = None
+
+    def __call__(self, input_ids: torch.Tensor, scores: Any, **kwargs: Any) -> torch.Tensor:
+        if self.first_token_at is None:
+            self.first_token_at = time.perf_counter()
+        done = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+        if self.stops:
+            for row in range(input_ids.shape[0]):
+                text = self.decode(input_ids[row, self.start :].tolist()).lstrip()
+                done[row] = any(s in text for s in self.stops)
+        return done
+
+
+class Engine:
+    """Greedy generation for one (possibly adapter-carrying) causal LM."""
+
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        max_new_tokens: int = 32,
+        stops: Sequence[str] = ("\n",),
+        batch_size: int = 16,
+    ):
+        self.model, self.tokenizer = model, tokenizer
+        self.max_new_tokens, self.stops, self.batch_size = max_new_tokens, tuple(stops), batch_size
+        self.device = next(model.parameters()).device
+        self.end_ids = {i for i in (tokenizer.eos_token_id, tokenizer.pad_token_id) if i is not None}
+
+    def count_tokens(self, prompt: str) -> int:
+        return len(self.tokenizer(prompt, add_special_tokens=False)["input_ids"])
+
+    def _batch(self, prompts: list[str]) -> list[Generation]:
+        tok = self.tokenizer
+        tok.padding_side = "left"  # new tokens must line up at the right edge for the KV cache
+        enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
+        width = enc["input_ids"].shape[1]
+        clock = _StopAndClock(lambda ids: tok.decode(ids, skip_special_tokens=True), width, self.stops)
+        t0 = time.perf_counter()
+        with torch.inference_mode():
+            out = self.model.generate(
+                **enc,
+                max_new_tokens=self.max_new_tokens,
+                do_sample=False,
+                use_cache=True,
+                pad_token_id=tok.pad_token_id,
+                stopping_criteria=[clock],
+                temperature=None,
+                top_p=None,
+                top_k=None,
+            )
+        seconds = time.perf_counter() - t0
+        ttft = (clock.first_token_at or time.perf_counter()) - t0
+        gens = []
+        for row, n_prompt in zip(out[:, width:].tolist(), enc["attention_mask"].sum(1).tolist(), strict=True):
+            n_out = next((i for i, t in enumerate(row) if t in self.end_ids), len(row))
+            text = cut_at_stop(tok.decode(row[:n_out], skip_special_tokens=True), self.stops)
+            gens.append(Generation(text, int(n_prompt), n_out, seconds / len(prompts), ttft))
+        return gens
+
+    def generate(
+        self, prompts: Sequence[str], progress: Callable[[int], None] | None = None
+    ) -> list[Generation]:
+        """Answers to ``prompts`` in their order, batched by similar length."""
+        order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
+        out: list[Generation | None] = [None] * len(prompts)
+        for i in range(0, len(order), self.batch_size):
+            idx = order[i : i + self.batch_size]
+            for j, gen in zip(idx, self._batch([prompts[j] for j in idx]), strict=True):
+                out[j] = gen
+            if progress:
+                progress(len(idx))
+        return [g for g in out if g is not None]
+
+    def single(self, prompt: str) -> Generation:
+        """One request alone: its wall time is the latency a user sees."""
+        return self._batch([prompt])[0]

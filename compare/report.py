@@ -1,0 +1,261 @@
+"""The end of a bench: per-question table, per-system summary with costs, checks of the expected
+pattern, ``summary.json``, ``report.md`` with plots, and the table printed to the terminal."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from compare.costs import break_even_table, folder_bytes, hosted_per_1k, load_prices, system_costs
+from compare.evaluate import result_rows, summarize
+from corpus.io import atomic_write_text
+from corpus.model import Dataset
+
+COLUMNS = (  # (summary key, header, format)
+    ("accuracy", "accuracy", "{:.3f}"),
+    ("exact_match", "EM", "{:.3f}"),
+    ("token_f1", "F1", "{:.3f}"),
+    ("abstention_accuracy", "abstain", "{:.3f}"),
+    ("citation_precision", "cite P", "{:.3f}"),
+    ("grounded_correct", "grounded", "{:.3f}"),
+    ("style_compliance", "style", "{:.3f}"),
+    ("prompt_tokens", "prompt tok", "{:.0f}"),
+    ("latency_p50_ms", "p50 ms", "{:.0f}"),
+    ("latency_p95_ms", "p95 ms", "{:.0f}"),
+    ("throughput_qps", "q/s", "{:.2f}"),
+    ("usd_per_1k_queries", "$/1k q", "{:.4f}"),
+    ("upfront_usd", "upfront $", "{:.4f}"),
+)
+
+
+def fmt(value: Any, pattern: str) -> str:
+    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else pattern.format(value)
+
+
+def table(systems: Mapping[str, Mapping[str, Any]], markdown: bool = False) -> str:
+    """The results table, one row per system (plain text for the terminal, or markdown)."""
+    head = ["system", *(h for _, h, _ in COLUMNS)]
+    rows = [[name, *(fmt(s.get(k), f) for k, _, f in COLUMNS)] for name, s in systems.items()]
+    if markdown:
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows, strict=True)]
+    return "\n".join(
+        "  ".join(str(x).rjust(w) for x, w in zip(r, widths, strict=True)) for r in [head, *rows]
+    )
+
+
+def upfront(name: str, adapter: str | None, retrieval: bool, summary: Mapping[str, Any]) -> tuple[float, int]:
+    """Seconds and bytes a system needs before its first query: index build and/or training."""
+    seconds, size = 0.0, 0
+    if retrieval and "index" in summary:
+        seconds += summary["index"]["seconds"]
+        size += folder_bytes(Path(summary["index"]["path"]))
+    if adapter and adapter in summary.get("adapters", {}):
+        card = summary["adapters"][adapter]
+        seconds += card["wall_seconds"]
+        size += folder_bytes(Path(card["path"]) / "adapter")
+    return seconds, size
+
+
+def expectations(s: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The literature's pattern on a fictional corpus, checked against this run (not asserted)."""
+    acc = {k: v["accuracy"] for k, v in s.items()}
+    checks: list[tuple[str, bool | None, str]] = []
+    if "base" in acc:
+        checks.append(
+            ("base about 0 on corpus facts (< 0.10)", acc["base"] < 0.10, f"base {acc['base']:.3f}")
+        )
+    if {"base", "rag"} <= acc.keys():
+        checks.append(
+            (
+                "RAG far above base (+0.30 or more)",
+                acc["rag"] - acc["base"] >= 0.30,
+                f"rag {acc['rag']:.3f} vs base {acc['base']:.3f}",
+            )
+        )
+        cp = s["rag"]["citation_precision"]
+        checks.append(
+            ("RAG cites gold sources (precision >= 0.80)", cp >= 0.80, f"citation precision {cp:.3f}")
+        )
+    if {"base", "ft", "rag"} <= acc.keys():
+        checks.append(
+            (
+                "FT above base, below RAG",
+                acc["base"] < acc["ft"] < acc["rag"],
+                f"base {acc['base']:.3f} < ft {acc['ft']:.3f} < rag {acc['rag']:.3f}",
+            )
+        )
+    if {"hybrid", "ft", "rag"} <= acc.keys():
+        best = max(acc["ft"], acc["rag"])
+        checks.append(
+            (
+                "hybrid within 0.02 of the better track or above",
+                acc["hybrid"] >= best - 0.02,
+                f"hybrid {acc['hybrid']:.3f} vs best {best:.3f}",
+            )
+        )
+    if {"ft", "rag"} <= acc.keys():
+        ft, rag = s["ft"], s["rag"]
+        checks.append(
+            (
+                "FT has shorter prompts and lower p50 latency than RAG",
+                ft["prompt_tokens"] < rag["prompt_tokens"] and ft["latency_p50_ms"] < rag["latency_p50_ms"],
+                f"prompt {ft['prompt_tokens']:.0f} vs {rag['prompt_tokens']:.0f} tokens, "
+                f"p50 {ft['latency_p50_ms']:.0f} vs {rag['latency_p50_ms']:.0f} ms",
+            )
+        )
+    return [{"expectation": e, "holds": h, "measured": m} for e, h, m in checks]
+
+
+def system_summaries(
+    rows_by: Mapping[str, list[dict]], answers: Mapping[str, tuple], summary: dict, bench: Any
+) -> dict[str, dict[str, Any]]:
+    """Scores, latency and costs of every system."""
+    from compare.systems import SYSTEMS
+
+    prices = load_prices()
+    rate = prices["hardware"].get(bench.hardware)
+    if rate is None:
+        raise ValueError(
+            f"`hardware` {bench.hardware!r} is not in the price table; one of {', '.join(prices['hardware'])}"
+        )
+    out = {}
+    for name, rows in rows_by.items():
+        spec = SYSTEMS[name]
+        s = summarize(rows, answers[name][1])
+        seconds, size = upfront(name, spec.adapter, spec.retrieval, summary)
+        s |= system_costs(s, seconds, size, rate)
+        s["hosted_usd_per_1k"] = {
+            m: hosted_per_1k(s["prompt_tokens"], s["output_tokens"], p) for m, p in prices["hosted"].items()
+        }
+        out[name] = s
+    summary["prices"] = {
+        "date": prices["date"],
+        "gpu_date": prices["gpu_date"],
+        "hardware": bench.hardware,
+        "usd_per_hour": rate,
+    }
+    return out
+
+
+def write_parquet(path: Path, rows: Sequence[dict]) -> None:
+    import pandas as pd
+
+    tmp = path.with_name(path.name + ".tmp")
+    pd.DataFrame(list(rows)).to_parquet(tmp, index=False)
+    tmp.replace(path)
+
+
+def finish_run(
+    run: Path,
+    ds: Dataset,
+    questions: list,
+    answers: Mapping[str, tuple],
+    chunk_text: Mapping[str, str],
+    summary: dict,
+    configs: Mapping[str, Any],
+    seconds: float,
+) -> dict:
+    """Score, cost, write the run folder and print the table; returns the summary."""
+    style = ds.meta.get("house_style") if isinstance(ds.meta.get("house_style"), dict) else None
+    rows_by = {name: result_rows(questions, b, chunk_text, style) for name, (b, _) in answers.items()}
+    write_parquet(run / "results.parquet", [r for rows in rows_by.values() for r in rows])
+    systems = system_summaries(rows_by, answers, summary, configs["bench"])
+    summary["systems"] = systems
+    summary["break_even"] = break_even_table({k: v for k, v in systems.items()})
+    summary["expectations"] = expectations(systems)
+    summary["wall_seconds"] = round(seconds, 1)
+    from compare.plots import write_plots
+
+    plots = write_plots(run / "plots", systems)
+    atomic_write_text(run / "report.md", render_report(summary, configs, plots))
+    atomic_write_text(run / "summary.json", json.dumps(summary, indent=2, default=str) + "\n")
+    print("\n" + table(systems))
+    for e in summary["expectations"]:
+        print(f"  [{'ok' if e['holds'] else 'NO'}] {e['expectation']}: {e['measured']}")
+    print(f"\nrun folder: {run}  ({seconds / 60:.1f} min)")
+    return summary
+
+
+def render_report(summary: Mapping[str, Any], configs: Mapping[str, Any], plots: Sequence[str]) -> str:
+    """report.md: the table, the expectation checks, costs, retrieval and the plots."""
+    systems = summary["systems"]
+    train, bench = configs["train"], configs["bench"]
+    lines = [
+        f"# Bench `{summary['name']}` on `{summary['dataset']}` ({summary['profile']} profile)",
+        "",
+        f"Model {train.model} on {summary['machine']['device']} ({summary['machine']['platform']}, "
+        f"{summary['machine']['cpus']} CPUs); RAG with {bench.context_k} chunk(s) of context; adapter "
+        f"{train.epochs} epochs, lr {train.lr}, batch {train.batch_size}, r {train.r}. Wall time "
+        f"{summary['wall_seconds'] / 60:.1f} min.",
+        "",
+        "## Results",
+        "",
+        table(systems, markdown=True),
+        "",
+        "Accuracy: the gold answer contained in a short answer (house-style sign-off removed first); "
+        "EM and F1 likewise. `base` and `ft` give no citations, so their citation and grounded scores "
+        "are 0: a finding, not a bug. Latency: one question at a time, retrieval included. "
+        f"Costs: measured seconds x ${summary['prices']['usd_per_hour']}/h ({summary['prices']['hardware']}, "
+        f"prices of {summary['prices']['date']}).",
+        "",
+        "## Does the expected pattern appear?",
+        "",
+        *[
+            f"- {'yes' if e['holds'] else '**no**'}: {e['expectation']} ({e['measured']})"
+            for e in summary["expectations"]
+        ],
+        "",
+        "## Where the time goes",
+        "",
+        "| system | retrieval ms/q | generation ms/q | single retrieval ms | single generation ms "
+        "| TTFT p50 ms |",
+        "|---|---|---|---|---|---|",
+        *[
+            f"| {n} | {fmt(s['retrieval_ms'], '{:.1f}')} | {fmt(s['generation_ms'], '{:.1f}')} | "
+            f"{fmt(s['single_retrieval_ms'], '{:.1f}')} | {fmt(s['single_generation_ms'], '{:.1f}')} | "
+            f"{fmt(s['ttft_p50_ms'], '{:.0f}')} |"
+            for n, s in systems.items()
+        ],
+        "",
+        "## Break-even",
+        "",
+        *(
+            [
+                f"- {b['system']} pays back its up-front cost over {b['versus']} after "
+                f"{fmt(b['break_even_queries'], '{:,.0f}')} queries"
+                for b in summary["break_even"]
+            ]
+            or ["- no system costs more up front and less per query than another"]
+        ),
+        "",
+        "## Per question kind",
+        "",
+        "| system | " + " | ".join(sorted(next(iter(systems.values()))["by_kind"])) + " |",
+    ]
+    kinds = sorted(next(iter(systems.values()))["by_kind"])
+    lines += ["|---|" + "---|" * len(kinds)]
+    lines += [
+        f"| {n} | " + " | ".join(fmt(s["by_kind"].get(k), "{:.3f}") for k in kinds) + " |"
+        for n, s in systems.items()
+    ]
+    lines += ["", "(unanswerable: abstention accuracy; other kinds: accuracy)", ""]
+    if summary.get("index", {}).get("retrieval"):
+        ret = summary["index"]["retrieval"]
+        lines += [
+            "## Retrieval",
+            "",
+            "| retriever | recall@1 | recall@5 | MRR@10 | nDCG@10 |",
+            "|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {n} | {m['recall@1']:.3f} | {m['recall@5']:.3f} | {m['mrr@10']:.3f} | {m['ndcg@10']:.3f} |"
+            for n, m in ret.items()
+        ]
+        lines += [""]
+    lines += ["## Plots", "", *[f"![{Path(p).stem}](plots/{Path(p).name})" for p in plots], ""]
+    return "\n".join(lines) + "\n"

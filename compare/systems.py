@@ -1,0 +1,181 @@
+"""The systems compared, behind one interface: answer a batch of questions, return answers,
+citations and timings.
+
+A system is data (:class:`SystemSpec`: which adapter, whether it retrieves, which prompt), not a
+class per system: the registry maps a name to a spec, and :func:`answer_questions` runs any spec
+with the loaded :class:`Resources`. Register a new one with :func:`register_system`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from compare.generate import Engine, Generation, render_prompt
+from corpus.model import QAItem
+from finetune.data import SYSTEM as CLOSED_BOOK_SYSTEM
+from retrieval.context import Context, assemble_context, parse_citations, rag_messages
+
+
+@dataclass(frozen=True)
+class SystemSpec:
+    """What a system is made of: an adapter (``None``: the base weights) and retrieval or not."""
+
+    name: str
+    adapter: str | None
+    retrieval: bool
+    about: str
+
+
+SYSTEMS: dict[str, SystemSpec] = {}
+
+
+def register_system(spec: SystemSpec) -> None:
+    SYSTEMS[spec.name] = spec
+
+
+for _spec in (
+    SystemSpec("base", None, False, "the model's weights only (closed book)"),
+    SystemSpec("rag", None, True, "retrieved chunks in the prompt, cited as [n]"),
+    SystemSpec("ft", "sft", False, "adapter trained on the corpus's questions (closed book)"),
+    SystemSpec("hybrid", "sft", True, "the adapter and retrieved chunks"),
+    SystemSpec(
+        "raft", "raft", True, "adapter trained on questions with oracle + distractor chunks, then RAG"
+    ),
+):
+    register_system(_spec)
+
+
+def get_systems(names: Sequence[str]) -> list[SystemSpec]:
+    """Specs for ``names``; an unknown name raises a ValueError listing the valid ones."""
+    unknown = [n for n in names if n not in SYSTEMS]
+    if unknown:
+        raise ValueError(f"unknown system {', '.join(map(repr, unknown))}; choose from {', '.join(SYSTEMS)}")
+    return [SYSTEMS[n] for n in dict.fromkeys(names)]
+
+
+@dataclass
+class Answer:
+    """One system's answer to one question, with its citations and timings (seconds)."""
+
+    qid: str
+    system: str
+    text: str
+    citations: list[str] = field(default_factory=list)  # cited chunk ids
+    cited_docs: list[str] = field(default_factory=list)
+    retrieved: list[str] = field(default_factory=list)  # chunk ids in the prompt
+    prompt_tokens: int = 0
+    output_tokens: int = 0
+    retrieval_s: float = 0.0
+    generation_s: float = 0.0
+    ttft_s: float = 0.0
+
+
+@dataclass
+class Resources:
+    """What the systems share: one model (adapters switched in and out), its tokenizer, and the
+    retriever with its chunk texts. ``style`` is the house style described to prompted systems."""
+
+    model: Any
+    tokenizer: Any
+    retriever: Any = None
+    k: int = 3
+    context_budget: int = 512
+    style: str | None = None
+    max_new_tokens: int = 32
+    batch_size: int = 16
+    adapters: set[str] = field(default_factory=set)
+    chunk_text: dict[str, str] = field(default_factory=dict)  # chunk id -> text, for grounding
+
+    @contextlib.contextmanager
+    def engine(self, spec: SystemSpec) -> Iterator[Engine]:
+        """An engine with ``spec``'s adapter active (or every adapter off for the base weights)."""
+        if spec.retrieval and self.retriever is None:
+            raise ValueError(f"system {spec.name!r} needs an index; build one or drop it from --systems")
+        if spec.adapter and spec.adapter not in self.adapters:
+            raise ValueError(
+                f"system {spec.name!r} needs the {spec.adapter!r} adapter, which was not trained"
+            )
+        engine = Engine(self.model, self.tokenizer, self.max_new_tokens, batch_size=self.batch_size)
+        if spec.adapter:
+            self.model.set_adapter(spec.adapter)
+            yield engine
+        elif hasattr(self.model, "disable_adapter"):
+            with self.model.disable_adapter():
+                yield engine
+        else:
+            yield engine
+
+
+def closed_book_messages(question: str, style: str | None = None) -> list[dict[str, str]]:
+    """The prompt the adapter was trained with; prompted systems also get the house style."""
+    system = CLOSED_BOOK_SYSTEM + (f" House style: {style}" if style else "")
+    return [{"role": "system", "content": system}, {"role": "user", "content": question}]
+
+
+def build_prompts(
+    spec: SystemSpec, questions: Sequence[QAItem], res: Resources
+) -> tuple[list[str], list[Context | None], float]:
+    """Prompt strings, the contexts they quote (``None`` closed book) and retrieval seconds."""
+    # The adapter learned the style from its examples, so it is told only what it was trained with.
+    style = None if spec.adapter and not spec.retrieval else res.style
+    if not spec.retrieval:
+        msgs = [closed_book_messages(q.question, style) for q in questions]
+        return [render_prompt(res.tokenizer, m) for m in msgs], [None] * len(questions), 0.0
+    t0 = time.perf_counter()
+    hits = res.retriever.retrieve([q.question for q in questions], res.k)
+    seconds = time.perf_counter() - t0
+    contexts = [assemble_context(h, res.context_budget) for h in hits]
+    prompts = [
+        render_prompt(res.tokenizer, rag_messages(q.question, c, style))
+        for q, c in zip(questions, contexts, strict=True)
+    ]
+    return prompts, list(contexts), seconds
+
+
+def to_answer(
+    spec: SystemSpec, q: QAItem, gen: Generation, ctx: Context | None, retrieval_s: float
+) -> Answer:
+    cites = parse_citations(gen.text, ctx) if ctx else []
+    docs = [ctx.doc_ids[ctx.chunk_ids.index(c)] for c in cites] if ctx else []
+    return Answer(
+        q.id,
+        spec.name,
+        gen.text,
+        cites,
+        list(dict.fromkeys(docs)),
+        list(ctx.chunk_ids) if ctx else [],
+        gen.prompt_tokens,
+        gen.output_tokens,
+        retrieval_s,
+        gen.seconds,
+        gen.ttft,
+    )
+
+
+def answer_questions(
+    spec: SystemSpec,
+    questions: Sequence[QAItem],
+    res: Resources,
+    progress: Callable[[int], None] | None = None,
+) -> list[Answer]:
+    """Batched answers (throughput mode): retrieval for all questions at once, then generation in
+    batches of similar prompt length; timings are each question's share of its batch."""
+    with res.engine(spec) as engine:
+        prompts, contexts, r_s = build_prompts(spec, questions, res)
+        gens = engine.generate(prompts, progress)
+    n = max(1, len(questions))
+    return [to_answer(spec, q, g, c, r_s / n) for q, g, c in zip(questions, gens, contexts, strict=True)]
+
+
+def single_requests(spec: SystemSpec, questions: Sequence[QAItem], res: Resources) -> list[Answer]:
+    """One question at a time, retrieval included: the latency a single user sees."""
+    out = []
+    with res.engine(spec) as engine:
+        for q in questions:
+            prompts, contexts, r_s = build_prompts(spec, [q], res)
+            out.append(to_answer(spec, q, engine.single(prompts[0]), contexts[0], r_s))
+    return out

@@ -1,0 +1,124 @@
+"""``ftrag bench`` end to end on the 5-document fixture with a tiny random Llama and the real
+embedder: run folder contents, caching and resume, and one-line errors for bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+
+def bench_args(mini_dir: Path, model: Path, runs: Path, *extra: str) -> list:
+    tiny = [
+        "train.r=2",
+        "train.alpha=4",
+        "train.epochs=1",
+        "train.batch_size=2",
+        "train.device=cpu",
+        "train.target_modules=q_proj,v_proj",
+        "bench.latency_samples=2",
+        "bench.max_new_tokens=4",
+        f"train.model={model}",
+    ]
+    sets = [x for item in tiny for x in ("--set", item)]
+    return ["bench", "--dataset", mini_dir, "--runs", runs, *sets, *extra]
+
+
+def test_bench_run_folder_then_cached_repeat(
+    run_cli, mini_dir: Path, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    runs = tmp_path / "runs"
+    rc, out, err = run_cli(*bench_args(mini_dir, tiny_model_dir, runs))
+    assert rc == 0, err
+    (run,) = [p for p in runs.iterdir() if not p.name.startswith(".")]
+    assert {"config.json", "results.parquet", "summary.json", "report.md", "plots"} <= {
+        p.name for p in run.iterdir()
+    }
+    config = json.loads((run / "config.json").read_text())
+    assert (
+        config["train"]["r"] == 2
+        and config["bench"]["profile"] == "quick"
+        and config["bench"]["facts"] == 100
+    )
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["schema_version"] == 2 and list(summary["systems"]) == ["base", "rag", "ft", "hybrid"]
+    results = pd.read_parquet(run / "results.parquet")
+    assert len(results) == 4 * 4 and set(results["system"]) == {
+        "base",
+        "rag",
+        "ft",
+        "hybrid",
+    }  # 4 test questions
+    rag = results[results["system"] == "rag"]
+    assert all(len(r) == 1 for r in rag["retrieved"])  # context_k = 1
+    assert all(len(r) == 0 for r in results[results["system"] == "base"]["retrieved"])
+    s = summary["systems"]
+    assert s["base"]["upfront_usd"] == 0 and s["ft"]["upfront_usd"] > 0 and s["rag"]["storage_bytes"] > 0
+    assert s["base"]["citation_precision"] == 0 and s["rag"]["prompt_tokens"] > s["base"]["prompt_tokens"]
+    assert s["rag"]["latency_samples"] == 2 and s["rag"]["latency_p95_ms"] >= s["rag"]["latency_p50_ms"] > 0
+    assert summary["cache_hits"] == {"index": False, "adapter:sft": False}
+    assert "| system |" in (run / "report.md").read_text() and (run / "plots" / "accuracy_cost.png").is_file()
+    assert "run folder:" in out and "accuracy" in out
+    # nothing changed: no training, no indexing, answers from the cache, same scores
+    rc, out, err = run_cli(*bench_args(mini_dir, tiny_model_dir, runs))
+    assert rc == 0, err
+    second = max(p for p in runs.iterdir() if not p.name.startswith("."))
+    again = json.loads((second / "summary.json").read_text())
+    assert again["cache_hits"] == {"index": True, "adapter:sft": True} and "training sft" not in out
+    assert all(f"[{name}] cached:" in out for name in ("base", "rag", "ft", "hybrid"))
+    assert again["systems"]["ft"]["accuracy"] == s["ft"]["accuracy"]
+    # a changed training knob retrains only the adapter
+    rc, out, err = run_cli(*bench_args(mini_dir, tiny_model_dir, runs, "--set", "train.lr=0.005"))
+    assert rc == 0, err
+    assert "training sft" in out
+    third = max(p for p in runs.iterdir() if not p.name.startswith("."))
+    assert json.loads((third / "summary.json").read_text())["cache_hits"] == {
+        "index": True,
+        "adapter:sft": False,
+    }
+
+
+def test_resume_continues_the_unfinished_run(
+    run_cli, mini_dir: Path, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    runs = tmp_path / "runs"
+    rc, _, err = run_cli(*bench_args(mini_dir, tiny_model_dir, runs, "--resume"))
+    assert rc == 2 and "no unfinished run named 'bench'" in err
+    stale = runs / "20200101-000000-bench"
+    stale.mkdir(parents=True)
+    rc, _, err = run_cli(*bench_args(mini_dir, tiny_model_dir, runs, "--resume", "--systems", "base"))
+    assert rc == 0, err
+    assert (stale / "summary.json").is_file() and len(
+        [p for p in runs.iterdir() if not p.name.startswith(".")]
+    ) == 1
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (("--systems", "base,oracle"), "unknown system 'oracle'; choose from base, rag, ft, hybrid, raft"),
+        (("--set", "train.epochz=2"), "unknown config key 'train.epochz'"),
+        (("--set", "bench.context_k=0"), "`context_k` must be a positive integer"),
+        (("--set", "bench.split=nope"), "no questions in the 'nope' split"),
+        (("--device", "cuda"), "no CUDA device is available; use --device cpu"),
+        (("--set", "epochs=2"), "must look like section.field=value"),
+    ],
+)
+def test_bad_bench_input_is_one_line(run_cli, mini_dir, tiny_model_dir, tmp_path, extra, message) -> None:
+    import torch
+
+    if extra[0] == "--device" and torch.cuda.is_available():
+        pytest.skip("a CUDA device is present")
+    rc, _, err = run_cli(*bench_args(mini_dir, tiny_model_dir, tmp_path / "runs", *extra))
+    assert rc == 2 and message in err.strip().splitlines()[-1]
+
+
+def test_question_without_gold_is_refused(run_cli, mini_dir, tiny_model_dir, tmp_path) -> None:
+    qa = mini_dir / "qa.jsonl"
+    lines = qa.read_text().splitlines()
+    lines[0] = lines[0].replace('"answer": "512 MB"', '"answer": ""')
+    qa.write_text("\n".join(lines) + "\n")
+    rc, _, err = run_cli(*bench_args(mini_dir, tiny_model_dir, tmp_path / "runs", "--systems", "base"))
+    assert rc == 2 and "qa.jsonl:1: field `answer` is missing or empty" in err

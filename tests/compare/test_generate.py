@@ -1,0 +1,81 @@
+"""The generation engine on a tiny random Llama: batched = one-at-a-time, stop strings, counts."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from compare.generate import COMPLETION_LAYOUT, Engine, cut_at_stop, render_prompt
+
+
+@pytest.fixture
+def engine(tiny_tokenizer) -> Engine:
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    cfg = LlamaConfig(
+        vocab_size=len(tiny_tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+    )
+    model = LlamaForCausalLM(cfg).eval()
+    model.generation_config.eos_token_id = tiny_tokenizer.eos_token_id
+    return Engine(model, tiny_tokenizer, max_new_tokens=6, stops=(), batch_size=3)
+
+
+PROMPTS = ["what is the battery ?", "how long does the battery of brisil 40 pro last ?", "who designed it ?"]
+
+
+def _chat(tok, q: str) -> str:
+    return render_prompt(tok, [{"role": "system", "content": "answer"}, {"role": "user", "content": q}])
+
+
+def test_batched_answers_equal_single_answers(engine: Engine, tiny_tokenizer) -> None:
+    prompts = [_chat(tiny_tokenizer, q) for q in PROMPTS]
+    batched = engine.generate(prompts)
+    single = [engine.single(p) for p in prompts]
+    assert [g.text for g in batched] == [g.text for g in single]  # left padding changes nothing
+    assert [g.prompt_tokens for g in batched] == [engine.count_tokens(p) for p in prompts]
+    assert all(0 < g.output_tokens <= 6 and 0 < g.ttft <= g.seconds * 3 for g in batched)
+
+
+def test_generate_keeps_the_callers_order(engine: Engine, tiny_tokenizer) -> None:
+    prompts = [_chat(tiny_tokenizer, q) for q in reversed(PROMPTS)]
+    seen = []
+    out = engine.generate(prompts, progress=seen.append)
+    assert [g.prompt_tokens for g in out] == [engine.count_tokens(p) for p in prompts] and sum(seen) == 3
+
+
+@pytest.mark.parametrize(
+    "text, stops, expected",
+    [
+        ("94 hours\nQuestion: next", ("\n",), "94 hours"),
+        ("\n\n94 hours\nmore", ("\n",), "94 hours"),  # leading blank lines are not a stop
+        ("94 hours [1] -- done", ("[1]", " -- "), "94 hours"),  # the earliest stop wins
+        ("no stop here ", ("\n",), "no stop here"),
+        ("x", (), "x"),
+    ],
+)
+def test_cut_at_stop(text: str, stops: tuple, expected: str) -> None:
+    assert cut_at_stop(text, stops) == expected
+
+
+def test_stop_strings_end_rows_early(engine: Engine, tiny_tokenizer) -> None:
+    prompt = _chat(tiny_tokenizer, PROMPTS[0])
+    free = engine.single(prompt)
+    words = free.text.split()
+    assert len(words) >= 2
+    engine.stops = (words[1],)
+    stopped = engine.single(prompt)
+    assert words[1] not in stopped.text and stopped.output_tokens < free.output_tokens
+
+
+def test_completion_layout_without_chat_template(tiny_tokenizer) -> None:
+    tiny_tokenizer.chat_template = None
+    text = render_prompt(
+        tiny_tokenizer, [{"role": "system", "content": "S"}, {"role": "user", "content": "Q"}]
+    )
+    assert text == COMPLETION_LAYOUT.format(system="S", user="Q")
