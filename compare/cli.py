@@ -10,13 +10,19 @@ import os
 import sys
 from collections.abc import Sequence
 
-from compare import bench
+from compare import bench, lmeval_cli
 from corpus import cli as corpus_cli
 from corpus.errors import DataError
 from finetune import cli as finetune_cli
 from retrieval import cli as retrieval_cli
 
-COMMANDS = (corpus_cli.register, retrieval_cli.register, finetune_cli.register, bench.register)
+COMMANDS = (
+    corpus_cli.register,
+    retrieval_cli.register,
+    finetune_cli.register,
+    bench.register,
+    lmeval_cli.register,
+)
 USER_ERRORS = (
     DataError,
     ValueError,
