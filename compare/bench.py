@@ -17,6 +17,7 @@ import random
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from corpus.model import Dataset
 from corpus.paths import resolve_dataset
 from corpus.validate import dataset_stats, dataset_warnings, format_report
 from finetune.config import TrainConfig
+from finetune.data import styled
 from retrieval.config import RetrievalConfig
 
 SCHEMA_VERSION = 2
@@ -130,24 +132,66 @@ def retrieval_metrics(ds: Dataset, index: Any, emb: Any, cfg: RetrievalConfig, s
 
 
 def raft_examples(ds: Dataset, retriever: Any, bench: BenchConfig) -> list[tuple[str, str, str]]:
-    """(question, numbered context, cited answer) for every answerable train question: the top
-    chunks from the retriever, with a chunk of a gold source put in when retrieval missed it."""
+    """(question, numbered context, cited answer) for every answerable train question, the context
+    being what the retriever returns (two chunks at least, so there is a distractor). When no chunk
+    comes from a gold source the answer is the abstain answer: the reader learns not to invent."""
     from retrieval.context import assemble_context
 
+    style = ds.meta.get("house_style")
     train = [q for q in ds.questions("train") if q.kind != "unanswerable"]
     hits = retriever.retrieve([q.question for q in train], max(2, bench.context_k))
     out = []
     for q, hs in zip(train, hits, strict=True):
         ctx = assemble_context(hs, bench.context_budget)
         n = next((i + 1 for i, d in enumerate(ctx.doc_ids) if d in q.sources), None)
-        out.append(
-            (
-                q.question,
-                ctx.text,
-                f"{q.answer} [{n}]" if n else str(ds.meta.get("abstain_answer", "I don't know")),
-            )
-        )
+        answer = f"{q.answer} [{n}]" if n else str(ds.meta.get("abstain_answer", "I don't know"))
+        out.append((q.question, ctx.text, styled(answer, style)))
     return out
+
+
+def style_description(ds: Dataset) -> str | None:
+    """The house style in words, as prompted systems are told it (``None`` without one)."""
+    style = ds.meta.get("house_style")
+    return style.get("description") if isinstance(style, dict) else None
+
+
+def index_stage(ds: Dataset, configs: dict, cache: StageCache, summary: dict) -> tuple[Any, dict]:
+    """The cached index, the configured retriever over it, and its chunk texts."""
+    from retrieval.search import make_retriever
+
+    rcfg = configs["retrieval"]
+    print("\n[index] chunking and embedding the corpus")
+    index, emb, info = cache.index(ds, configs["chunking"], rcfg)
+    print(
+        f"[index] {info['chunks']} chunks ({info['kind']}), {'cached' if info['cached'] else 'built'}"
+        f" (build took {info['seconds']:.1f} s)"
+    )
+    summary["index"] = info | {"retrieval": retrieval_metrics(ds, index, emb, rcfg, configs["bench"].split)}
+    summary.setdefault("stage_seconds", {})["index"] = round(info["seconds"], 1)
+    return make_retriever(rcfg.retriever, index, emb, rcfg), {c.chunk_id: c.text for c in index.chunks}
+
+
+def adapter_stage(
+    ds: Dataset, name: str, configs: dict, retriever: Any, cache: StageCache, summary: dict
+) -> Path:
+    """The cached adapter ``name`` (``sft``: questions closed book; ``raft``: questions with
+    retrieved contexts and cited answers, in the prompt the RAG system uses)."""
+    from retrieval.context import Context, rag_messages
+
+    train, kwargs = configs["train"], {}
+    if name == "raft":
+        system = rag_messages("", Context("", (), (), 0, 0), style_description(ds))[0]["content"]
+        kwargs = {"raft": raft_examples(ds, retriever, configs["bench"]), "raft_system": system}
+        train = replace(train, max_length=max(train.max_length, 384))  # a numbered chunk per example
+    print(f"\n[adapter:{name}] {train.epochs} epochs, lr {train.lr}, batch {train.batch_size}")
+    path, card = cache.adapter(ds, train, name, kwargs)
+    print(
+        f"[adapter:{name}] {'cached' if card['cached'] else 'trained'}: {card['train_seconds']:.0f} s "
+        f"training, dev loss {[round(x, 3) for _, x in card['dev_loss']]}"
+    )
+    summary.setdefault("adapters", {})[name] = {k: v for k, v in card.items() if k != "train_loss"}
+    summary.setdefault("stage_seconds", {})[f"adapter:{name}"] = round(card["wall_seconds"], 1)
+    return path
 
 
 def build_resources(
@@ -156,66 +200,33 @@ def build_resources(
     """Index, adapters and the model the systems share; stage facts go into ``summary``."""
     from compare.systems import Resources
     from finetune.models import load_model
-    from retrieval.context import SYSTEM_PROMPT
-    from retrieval.search import make_retriever
 
-    bench, train, rcfg = configs["bench"], configs["train"], configs["retrieval"]
-    retriever, adapters, chunk_text = None, {}, {}
-    if any(s.retrieval for s in specs) or any(s.adapter == "raft" for s in specs):
-        print("\n[index] chunking and embedding the corpus")
-        index, emb, info = cache.index(ds, configs["chunking"], rcfg)
-        print(
-            f"[index] {info['chunks']} chunks ({info['kind']}), {'cached' if info['cached'] else 'built'}"
-            f" (build took {info['seconds']:.1f} s)"
-        )
-        summary["index"] = info | {"retrieval": retrieval_metrics(ds, index, emb, rcfg, bench.split)}
-        retriever = make_retriever(rcfg.retriever, index, emb, rcfg)
-        chunk_text = {c.chunk_id: c.text for c in index.chunks}
-    for name in dict.fromkeys(s.adapter for s in specs if s.adapter):
-        kwargs: dict = {}
-        cfg = train
-        if name == "raft":  # longer examples: a numbered chunk before each question
-            kwargs = {"raft": raft_examples(ds, retriever, bench), "raft_system": SYSTEM_PROMPT}
-            cfg = replace(train, max_length=max(train.max_length, 384))
-        print(f"\n[adapter:{name}] {cfg.epochs} epochs, lr {cfg.lr}, batch {cfg.batch_size}")
-        adapters[name], card = cache.adapter(ds, cfg, name, kwargs)
-        print(
-            f"[adapter:{name}] {'cached' if card['cached'] else 'trained'}: {card['train_seconds']:.0f} s "
-            f"training, dev loss {[round(x, 3) for _, x in card['dev_loss']]}"
-        )
-        summary.setdefault("adapters", {})[name] = {k: v for k, v in card.items() if k not in ("train_loss",)}
+    bench, train = configs["bench"], configs["train"]
+    retriever, chunk_text = None, {}
+    if any(s.retrieval or s.adapter == "raft" for s in specs):
+        retriever, chunk_text = index_stage(ds, configs, cache, summary)
+    names = list(dict.fromkeys(s.adapter for s in specs if s.adapter))
+    adapters = {n: adapter_stage(ds, n, configs, retriever, cache, summary) for n in names}
     model, tok = load_model(train.model, train.device, train.dtype, train.trust_remote_code)
     if adapters:
         from peft import PeftModel
 
-        names = list(adapters)
         model = PeftModel.from_pretrained(model, adapters[names[0]], adapter_name=names[0])
         for n in names[1:]:
             model.load_adapter(adapters[n], adapter_name=n)
         model.eval()
-    style = (
-        ds.meta.get("house_style", {}).get("description")
-        if isinstance(ds.meta.get("house_style"), dict)
-        else None
-    )
     return Resources(
-        model,
-        tok,
-        retriever,
-        bench.context_k,
-        bench.context_budget,
-        style,
-        bench.max_new_tokens,
-        bench.batch_size,
-        set(adapters),
-        chunk_text,
-    )
+        model, tok, retriever, bench.context_k, bench.context_budget, style_description(ds),
+        bench.max_new_tokens, bench.batch_size, set(adapters), chunk_text, bench.rag_shots,
+        partial(styled, house_style=ds.meta.get("house_style")),
+    )  # fmt: skip
 
 
 def run_system(
     spec: SystemSpec, questions: list, res: Any, cache: StageCache, keys: dict, bench: BenchConfig
-) -> tuple[list, list, bool]:
-    """Batched and single-request answers of one system (cached by everything they depend on)."""
+) -> tuple[list, list, bool, float]:
+    """Batched and single-request answers of one system (cached by everything they depend on),
+    whether they came from the cache, and the seconds producing them took."""
     from dataclasses import asdict
 
     from tqdm.auto import tqdm
@@ -226,14 +237,15 @@ def run_system(
     key = digest(
         spec,
         keys.get(spec.adapter or "", ""),
-        keys["index"] if spec.retrieval else "",
+        (keys["index"], keys["retriever"]) if spec.retrieval else "",
         keys["model"],
+        res.style,
         questions_digest(questions),
         [q.id for q in sample],
         {
             k: v
             for k, v in bench.to_dict().items()
-            if k in ("context_k", "context_budget", "max_new_tokens", "batch_size")
+            if k in ("context_k", "context_budget", "max_new_tokens", "batch_size", "rag_shots")
         },
     )
 
@@ -246,7 +258,8 @@ def run_system(
         return {"batched": [asdict(a) for a in batched], "single": [asdict(a) for a in single]}
 
     data, hit = cache.answers(key, produce)
-    return [Answer(**a) for a in data["batched"]], [Answer(**a) for a in data["single"]], hit
+    batched, single = [Answer(**a) for a in data["batched"]], [Answer(**a) for a in data["single"]]
+    return batched, single, hit, data["seconds"]
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -277,15 +290,17 @@ def cmd_bench(args: argparse.Namespace) -> int:
     }
     res = build_resources(ds, configs, specs, cache, summary)
     keys = {
-        "model": digest(configs["train"].model),
+        "model": digest(configs["train"].model, configs["train"].dtype, configs["train"].device),
         "index": summary.get("index", {}).get("key", ""),
+        "retriever": digest(configs["retrieval"].retriever, configs["retrieval"].rrf_k),
         **{n: a["key"] for n, a in summary.get("adapters", {}).items()},
     }
     answers = {}
     for spec in specs:
         print(f"\n[{spec.name}] {spec.about}")
-        batched, single, hit = run_system(spec, questions, res, cache, keys, bench)
+        batched, single, hit, seconds = run_system(spec, questions, res, cache, keys, bench)
         answers[spec.name] = (batched, single)
+        summary.setdefault("stage_seconds", {})[f"answers:{spec.name}"] = round(seconds, 1)
         print(
             f"[{spec.name}] {'cached' if hit else 'answered'}: {len(batched)} questions, "
             f"{len(single)} latency samples"

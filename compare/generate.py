@@ -13,6 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+import transformers
+
+# transformers 5 renamed generate's ``past_key_values`` to ``cache``.
+CACHE_ARG = "cache" if int(transformers.__version__.split(".")[0]) >= 5 else "past_key_values"
+
+# A prefix shorter than this is not worth a separate forward pass.
+MIN_SHARED = 16
 
 # Prompts with no chat template (base models such as Gemma 3 270M) are laid out as a completion.
 COMPLETION_LAYOUT = "{system}\n\n{user}\nAnswer:"
@@ -83,16 +90,45 @@ class Engine:
     def count_tokens(self, prompt: str) -> int:
         return len(self.tokenizer(prompt, add_special_tokens=False)["input_ids"])
 
+    def encode(self, prompts: list[str]) -> tuple[torch.Tensor, torch.Tensor, int]:
+        """Token ids and attention mask laid out as ``[shared prefix][padding][own tokens]``, and
+        the length of the prefix every prompt shares (0 when too short to be worth caching).
+
+        Padding sits after the shared prefix rather than at the far left: positions come from the
+        mask's running sum, so each row's tokens keep the positions they would have alone, and
+        new tokens still line up at the right edge.
+        """
+        rows = [self.tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+        shared = 0
+        if len(rows) > 1:
+            limit = min(len(r) for r in rows) - 1  # every row keeps at least one token of its own
+            while shared < limit and all(r[shared] == rows[0][shared] for r in rows):
+                shared += 1
+        shared = shared if shared >= MIN_SHARED else 0
+        width = max(len(r) for r in rows)
+        pad = self.tokenizer.pad_token_id
+        ids = [r[:shared] + [pad] * (width - len(r)) + r[shared:] for r in rows]
+        mask = [[1] * shared + [0] * (width - len(r)) + [1] * (len(r) - shared) for r in rows]
+        return torch.tensor(ids, device=self.device), torch.tensor(mask, device=self.device), shared
+
+    def _prefix_cache(self, ids: torch.Tensor, shared: int) -> Any:
+        """Key/value cache of the shared prefix, computed once and repeated for every row."""
+        out = self.model(input_ids=ids[:1, :shared], use_cache=True)
+        cache = out.cache if getattr(out, "cache", None) is not None else out.past_key_values
+        cache.batch_repeat_interleave(ids.shape[0])
+        return cache
+
     def _batch(self, prompts: list[str]) -> list[Generation]:
         tok = self.tokenizer
-        tok.padding_side = "left"  # new tokens must line up at the right edge for the KV cache
-        enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
-        width = enc["input_ids"].shape[1]
-        clock = _StopAndClock(lambda ids: tok.decode(ids, skip_special_tokens=True), width, self.stops)
+        ids, mask, shared = self.encode(prompts)
+        width = ids.shape[1]
+        clock = _StopAndClock(lambda x: tok.decode(x, skip_special_tokens=True), width, self.stops)
         t0 = time.perf_counter()
         with torch.inference_mode():
+            extra = {CACHE_ARG: self._prefix_cache(ids, shared)} if shared else {}
             out = self.model.generate(
-                **enc,
+                input_ids=ids,
+                attention_mask=mask,
                 max_new_tokens=self.max_new_tokens,
                 do_sample=False,
                 use_cache=True,
@@ -101,11 +137,12 @@ class Engine:
                 temperature=None,
                 top_p=None,
                 top_k=None,
+                **extra,
             )
         seconds = time.perf_counter() - t0
         ttft = (clock.first_token_at or time.perf_counter()) - t0
         gens = []
-        for row, n_prompt in zip(out[:, width:].tolist(), enc["attention_mask"].sum(1).tolist(), strict=True):
+        for row, n_prompt in zip(out[:, width:].tolist(), mask.sum(1).tolist(), strict=True):
             n_out = next((i for i, t in enumerate(row) if t in self.end_ids), len(row))
             text = cut_at_stop(tok.decode(row[:n_out], skip_special_tokens=True), self.stops)
             gens.append(Generation(text, int(n_prompt), n_out, seconds / len(prompts), ttft))

@@ -212,6 +212,10 @@ def render_report(summary: Mapping[str, Any], configs: Mapping[str, Any], plots:
         "",
         "## Where the time goes",
         "",
+        "Stages (seconds when built; a cached stage shows the time it took then): "
+        + ", ".join(f"{k} {v:.0f} s" for k, v in summary.get("stage_seconds", {}).items())
+        + f"; cache hits this run: {summary.get('cache_hits', {})}.",
+        "",
         "| system | retrieval ms/q | generation ms/q | single retrieval ms | single generation ms "
         "| TTFT p50 ms |",
         "|---|---|---|---|---|---|",

@@ -28,6 +28,7 @@ class SystemSpec:
     adapter: str | None
     retrieval: bool
     about: str
+    examples: bool = True  # worked examples in a RAG prompt (off where the adapter learned the format)
 
 
 SYSTEMS: dict[str, SystemSpec] = {}
@@ -89,6 +90,8 @@ class Resources:
     batch_size: int = 16
     adapters: set[str] = field(default_factory=set)
     chunk_text: dict[str, str] = field(default_factory=dict)  # chunk id -> text, for grounding
+    shots: int = 0  # worked examples in the RAG prompt
+    answer_format: Callable[[str], str] | None = None  # the house style applied to example answers
 
     @contextlib.contextmanager
     def engine(self, spec: SystemSpec) -> Iterator[Engine]:
@@ -125,12 +128,13 @@ def build_prompts(
     if not spec.retrieval:
         msgs = [closed_book_messages(q.question, style) for q in questions]
         return [render_prompt(res.tokenizer, m) for m in msgs], [None] * len(questions), 0.0
+    shots, fmt = (res.shots if spec.examples else 0), (res.answer_format if style else None)
     t0 = time.perf_counter()
     hits = res.retriever.retrieve([q.question for q in questions], res.k)
     seconds = time.perf_counter() - t0
     contexts = [assemble_context(h, res.context_budget) for h in hits]
     prompts = [
-        render_prompt(res.tokenizer, rag_messages(q.question, c, style))
+        render_prompt(res.tokenizer, rag_messages(q.question, c, style, shots, fmt))
         for q, c in zip(questions, contexts, strict=True)
     ]
     return prompts, list(contexts), seconds

@@ -21,6 +21,19 @@ SYSTEM_PROMPT = (
 )
 _CITE = re.compile(r"\[(\d{1,3})\]")
 
+# Worked examples a few-shot prompt shows before the real question: fictional and domain-free, one
+# quoted document each, answered in the shape we want ("value [n]"). Measured on the bundled dev
+# split with SmolLM2-135M (docs/benchmarks.md): zero-shot it never cites; three examples raise
+# citation precision to about 0.56 and keep accuracy within noise of the best variant.
+EXAMPLES = (
+    ("example/widget-7#0", "# Widget 7\nThe Widget 7 weighs 3 kg and was designed by Ana Lind.",
+     "How heavy is the Widget 7?", "3 kg [1]"),
+    ("example/gadget-2#0", "# Gadget 2\nThe Gadget 2 is made in Orla and launched in 2001.",
+     "Where is the Gadget 2 made?", "Orla [1]"),
+    ("example/lamp-k#0", "# Lamp K\nThe Lamp K has a warranty of 18 months. Its designer is Omar Vell.",
+     "Who designed the Lamp K?", "Omar Vell [1]"),
+)  # fmt: skip
+
 
 @dataclass(frozen=True)
 class Context:
@@ -38,6 +51,11 @@ def quote(text: str) -> str:
     return "\n".join("> " + line if line else ">" for line in text.split("\n"))
 
 
+def numbered_block(n: int, chunk_id: str, text: str) -> str:
+    """One document of the context: its citation number, its source, its text quoted."""
+    return f"[{n}] (source: {chunk_id})\n{quote(text)}"
+
+
 def assemble_context(
     hits: Sequence[Hit], budget_tokens: int = 512, counter: Callable[[str], int] = count_tokens
 ) -> Context:
@@ -51,7 +69,7 @@ def assemble_context(
     doc_ids: list[str] = []
     used = 0
     for hit in hits:
-        block = f"[{len(blocks) + 1}] (source: {hit.chunk_id})\n{quote(hit.chunk.text)}"
+        block = numbered_block(len(blocks) + 1, hit.chunk_id, hit.chunk.text)
         cost = counter(block)
         if used + cost > budget_tokens:
             if blocks:
@@ -69,13 +87,22 @@ def assemble_context(
     return Context(text, tuple(chunk_ids), tuple(doc_ids), counter(text), len(hits) - len(blocks))
 
 
-def rag_messages(question: str, context: Context, style: str | None = None) -> list[dict[str, str]]:
-    """Chat messages: instructions in the system turn, quoted documents then the question."""
+def rag_messages(
+    question: str, context: Context, style: str | None = None, shots: int = 0,
+    format_answer: Callable[[str], str] | None = None,
+) -> list[dict[str, str]]:  # fmt: skip
+    """Chat messages: instructions in the system turn, ``shots`` worked examples as earlier turns
+    (answers passed through ``format_answer``, e.g. the house style), then the quoted documents
+    and the question."""
     system = SYSTEM_PROMPT + (f" House style: {style}" if style else "")
-    return [
-        {"role": "system", "content": system},
-        {"role": "user", "content": f"{context.text}\n\nQuestion: {question}"},
-    ]
+    messages = [{"role": "system", "content": system}]
+    for chunk_id, text, q, answer in EXAMPLES[:shots]:
+        docs = f"<documents>\n{numbered_block(1, chunk_id, text)}\n</documents>"
+        messages += [
+            {"role": "user", "content": f"{docs}\n\nQuestion: {q}"},
+            {"role": "assistant", "content": format_answer(answer) if format_answer else answer},
+        ]
+    return [*messages, {"role": "user", "content": f"{context.text}\n\nQuestion: {question}"}]
 
 
 def parse_citations(answer: str, context: Context) -> list[str]:

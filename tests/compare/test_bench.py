@@ -122,3 +122,17 @@ def test_question_without_gold_is_refused(run_cli, mini_dir, tiny_model_dir, tmp
     qa.write_text("\n".join(lines) + "\n")
     rc, _, err = run_cli(*bench_args(mini_dir, tiny_model_dir, tmp_path / "runs", "--systems", "base"))
     assert rc == 2 and "qa.jsonl:1: field `answer` is missing or empty" in err
+
+
+def test_raft_trains_its_own_adapter_on_retrieved_contexts(
+    run_cli, mini_dir: Path, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    runs = tmp_path / "runs"
+    rc, _, err = run_cli(*bench_args(mini_dir, tiny_model_dir, runs, "--systems", "raft,rag"))
+    assert rc == 0, err
+    (run,) = [p for p in runs.iterdir() if not p.name.startswith(".")]
+    summary = json.loads((run / "summary.json").read_text())
+    card = summary["adapters"]["raft"]
+    assert card["examples"]["raft"] == 1 and card["examples"]["qa"] == 1  # the one train question, both ways
+    assert card["config"]["max_length"] == 384 and "sft" not in summary["adapters"]
+    assert summary["systems"]["raft"]["prompt_tokens"] == summary["systems"]["rag"]["prompt_tokens"]

@@ -73,9 +73,28 @@ def test_stop_strings_end_rows_early(engine: Engine, tiny_tokenizer) -> None:
     assert words[1] not in stopped.text and stopped.output_tokens < free.output_tokens
 
 
-def test_completion_layout_without_chat_template(tiny_tokenizer) -> None:
-    tiny_tokenizer.chat_template = None
+def test_completion_layout_without_chat_template(tiny_tokenizer, monkeypatch) -> None:
+    monkeypatch.setattr(tiny_tokenizer, "chat_template", None)
     text = render_prompt(
         tiny_tokenizer, [{"role": "system", "content": "S"}, {"role": "user", "content": "Q"}]
     )
     assert text == COMPLETION_LAYOUT.format(system="S", user="Q")
+
+
+def test_shared_prefix_runs_once_and_changes_nothing(engine: Engine, tiny_tokenizer) -> None:
+    system = " ".join(["the battery of brisil 40 pro last 94 hours ."] * 3)  # a long shared system turn
+    prompts = [
+        render_prompt(tiny_tokenizer, [{"role": "system", "content": system}, {"role": "user", "content": q}])
+        for q in PROMPTS
+    ]
+    ids, mask, shared = engine.encode(prompts)
+    assert shared >= 16 and all(bool(row[:shared].all()) for row in mask)  # prefix first, padding after it
+    assert mask.sum(1).tolist() == [engine.count_tokens(p) for p in prompts]
+    calls = []
+    forward = engine.model.forward
+    engine.model.forward = lambda *a, **k: (calls.append(k["input_ids"].shape), forward(*a, **k))[1]
+    batched = engine.generate(prompts)
+    engine.model.forward = forward
+    assert calls[0] == (1, shared)  # the prefix alone, at batch size 1
+    assert calls[1][1] == ids.shape[1] - shared  # then every row's own tokens only
+    assert [g.text for g in batched] == [engine.single(p).text for p in prompts]
