@@ -59,6 +59,8 @@ def test_bench_run_folder_then_cached_repeat(
     assert s["base"]["citation_precision"] == 0 and s["rag"]["prompt_tokens"] > s["base"]["prompt_tokens"]
     assert s["rag"]["latency_samples"] == 2 and s["rag"]["latency_p95_ms"] >= s["rag"]["latency_p50_ms"] > 0
     assert summary["cache_hits"] == {"index": False, "adapter:sft": False}
+    retrieval = summary["index"]["retrieval"]
+    assert set(retrieval) == {"bm25", "dense", "hybrid"} and retrieval["dense"]["queries"] == 3
     assert "| system |" in (run / "report.md").read_text() and (run / "plots" / "accuracy_cost.png").is_file()
     assert "run folder:" in out and "accuracy" in out
     # nothing changed: no training, no indexing, answers from the cache, same scores

@@ -141,13 +141,3 @@ def test_embedding_cache_skips_known_texts() -> None:
     again = Embedder("minilm")
     again.encode(["alpha page", "gamma page"])
     assert again.stats["encoded"] == 1 and again.stats["cached"] == 1  # alpha came from disk
-
-
-def test_bench_runs_the_retrieval_stage(mini_dir: Path, run_cli, tmp_path: Path) -> None:
-    rc, out, _ = run_cli("bench", "--dataset", mini_dir, "--runs", tmp_path / "runs")
-    assert rc == 0 and "retrieval on test split: 3 queries" in out
-    (run,) = (tmp_path / "runs").iterdir()
-    summary = json.loads((run / "summary.json").read_text())
-    assert summary["stages"] == ["dataset", "retrieval"]
-    assert set(summary["retrieval"]["metrics"]) == {"bm25", "dense", "hybrid"}
-    assert (run / "index" / "manifest.json").is_file()
