@@ -7,6 +7,7 @@ caller's order. ``single`` runs one prompt at a time: what one user waits for.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -86,6 +87,7 @@ class Engine:
         self.max_new_tokens, self.stops, self.batch_size = max_new_tokens, tuple(stops), batch_size
         self.device = next(model.parameters()).device
         self.end_ids = {i for i in (tokenizer.eos_token_id, tokenizer.pad_token_id) if i is not None}
+        self.kept: tuple[tuple[int, ...], Any] | None = None  # the last shared prefix and its cache
 
     def count_tokens(self, prompt: str) -> int:
         return len(self.tokenizer(prompt, add_special_tokens=False)["input_ids"])
@@ -112,11 +114,25 @@ class Engine:
         return torch.tensor(ids, device=self.device), torch.tensor(mask, device=self.device), shared
 
     def _prefix_cache(self, ids: torch.Tensor, shared: int) -> Any:
-        """Key/value cache of the shared prefix, computed once and repeated for every row."""
+        """Key/value cache of the shared prefix, computed once and repeated for every row; a copy
+        is kept for later single requests that start with the same prefix."""
         out = self.model(input_ids=ids[:1, :shared], use_cache=True)
         cache = out.cache if getattr(out, "cache", None) is not None else out.past_key_values
+        self.kept = (tuple(ids[0, :shared].tolist()), copy.deepcopy(cache))
         cache.batch_repeat_interleave(ids.shape[0])
         return cache
+
+    def _kept_cache(self, ids: torch.Tensor) -> Any:
+        """A copy of the kept prefix cache when the single prompt ``ids`` starts with it, else None.
+
+        Serving engines keep such prefixes (prefix caching); a RAG prompt's instructions and worked
+        examples are the same for every request, so only the documents and question are new.
+        """
+        if self.kept is None or ids.shape[0] != 1:
+            return None
+        prefix, cache = self.kept
+        row = tuple(ids[0, : len(prefix)].tolist())
+        return copy.deepcopy(cache) if ids.shape[1] > len(prefix) and row == prefix else None
 
     def _batch(self, prompts: list[str]) -> list[Generation]:
         tok = self.tokenizer
@@ -125,7 +141,8 @@ class Engine:
         clock = _StopAndClock(lambda x: tok.decode(x, skip_special_tokens=True), width, self.stops)
         t0 = time.perf_counter()
         with torch.inference_mode():
-            extra = {CACHE_ARG: self._prefix_cache(ids, shared)} if shared else {}
+            cache = self._prefix_cache(ids, shared) if shared else self._kept_cache(ids)
+            extra = {CACHE_ARG: cache} if cache is not None else {}
             out = self.model.generate(
                 input_ids=ids,
                 attention_mask=mask,
@@ -163,5 +180,6 @@ class Engine:
         return [g for g in out if g is not None]
 
     def single(self, prompt: str) -> Generation:
-        """One request alone: its wall time is the latency a user sees."""
+        """One request alone: its wall time is the latency a user sees (a prompt prefix kept from
+        an earlier batch is reused, as serving engines with prefix caching do)."""
         return self._batch([prompt])[0]

@@ -92,6 +92,7 @@ class Resources:
     chunk_text: dict[str, str] = field(default_factory=dict)  # chunk id -> text, for grounding
     shots: int = 0  # worked examples in the RAG prompt
     answer_format: Callable[[str], str] | None = None  # the house style applied to example answers
+    _engines: dict[str, Engine] = field(default_factory=dict, repr=False)
 
     @contextlib.contextmanager
     def engine(self, spec: SystemSpec) -> Iterator[Engine]:
@@ -102,7 +103,11 @@ class Resources:
             raise ValueError(
                 f"system {spec.name!r} needs the {spec.adapter!r} adapter, which was not trained"
             )
-        engine = Engine(self.model, self.tokenizer, self.max_new_tokens, batch_size=self.batch_size)
+        # One engine per system, so a prompt prefix it cached stays with the adapter it was run with.
+        engine = self._engines.get(spec.name) or Engine(
+            self.model, self.tokenizer, self.max_new_tokens, batch_size=self.batch_size
+        )
+        self._engines[spec.name] = engine
         if spec.adapter:
             self.model.set_adapter(spec.adapter)
             yield engine

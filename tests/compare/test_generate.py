@@ -98,3 +98,24 @@ def test_shared_prefix_runs_once_and_changes_nothing(engine: Engine, tiny_tokeni
     assert calls[0] == (1, shared)  # the prefix alone, at batch size 1
     assert calls[1][1] == ids.shape[1] - shared  # then every row's own tokens only
     assert [g.text for g in batched] == [engine.single(p).text for p in prompts]
+
+
+def test_single_requests_reuse_the_kept_prefix(engine: Engine, tiny_tokenizer) -> None:
+    system = " ".join(["the battery of brisil 40 pro last 94 hours ."] * 3)
+    prompts = [
+        render_prompt(tiny_tokenizer, [{"role": "system", "content": system}, {"role": "user", "content": q}])
+        for q in PROMPTS
+    ]
+    fresh = [engine.single(p).text for p in prompts]  # nothing kept yet: full prompts
+    engine.generate(prompts)
+    _, _, shared = engine.encode(prompts)
+    assert engine.kept is not None and len(engine.kept[0]) == shared
+    calls = []
+    forward = engine.model.forward
+    engine.model.forward = lambda *a, **k: (calls.append(k["input_ids"].shape), forward(*a, **k))[1]
+    reused = engine.single(prompts[1])
+    engine.model.forward = forward
+    assert calls[0] == (1, engine.count_tokens(prompts[1]) - shared)  # only the request's own tokens
+    assert reused.text == fresh[1] and reused.prompt_tokens == engine.count_tokens(prompts[1])
+    other = render_prompt(tiny_tokenizer, [{"role": "user", "content": "who designed it ?"}])
+    assert engine._kept_cache(engine.encode([other])[0]) is None  # another prefix: nothing reused
