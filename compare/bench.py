@@ -89,7 +89,7 @@ def resolve_configs(args: argparse.Namespace) -> dict[str, Any]:
         items += [
             f"{sec}.{k}={v}"
             for sec, kv in saved.items()
-            if isinstance(kv, dict)
+            if sec in configs  # a run's config.json also records the dataset; that is not a knob
             for k, v in kv.items()
             if k != "type"
         ]

@@ -138,3 +138,21 @@ def test_raft_trains_its_own_adapter_on_retrieved_contexts(
     assert card["examples"]["raft"] == 1 and card["examples"]["qa"] == 1  # the one train question, both ways
     assert card["config"]["max_length"] == 384 and "sft" not in summary["adapters"]
     assert summary["systems"]["raft"]["prompt_tokens"] == summary["systems"]["rag"]["prompt_tokens"]
+
+
+def test_saved_config_round_trips_and_later_flags_win(tmp_path: Path) -> None:
+    import argparse
+
+    from compare.bench import resolve_configs
+    from corpus.config import save_config
+
+    first = resolve_configs(argparse.Namespace(profile="full", config=None, set=["train.lr=0.003"],
+                                               systems="rag,ft", device=None))  # fmt: skip
+    save_config(tmp_path / "config.json", **first, dataset={"path": "x", "qa": None, "name": "x"})
+    args = argparse.Namespace(profile=None, config=tmp_path / "config.json", set=["bench.context_k=2"],
+                              systems=None, device="cpu")  # fmt: skip
+    again = resolve_configs(args)
+    assert again["train"].lr == 0.003 and again["bench"].system_names == ["rag", "ft"]
+    assert again["bench"].profile == "full" and again["bench"].facts == 0 and again["train"].epochs == 8
+    assert again["bench"].context_k == 2 and again["train"].device == "cpu"
+    assert again["train"].target_modules == first["train"].target_modules
