@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from compare.config import PROFILES, BenchConfig
+from compare.costs import hourly_rate, load_prices
 from compare.stages import StageCache, digest, questions_digest
 from compare.systems import SystemSpec, get_systems
 from corpus.chunking import ChunkConfig
@@ -269,6 +270,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     configs = resolve_configs(args)
     bench = configs["bench"]
     specs = get_systems(bench.system_names)
+    hourly_rate(load_prices(), bench.hardware)  # an unknown price row fails now, not after the run
     path = resolve_dataset(args.dataset)
     ds, questions, loaded = load_questions(path, args.qa, bench)
     warnings = dataset_warnings(ds)

@@ -29,6 +29,16 @@ def load_prices(path: Path = PRICES) -> dict[str, Any]:
     return {"date": table["date"], "gpu_date": gpus["date"], "hardware": hardware, "hosted": table["hosted"]}
 
 
+def hourly_rate(prices: Mapping[str, Any], hardware: str) -> float:
+    """USD per hour of ``hardware``; an unknown name is a ValueError listing the known ones."""
+    rate = prices["hardware"].get(hardware)
+    if rate is None:
+        raise ValueError(
+            f"`hardware` {hardware!r} is not in the price table; one of {', '.join(prices['hardware'])}"
+        )
+    return float(rate)
+
+
 def usd(seconds: float, usd_per_hour: float) -> float:
     """Cost of ``seconds`` of a machine billed at ``usd_per_hour``."""
     return seconds * usd_per_hour / 3600

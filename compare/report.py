@@ -9,7 +9,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from compare.costs import break_even_table, folder_bytes, hosted_per_1k, load_prices, system_costs
+from compare.costs import (
+    break_even_table,
+    folder_bytes,
+    hosted_per_1k,
+    hourly_rate,
+    load_prices,
+    system_costs,
+)
 from compare.evaluate import result_rows, summarize
 from corpus.io import atomic_write_text
 from corpus.model import Dataset
@@ -118,11 +125,7 @@ def system_summaries(
     from compare.systems import SYSTEMS
 
     prices = load_prices()
-    rate = prices["hardware"].get(bench.hardware)
-    if rate is None:
-        raise ValueError(
-            f"`hardware` {bench.hardware!r} is not in the price table; one of {', '.join(prices['hardware'])}"
-        )
+    rate = hourly_rate(prices, bench.hardware)
     out = {}
     for name, rows in rows_by.items():
         spec = SYSTEMS[name]
@@ -166,7 +169,7 @@ def finish_run(
     write_parquet(run / "results.parquet", [r for rows in rows_by.values() for r in rows])
     systems = system_summaries(rows_by, answers, summary, configs["bench"])
     summary["systems"] = systems
-    summary["break_even"] = break_even_table({k: v for k, v in systems.items()})
+    summary["break_even"] = break_even_table(systems)
     summary["expectations"] = expectations(systems)
     summary["wall_seconds"] = round(seconds, 1)
     from compare.plots import write_plots

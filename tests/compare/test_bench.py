@@ -106,6 +106,10 @@ def test_resume_continues_the_unfinished_run(
         (("--set", "bench.split=nope"), "no questions in the 'nope' split"),
         (("--device", "cuda"), "no CUDA device is available; use --device cpu"),
         (("--set", "epochs=2"), "must look like section.field=value"),
+        (
+            ("--set", "bench.hardware=abacus"),
+            "`hardware` 'abacus' is not in the price table; one of cpu, H100",
+        ),
     ],
 )
 def test_bad_bench_input_is_one_line(run_cli, mini_dir, tiny_model_dir, tmp_path, extra, message) -> None:
