@@ -29,23 +29,14 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def load_run(run: Path) -> tuple[dict, Any, list, dict]:
     """Configs, dataset, scored questions and summary of a finished bench run."""
-    from compare.bench import first_facts
-    from compare.config import BenchConfig
-    from corpus.chunking import ChunkConfig
+    from compare.bench import first_facts, resolve_configs
     from corpus.formats import load_dataset
-    from finetune.config import TrainConfig
-    from retrieval.config import RetrievalConfig
 
     if not (run / "summary.json").is_file():
         raise FileNotFoundError(f"{run}: no summary.json; point to a finished `ftrag bench` run folder")
     saved = json.loads((run / "config.json").read_text())
-    types = {
-        "bench": BenchConfig,
-        "train": TrainConfig,
-        "retrieval": RetrievalConfig,
-        "chunking": ChunkConfig,
-    }
-    configs = {k: cls(**{f: v for f, v in saved[k].items() if f != "type"}) for k, cls in types.items()}
+    none = {"profile": None, "set": None, "systems": None, "device": None}
+    configs = resolve_configs(argparse.Namespace(config=run / "config.json", **none))  # the bench's own path
     ds = first_facts(load_dataset(Path(saved["dataset"]["path"])), configs["bench"].facts)
     return configs, ds, ds.questions(configs["bench"].split), json.loads((run / "summary.json").read_text())
 
