@@ -96,6 +96,7 @@ def resolve_configs(args: argparse.Namespace) -> dict[str, Any]:
         ]
     items += list(args.set or [])
     items += [f"bench.systems={args.systems}"] if args.systems else []
+    items += [f"bench.scenarios={args.scenarios}"] if getattr(args, "scenarios", None) else []
     items += [f"train.device={args.device}"] if args.device else []
     return apply_overrides(configs, items)
 
@@ -173,13 +174,15 @@ def index_stage(ds: Dataset, configs: dict, cache: StageCache, summary: dict) ->
 
 
 def adapter_stage(
-    ds: Dataset, name: str, configs: dict, retriever: Any, cache: StageCache, summary: dict
-) -> Path:
+    ds: Dataset, name: str, configs: dict, retriever: Any, cache: StageCache, summary: dict,
+    kwargs: dict | None = None, train: TrainConfig | None = None,
+) -> Path:  # fmt: skip
     """The cached adapter ``name`` (``sft``: questions closed book; ``raft``: questions with
-    retrieved contexts and cited answers, in the prompt the RAG system uses)."""
+    retrieved contexts and cited answers, in the prompt the RAG system uses; others: the trainer
+    arguments in ``kwargs``, e.g. a replay mix or the adapter a continued training starts from)."""
     from retrieval.context import Context, rag_messages
 
-    train, kwargs = configs["train"], {}
+    train, kwargs = train or configs["train"], dict(kwargs or {})
     if name == "raft":
         system = rag_messages("", Context("", (), (), 0, 0), style_description(ds))[0]["content"]
         kwargs = {"raft": raft_examples(ds, retriever, configs["bench"]), "raft_system": system}
@@ -307,6 +310,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
             f"[{spec.name}] {'cached' if hit else 'answered'}: {len(batched)} questions, "
             f"{len(single)} latency samples"
         )
+    if bench.scenario_names:
+        from compare.scenarios import ScenarioContext, run_scenarios
+
+        def train_adapter(data: Dataset, name: str, kwargs: dict, train: TrainConfig | None) -> Path:
+            return adapter_stage(data, name, configs, res.retriever, cache, summary, kwargs, train)
+
+        ctx = ScenarioContext(
+            ds, loaded.dataset, configs, answers, res, cache, keys, summary, train_adapter, first_facts
+        )
+        summary["scenarios"] = run_scenarios(ctx)
     summary["machine"] = {
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
@@ -335,4 +348,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--runs", default="runs", help="folder for run folders (default: runs)")
     p.add_argument("--name", default="bench", help="run name (default: bench)")
     p.add_argument("--resume", action="store_true", help="continue the newest unfinished run of this name")
+    p.add_argument(
+        "--scenarios",
+        help="scenarios after the comparison: freshness,forgetting,style (default all; 'none' skips them)",
+    )
     p.set_defaults(func=cmd_bench)

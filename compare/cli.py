@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from compare import bench, lmeval_cli
+from compare import bench, lmeval_cli, recommend_cli
 from corpus import cli as corpus_cli
 from corpus.errors import DataError
 from finetune import cli as finetune_cli
@@ -22,6 +22,7 @@ COMMANDS = (
     finetune_cli.register,
     bench.register,
     lmeval_cli.register,
+    recommend_cli.register,
 )
 USER_ERRORS = (
     DataError,

@@ -7,6 +7,8 @@ from typing import Any
 
 from finetune.config import PROFILES as FINETUNE_PROFILES
 
+SCENARIOS = ("freshness", "forgetting", "style")
+
 # What each profile changes, per config section; everything else keeps its dataclass default.
 # quick: the first 100 facts (20 products) of the bundled dataset and 12 single-request latency
 # samples per system, so training, indexing and four systems fit in 15 minutes on a 2-core CPU
@@ -42,6 +44,21 @@ class BenchConfig:
     latency_samples: int = field(default=20, metadata={"help": "questions answered one at a time"})
     hardware: str = field(default="cpu", metadata={"help": "price-table row the costs use"})
     seed: int = field(default=0, metadata={"help": "seed for sampling latency questions"})
+    scenarios: str = field(
+        default="freshness,forgetting,style",
+        metadata={"help": "scenarios run after the comparison ('' = none)"},
+    )
+    update_version: str = field(default="", metadata={"help": "dataset update applied (default: the first)"})
+    unchanged_sample: int = field(
+        default=30, metadata={"help": "unchanged questions re-scored after an update"}
+    )
+    # As many unchanged facts replayed as changed ones learned: without replay, continued training on
+    # the changed facts alone moves the adapter away from everything else it knew.
+    update_replay: float = field(default=1.0, metadata={"help": "unchanged train questions per changed one"})
+    update_epochs: int = field(default=0, metadata={"help": "epochs of the FT update (0 = train.epochs)"})
+    forgetting_replay: bool = field(
+        default=True, metadata={"help": "also train an adapter with general replay examples"}
+    )
 
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:
@@ -53,9 +70,18 @@ class BenchConfig:
                 raise ValueError(f"`{name}` must be a positive integer, got {getattr(self, name)!r}")
         if not 0 <= self.rag_shots <= 3:
             raise ValueError(f"`rag_shots` must be between 0 and 3, got {self.rag_shots!r}")
-        for name in ("facts", "latency_samples"):
+        unknown = [x for x in self.scenario_names if x not in SCENARIOS]
+        if unknown:
+            raise ValueError(f"`scenarios` has unknown {unknown}; choose from {', '.join(SCENARIOS)}")
+        if self.update_replay < 0:
+            raise ValueError(f"`update_replay` must be >= 0, got {self.update_replay!r}")
+        for name in ("facts", "latency_samples", "unchanged_sample", "update_epochs"):
             if getattr(self, name) < 0:
                 raise ValueError(f"`{name}` must be >= 0, got {getattr(self, name)!r}")
+
+    @property
+    def scenario_names(self) -> list[str]:
+        return [s.strip() for s in self.scenarios.split(",") if s.strip() and s.strip() != "none"]
 
     @property
     def system_names(self) -> list[str]:

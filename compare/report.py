@@ -169,6 +169,10 @@ def finish_run(
     write_parquet(run / "results.parquet", [r for rows in rows_by.values() for r in rows])
     systems = system_summaries(rows_by, answers, summary, configs["bench"])
     summary["systems"] = systems
+    if "style" in configs["bench"].scenario_names:
+        from compare.scenarios import style
+
+        summary.setdefault("scenarios", {})["style"] = style(systems, rows_by)
     summary["break_even"] = break_even_table(systems)
     summary["expectations"] = expectations(systems)
     summary["wall_seconds"] = round(seconds, 1)
@@ -264,5 +268,9 @@ def render_report(summary: Mapping[str, Any], configs: Mapping[str, Any], plots:
             for n, m in ret.items()
         ]
         lines += [""]
+    if summary.get("scenarios"):
+        from compare.scenario_report import scenario_lines
+
+        lines += scenario_lines(summary["scenarios"])
     lines += ["## Plots", "", *[f"![{Path(p).stem}](plots/{Path(p).name})" for p in plots], ""]
     return "\n".join(lines) + "\n"

@@ -58,6 +58,20 @@ def apply_lora(model: Any, cfg: TrainConfig) -> Any:
     return get_peft_model(model, lora)
 
 
+def load_adapter_weights(model: Any, folder: Path) -> None:
+    """Copy a saved adapter's weights into ``model``'s LoRA modules (same rank and targets)."""
+    from peft import set_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    path = folder / "adapter_model.safetensors"
+    if not path.is_file():
+        raise FileNotFoundError(f"no adapter weights at {path}; train the adapter first")
+    result = set_peft_model_state_dict(model, load_file(str(path)))
+    missing = [k for k in result.missing_keys if "lora_" in k]
+    if missing:
+        raise ValueError(f"adapter at {folder} does not match this LoRA config (missing {missing[0]})")
+
+
 # Batches per sorting window. Sorting a whole epoch by length (50-batch windows) left 0.3% padding
 # but made batches of one question wording each, and dev loss after one epoch was 0.86 against the
 # HF Trainer's 0.69 with random batches; 4-batch windows keep padding at 2.5% (random: 6%).
@@ -216,7 +230,8 @@ class AdapterTrainer:
     """Wires model, data, optimizer and checkpoints; the math lives in the functions above."""
 
     def __init__(self, cfg: TrainConfig, ds: Dataset, out: Path, model: Any = None, tokenizer: Any = None,
-                 raft: Sequence[tuple[str, str, str]] = (), raft_system: str | None = None):  # fmt: skip
+                 raft: Sequence[tuple[str, str, str]] = (), raft_system: str | None = None,
+                 replay: Sequence[tuple[str, str]] = (), init_adapter: str | Path | None = None):  # fmt: skip
         from finetune.models import MODELS, load_model, pick_device_dtype
 
         self.cfg, self.ds, self.out = cfg, ds, Path(out)
@@ -231,6 +246,8 @@ class AdapterTrainer:
             model, tokenizer = self._load(load_model)
         self.tokenizer = tokenizer
         self.model = apply_lora(model, cfg).to(self.device)
+        if init_adapter is not None:  # continued training (a knowledge update) starts from these weights
+            load_adapter_weights(self.model, Path(init_adapter))
         self.data = build_sft_data(
             ds,
             tokenizer,
@@ -238,6 +255,7 @@ class AdapterTrainer:
             cfg.max_length,
             cfg.include_docs,
             abstain=cfg.abstain,
+            replay=replay,
             raft=raft,
             raft_system=raft_system,
         )

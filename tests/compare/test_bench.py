@@ -23,7 +23,8 @@ def bench_args(mini_dir: Path, model: Path, runs: Path, *extra: str) -> list:
         f"train.model={model}",
     ]
     sets = [x for item in tiny for x in ("--set", item)]
-    return ["bench", "--dataset", mini_dir, "--runs", runs, *sets, *extra]
+    scenarios = [] if "--scenarios" in extra else ["--scenarios", "none"]  # tested on their own below
+    return ["bench", "--dataset", mini_dir, "--runs", runs, *sets, *scenarios, *extra]
 
 
 def test_bench_run_folder_then_cached_repeat(
@@ -160,3 +161,49 @@ def test_saved_config_round_trips_and_later_flags_win(tmp_path: Path) -> None:
     assert again["bench"].profile == "full" and again["bench"].facts == 0 and again["train"].epochs == 8
     assert again["bench"].context_k == 2 and again["train"].device == "cpu"
     assert again["train"].target_modules == first["train"].target_modules
+
+
+def add_update(mini: Path) -> None:
+    """A v2 of the 5-document fixture: the install page's memory requirement changes, and so do
+    its test question and the config page's train question."""
+    v2 = mini / "updates" / "v2"
+    (v2 / "docs" / "guide").mkdir(parents=True)
+    text = (mini / "docs" / "install.md").read_text().replace("512 MB", "1 GB")
+    (v2 / "docs" / "install.md").write_text(text)
+    config = (mini / "docs" / "guide" / "config.md").read_text().replace("30 seconds", "45 seconds")
+    (v2 / "docs" / "guide" / "config.md").write_text(config)
+    lines = [json.loads(x) for x in (mini / "qa.jsonl").read_text().splitlines()]
+    q1 = {**lines[0], "answer": "1 GB", "old_answer": "512 MB"}
+    q2 = {**lines[1], "answer": "45 seconds", "aliases": ["45 s"], "old_answer": "30 seconds"}
+    (v2 / "qa.jsonl").write_text(json.dumps(q1) + "\n" + json.dumps(q2) + "\n")
+
+
+def test_scenarios_run_and_report(run_cli, mini_dir: Path, tiny_model_dir: Path, tmp_path: Path) -> None:
+    add_update(mini_dir)
+    runs = tmp_path / "runs"
+    rc, out, err = run_cli(
+        *bench_args(mini_dir, tiny_model_dir, runs, "--scenarios", "freshness,forgetting,style")
+    )
+    assert rc == 0, err
+    (run,) = [p for p in runs.iterdir() if not p.name.startswith(".")]
+    sc = json.loads((run / "summary.json").read_text())["scenarios"]
+    fr = sc["freshness"]
+    assert fr["version"] == "v2" and fr["changed_questions"] == 1  # q1 is the one changed test question
+    # incremental re-index: only the two changed pages are re-embedded
+    assert fr["updates"]["reindex"]["docs_changed"] == ["guide/config", "install"]
+    assert fr["updates"]["reindex"]["docs_added"] == []
+    retrain = fr["updates"]["retrain"]
+    assert retrain["examples"]["qa"] == 1 and retrain["config"]["epochs"] == 1  # q2; no unchanged train left
+    assert set(fr["systems"]) == {
+        "base", "rag (re-index)", "ft", "ft (re-train)", "hybrid (re-index)", "hybrid (re-index + re-train)"
+    }  # fmt: skip
+    assert fr["systems"]["ft (re-train)"]["update_seconds"] == retrain["wall_seconds"]
+    assert fr["systems"]["ft (re-train)"]["unchanged_after"]["n"] == 2  # q4 and q5 (q6 is unanswerable)
+    fg = sc["forgetting"]
+    assert fg["probes"] >= 200 and set(fg["adapters"]) == {"ft", "ft + replay"} and fg["replay_examples"] > 50
+    for a in fg["adapters"].values():
+        assert a["drift_kl"] > 0 and 0 <= (a["retention"] if fg["kept"] else 0) <= 1
+    assert set(sc["style"]) == {"base", "rag", "ft", "hybrid"}
+    report = (run / "report.md").read_text()
+    assert "## Freshness" in report and "## Forgetting" in report and "## House style" in report
+    assert "[scenario:freshness]" in out and "[adapter:sft-replay]" in out

@@ -1,0 +1,101 @@
+"""report.md sections of the scenarios: what a weekly change costs each architecture, what
+fine-tuning breaks, and who keeps the house style."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+
+def _f(value: Any, pattern: str = "{:.3f}") -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return pattern.format(value)
+
+
+def freshness_lines(fr: Mapping[str, Any]) -> list[str]:
+    lines = ["## Freshness: what a knowledge change costs each architecture", ""]
+    if "skipped" in fr:
+        return [*lines, f"Skipped: {fr['skipped']}.", ""]
+    lines += [
+        f"Update `{fr['version']}` changed {len(fr['changed_pages'])} pages; scored on its "
+        f"{fr['changed_questions']} changed questions and {fr['unchanged_questions']} unchanged ones. "
+        "`old value` is the share of changed questions still answered with the value before the change.",
+        "",
+        "| system | update | update time s | changed: before | old value before | changed: after "
+        "| old value after | unchanged after |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, s in fr["systems"].items():
+        b, a, u = s["changed_before"], s["changed_after"], s["unchanged_after"] or {}
+        lines.append(
+            f"| {name} | {s['update']} | {_f(s['update_seconds'], '{:.1f}')} | {_f(b['accuracy'])} | "
+            f"{_f(b['old_value_rate'])} | {_f(a['accuracy'])} | {_f(a['old_value_rate'])} | "
+            f"{_f(u.get('accuracy'))} |"
+        )
+    up = fr.get("updates", {})
+    if "reindex" in up:
+        r = up["reindex"]
+        lines += [
+            "",
+            f"Re-index: {len(r['docs_changed'])} changed and {len(r['docs_added'])} new pages, "
+            f"{r['chunks_embedded']} chunks embedded, {r['seconds']:.2f} s.",
+        ]
+    if "retrain" in up:
+        t = up["retrain"]
+        lines += [
+            f"Re-train: {t['examples'].get('qa', 0)} examples (changed facts + replay of unchanged), "
+            f"{t['config']['epochs']} epochs from the current adapter, {t['wall_seconds']:.0f} s."
+        ]
+    return [*lines, ""]
+
+
+def forgetting_lines(fg: Mapping[str, Any]) -> list[str]:
+    lines = ["## Forgetting: what fine-tuning breaks", ""]
+    if "skipped" in fg:
+        return [*lines, f"Skipped: {fg['skipped']}.", ""]
+    fams = ", ".join(f"{k} {v}" for k, v in sorted(fg["kept_by_family"].items()))
+    lines += [
+        f"Of {fg['probes']} general probes the base model answers {fg['kept']} correctly ({fams}); "
+        "retention is the share of those the adapter still answers (closed book). Drift is the mean "
+        "next-token KL divergence from the base model on general text (nats). RAG keeps the base "
+        "weights, so its retention is the base's by construction.",
+        "",
+        "| adapter | retention | lost | lost by family | drift KL |",
+        "|---|---|---|---|---|",
+    ]
+    for label, a in fg["adapters"].items():
+        lost = ", ".join(f"{k} {v}" for k, v in sorted(a["lost_by_family"].items())) or "-"
+        lines.append(
+            f"| {label} | {_f(a['retention'])} | {len(a['lost'])} | {lost} | {_f(a['drift_kl'], '{:.4f}')} |"
+        )
+    if fg.get("replay_examples"):
+        lines += ["", f"`ft + replay` mixed {fg['replay_examples']} general examples into the same training."]
+    return [*lines, ""]
+
+
+def style_lines(st: Mapping[str, Any]) -> list[str]:
+    lines = [
+        "## House style",
+        "",
+        "Compliance with the dataset's house style: prompted systems are told it, the adapter learned "
+        "it from its training answers.",
+        "",
+        "| system | style from | compliance | compliance on correct answers |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {n} | {s['style_from']} | {_f(s['compliance'])} | {_f(s['compliance_when_correct'])} |"
+        for n, s in st.items()
+    ]
+    return [*lines, ""]
+
+
+def scenario_lines(scenarios: Mapping[str, Any]) -> list[str]:
+    """All scenario sections present in a run's summary."""
+    out: list[str] = []
+    for key, fn in (("freshness", freshness_lines), ("forgetting", forgetting_lines), ("style", style_lines)):
+        if key in scenarios:
+            out += fn(scenarios[key])
+    return out
