@@ -173,6 +173,36 @@ def index_stage(ds: Dataset, configs: dict, cache: StageCache, summary: dict) ->
     return make_retriever(rcfg.retriever, index, emb, rcfg), {c.chunk_id: c.text for c in index.chunks}
 
 
+def retrievability_stage(ds: Dataset, configs: dict, run: Path, summary: dict) -> None:
+    """Which pages the configured retriever can find at all (generated page queries), written to
+    ``run/retrievability/`` for content teams and the dashboard; seconds on the bundled corpus."""
+    from retrieval.embed import Embedder
+    from retrieval.index import ChunkIndex
+    from retrieval.report import write_report
+    from retrieval.retrievability import analyze, page_queries
+    from retrieval.search import make_retriever
+
+    rcfg, t0 = configs["retrieval"], time.perf_counter()
+    queries = [q for d in ds.docs.values() for q in page_queries(d)]
+    if not queries or "path" not in summary.get("index", {}):
+        return
+    index = ChunkIndex.load(Path(summary["index"]["path"]))
+    emb = Embedder(rcfg.embedder, batch_size=rcfg.batch_size, backend=rcfg.embed_backend)
+    result = analyze(ds.docs, queries, make_retriever(rcfg.retriever, index, emb, rcfg), index)
+    write_report(result, run / "retrievability")
+    summary["retrievability"] = {
+        "gini": result.gini_cumulative,
+        "never": sum(p.status == "never" for p in result.pages),
+        "flagged": sum(bool(p.diagnoses) for p in result.pages),
+        "cutoff": result.cutoff,
+        "queries": len(queries),
+        "pages": len(result.pages),
+    }
+    summary.setdefault("stage_seconds", {})["retrievability"] = round(time.perf_counter() - t0, 1)
+    r = summary["retrievability"]
+    print(f"[retrievability] {r['pages']} pages, Gini {r['gini']:.3f}, {r['never']} never retrieved")
+
+
 def adapter_stage(
     ds: Dataset, name: str, configs: dict, retriever: Any, cache: StageCache, summary: dict,
     kwargs: dict | None = None, train: TrainConfig | None = None,
@@ -294,6 +324,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         "warnings": [str(w) for w in warnings],
     }
     res = build_resources(ds, configs, specs, cache, summary)
+    if res.retriever is not None:
+        retrievability_stage(ds, configs, run, summary)
     keys = {
         "model": digest(configs["train"].model, configs["train"].dtype, configs["train"].device),
         "index": summary.get("index", {}).get("key", ""),

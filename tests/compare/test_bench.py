@@ -64,6 +64,7 @@ def test_bench_run_folder_then_cached_repeat(
     assert set(retrieval) == {"bm25", "dense", "hybrid"} and retrieval["dense"]["queries"] == 3
     assert "| system |" in (run / "report.md").read_text() and (run / "plots" / "accuracy_cost.png").is_file()
     assert "run folder:" in out and "accuracy" in out
+    assert (run / "retrievability" / "pages.csv").is_file() and summary["retrievability"]["pages"] == 5
     # nothing changed: no training, no indexing, answers from the cache, same scores
     rc, out, err = run_cli(*bench_args(mini_dir, tiny_model_dir, runs))
     assert rc == 0, err
