@@ -65,6 +65,21 @@ def render(ranked: Sequence[Ranked], uc: UseCase, summary: Mapping[str, Any], ru
     return lines
 
 
+def measured_line(summary: Mapping[str, Any], system: str, run: Path) -> str:
+    """The measured small-model numbers the projections sit next to."""
+    s = summary["systems"][system]
+    model = "the run's model"
+    if (run / "config.json").is_file():
+        model = json.loads((run / "config.json").read_text()).get("train", {}).get("model", model)
+    adapter = summary.get("adapters", {}).get("sft", {}) if system in ("ft", "hybrid") else {}
+    train = f", adapter training {adapter['wall_seconds']:.0f} s" if adapter.get("wall_seconds") else ""
+    return (
+        f"MEASURED: {system} with {model} on {summary.get('machine', {}).get('device', '?')}: "
+        f"p50 {s['latency_p50_ms']:.0f} ms, p95 {s['latency_p95_ms']:.0f} ms a request, "
+        f"${s['usd_per_1k_queries']:.4f} per 1k queries{train}"
+    )
+
+
 def cmd_recommend(args: argparse.Namespace) -> int:
     from compare.projection import project, projection_lines
     from finetune.estimate import load_hardware
@@ -79,7 +94,8 @@ def cmd_recommend(args: argparse.Namespace) -> int:
         lines = render(ranked, uc, summary, run)
         if not args.no_projection:
             rows = project(summary, ranked[0].system)
-            lines += ["", *projection_lines(rows, load_hardware()["date"])]
+            lines += ["", measured_line(summary, ranked[0].system, run)]
+            lines += projection_lines(rows, load_hardware()["date"])
         print("\n".join(lines) + "\n")
         report[uc.name] = {"usecase": uc.to_dict(), "ranking": [r.__dict__ for r in ranked]}
     if args.json:
