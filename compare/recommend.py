@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from compare.stats import tie_groups
 from compare.usecase import UseCase
 
 # Points per unit of each measure. Accuracy is the base currency; the others weigh what the use
@@ -44,6 +45,8 @@ class SystemFacts:
     update_usd: float = 0.0
     retention: float = math.nan  # general probes kept (adapters only)
     drift: float = math.nan
+    ties: tuple[str, ...] = ()  # systems whose accuracy the data cannot tell apart from this one's
+    tie_accuracy: float = math.nan  # mean accuracy of the tie group: what the ranking uses
 
 
 @dataclass
@@ -84,8 +87,11 @@ def system_facts(summary: Mapping[str, Any]) -> dict[str, SystemFacts]:
     fresh, forget = sc.get("freshness", {}), sc.get("forgetting", {})
     rate = float(summary.get("prices", {}).get("usd_per_hour", 0.0))
     adapters = {"ft": "ft", "hybrid": "ft"}  # hybrid runs the ft adapter
+    groups = tie_groups(list(summary["systems"]), summary.get("comparisons", []))
     out = {}
     for name, s in summary["systems"].items():
+        group = sorted(groups[name] - {name})
+        tie_acc = sum(summary["systems"][g]["accuracy"] for g in groups[name]) / len(groups[name])
         up = best_update(name, fresh) or {}
         kept = forget.get("adapters", {}).get(adapters.get(name, ""), {})
         out[name] = SystemFacts(
@@ -105,6 +111,8 @@ def system_facts(summary: Mapping[str, Any]) -> dict[str, SystemFacts]:
             update_usd=float(up.get("update_seconds", 0.0)) / 3600 * rate,
             retention=kept.get("retention", math.nan) if name in adapters else math.nan,
             drift=kept.get("drift_kl", math.nan) if name in adapters else math.nan,
+            ties=tuple(group),
+            tie_accuracy=tie_acc,
         )
     return out
 
@@ -115,11 +123,17 @@ def monthly_usd(f: SystemFacts, uc: UseCase) -> float:
 
 
 def rule_accuracy(uc: UseCase, f: SystemFacts) -> Finding:
+    """Accuracy points; a tie (no significant paired difference) scores the tie group's mean, so
+    the other needs decide between systems the data cannot tell apart."""
     reason = f"{f.accuracy:.2f} accuracy on the {f.questions or 'scored'} test questions"
+    points = f.accuracy
+    if f.ties:
+        reason += f" (a tie with {', '.join(f.ties)}: the difference is not significant)"
+        points = f.tie_accuracy
     failed = ""
     if uc.accuracy_floor and f.accuracy < uc.accuracy_floor:
         failed = f"accuracy {f.accuracy:.2f} below the required {uc.accuracy_floor:.2f}"
-    return Finding(f.accuracy, reason, failed)
+    return Finding(points, reason, failed)
 
 
 def rule_freshness(uc: UseCase, f: SystemFacts) -> Finding | None:

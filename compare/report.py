@@ -145,6 +145,20 @@ def system_summaries(
     return out
 
 
+def add_confidence(systems: dict, rows_by: Mapping[str, list[dict]], summary: dict, seed: int) -> None:
+    """95% bootstrap interval of each accuracy and a paired test for every pair of systems."""
+    from compare.stats import bootstrap_ci, comparisons
+
+    correct_by = {
+        name: {r["qid"]: r["correct"] for r in rows if r["kind"] != "unanswerable"}
+        for name, rows in rows_by.items()
+    }
+    for name, by_q in correct_by.items():
+        lo, hi = bootstrap_ci(list(by_q.values()), seed=seed)
+        systems[name]["accuracy_ci95"] = [lo, hi]
+    summary["comparisons"] = comparisons(correct_by)
+
+
 def write_parquet(path: Path, rows: Sequence[dict]) -> None:
     import pandas as pd
 
@@ -169,6 +183,7 @@ def finish_run(
     write_parquet(run / "results.parquet", [r for rows in rows_by.values() for r in rows])
     systems = system_summaries(rows_by, answers, summary, configs["bench"])
     summary["systems"] = systems
+    add_confidence(systems, rows_by, summary, configs["bench"].seed)
     if "style" in configs["bench"].scenario_names:
         from compare.scenarios import style
 
@@ -209,6 +224,22 @@ def render_report(summary: Mapping[str, Any], configs: Mapping[str, Any], plots:
         "are 0: a finding, not a bug. Latency: one question at a time, retrieval included. "
         f"Costs: measured seconds x ${summary['prices']['usd_per_hour']}/h ({summary['prices']['hardware']}, "
         f"prices of {summary['prices']['date']}).",
+        "",
+        "## Which differences are real?",
+        "",
+        "Accuracy with its 95% bootstrap interval over questions; differences by the exact McNemar "
+        "test on the questions one system gets right and the other wrong (p >= 0.05: a tie).",
+        "",
+        *[
+            f"- {n}: {s['accuracy']:.3f} [{s['accuracy_ci95'][0]:.3f}, {s['accuracy_ci95'][1]:.3f}]"
+            for n, s in systems.items()
+            if "accuracy_ci95" in s
+        ],
+        *[
+            f"- {c['a']} vs {c['b']}: {c['difference']:+.3f}, p = {c['p_value']:.3g}"
+            + (" (tie: the data cannot tell them apart)" if c["tie"] else "")
+            for c in summary.get("comparisons", [])
+        ],
         "",
         "## Does the expected pattern appear?",
         "",

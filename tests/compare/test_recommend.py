@@ -184,3 +184,17 @@ def test_projection_grows_with_size_and_is_labelled() -> None:
     assert [r["params"] for r in rows] == ["1B", "7B"] and all(r["projected"] for r in rows)
     assert rows[1]["train_hours"] > rows[0]["train_hours"] > 0
     assert "train_hours" not in project(make_summary(), "rag", sizes=("1B",), gpus=("H100",))[0]
+
+
+def test_a_tie_is_scored_as_a_tie_so_other_needs_decide() -> None:
+    summary = make_summary(ft_acc=0.58)  # ft 0.58 vs rag 0.55: not significant on 100 questions
+    summary["comparisons"] = [{"a": "rag", "b": "ft", "tie": True, "p_value": 0.6}]
+    facts = system_facts(summary)
+    assert facts["rag"].ties == ("ft",) and facts["rag"].tie_accuracy == pytest.approx(0.565)
+    ranked = {r.system: r for r in rank(facts, UseCase(changes="never", citations="none"))}
+    assert any("a tie with ft" in x for x in ranked["rag"].reasons)
+    # equal accuracy points: ft's lost general probes (-0.06) now decide for rag
+    assert ranked["rag"].points > ranked["ft"].points
+    summary["comparisons"] = [{"a": "rag", "b": "ft", "tie": False, "p_value": 0.01}]
+    ranked = {r.system: r for r in rank(system_facts(summary), UseCase(changes="never", citations="none"))}
+    assert ranked["ft"].points == pytest.approx(0.58 - 0.06)
