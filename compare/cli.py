@@ -34,13 +34,21 @@ USER_ERRORS = (
 )
 
 
+def plugin_commands() -> list:
+    """``register`` functions of packages above this one (the dashboard), found through the
+    ``ftrag.commands`` entry-point group, so ``compare`` never imports them."""
+    from importlib.metadata import entry_points
+
+    return [ep.load() for ep in sorted(entry_points(group="ftrag.commands"), key=lambda e: e.name)]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ftrag",
         description="Fine-tune or RAG? Measure both on your corpus and get a recommendation.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for register in COMMANDS:
+    for register in (*COMMANDS, *plugin_commands()):
         register(sub)
     return parser
 

@@ -14,7 +14,10 @@ SCENARIOS = ("freshness", "forgetting", "style")
 # samples per system, so training, indexing and four systems fit in 15 minutes on a 2-core CPU
 # (about 6.5 of them training). full: every fact, more epochs, 50 latency samples.
 PROFILES: dict[str, dict[str, dict[str, Any]]] = {
-    "quick": {"bench": {"facts": 100, "latency_samples": 12}, "train": FINETUNE_PROFILES["quick"]},
+    "quick": {
+        "bench": {"facts": 100, "latency_samples": 12, "forgetting_replay": False},
+        "train": FINETUNE_PROFILES["quick"],
+    },
     "full": {"bench": {"facts": 0, "latency_samples": 50}, "train": {"epochs": 8}},
 }
 

@@ -140,7 +140,7 @@ def rule_freshness(uc: UseCase, f: SystemFacts) -> Finding | None:
     weight = FRESHNESS_WEIGHT[uc.changes]
     if not weight or _nan(f.changed_after):
         return None
-    how = {"none": "without an update (stale)", "re-index": f"after a {f.update_seconds:.1f} s re-index",
+    how = {"none": "without an update (stale)", "re-index": f"after a {f.update_seconds:.2g} s re-index",
            "re-train": f"after a {f.update_seconds / 60:.1f} min re-train"}.get(
         f.update, f"after {f.update} ({f.update_seconds / 60:.1f} min)"
     )  # fmt: skip

@@ -183,7 +183,15 @@ def test_scenarios_run_and_report(run_cli, mini_dir: Path, tiny_model_dir: Path,
     add_update(mini_dir)
     runs = tmp_path / "runs"
     rc, out, err = run_cli(
-        *bench_args(mini_dir, tiny_model_dir, runs, "--scenarios", "freshness,forgetting,style")
+        *bench_args(
+            mini_dir,
+            tiny_model_dir,
+            runs,
+            "--scenarios",
+            "freshness,forgetting,style",
+            "--set",
+            "bench.forgetting_replay=true",  # off in the quick profile
+        )
     )
     assert rc == 0, err
     (run,) = [p for p in runs.iterdir() if not p.name.startswith(".")]
