@@ -11,8 +11,10 @@ SCENARIOS = ("freshness", "forgetting", "style")
 
 # What each profile changes, per config section; everything else keeps its dataclass default.
 # quick: the first 100 facts (20 products) of the bundled dataset and 12 single-request latency
-# samples per system, so training, indexing and four systems fit in 15 minutes on a 2-core CPU
-# (about 6.5 of them training). full: every fact, more epochs, 50 latency samples.
+# samples per system, so training, indexing, four systems and the scenarios fit in about 20 minutes
+# on a 2-core CPU. It skips the forgetting scenario's second adapter (trained with a general replay
+# mix: one more full training, about 8 minutes there); turn it on with bench.forgetting_replay=true.
+# full: every fact, more epochs, 50 latency samples, the replay adapter.
 PROFILES: dict[str, dict[str, dict[str, Any]]] = {
     "quick": {
         "bench": {"facts": 100, "latency_samples": 12, "forgetting_replay": False},
