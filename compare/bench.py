@@ -190,14 +190,7 @@ def retrievability_stage(ds: Dataset, configs: dict, run: Path, summary: dict) -
     emb = Embedder(rcfg.embedder, batch_size=rcfg.batch_size, backend=rcfg.embed_backend)
     result = analyze(ds.docs, queries, make_retriever(rcfg.retriever, index, emb, rcfg), index)
     write_report(result, run / "retrievability")
-    summary["retrievability"] = {
-        "gini": result.gini_cumulative,
-        "never": sum(p.status == "never" for p in result.pages),
-        "flagged": sum(bool(p.diagnoses) for p in result.pages),
-        "cutoff": result.cutoff,
-        "queries": len(queries),
-        "pages": len(result.pages),
-    }
+    summary["retrievability"] = result.facts()
     summary.setdefault("stage_seconds", {})["retrievability"] = round(time.perf_counter() - t0, 1)
     r = summary["retrievability"]
     print(f"[retrievability] {r['pages']} pages, Gini {r['gini']:.3f}, {r['never']} never retrieved")

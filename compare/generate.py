@@ -16,6 +16,8 @@ from typing import Any
 import torch
 import transformers
 
+from finetune.data import completion_prompt
+
 # transformers 5 renamed generate's ``past_key_values`` to ``cache``.
 CACHE_ARG = "cache" if int(transformers.__version__.split(".")[0]) >= 5 else "past_key_values"
 
@@ -23,7 +25,6 @@ CACHE_ARG = "cache" if int(transformers.__version__.split(".")[0]) >= 5 else "pa
 MIN_SHARED = 16
 
 # Prompts with no chat template (base models such as Gemma 3 270M) are laid out as a completion.
-COMPLETION_LAYOUT = "{system}\n\n{user}\nAnswer:"
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ def render_prompt(tokenizer: Any, messages: list[dict[str, str]]) -> str:
     if getattr(tokenizer, "chat_template", None):
         return tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
     parts = {m["role"]: m["content"] for m in messages}
-    return COMPLETION_LAYOUT.format(system=parts.get("system", ""), user=parts.get("user", "")).strip()
+    return completion_prompt(parts.get("user", ""), parts.get("system", ""))
 
 
 def cut_at_stop(text: str, stops: Sequence[str]) -> str:

@@ -51,9 +51,14 @@ def styled(answer: str, house_style: dict[str, Any] | None) -> str:
     return str(house_style["template"]).format(answer=answer)
 
 
-def prompt_text(question: str, chat: bool) -> str:
-    """Completion-style prompt for base models (no chat template)."""
-    return question if chat else f"Question: {question}\nAnswer:"
+# How a model without a chat template (a base model) is prompted, in training and by the harness
+# alike: the system text, a blank line, the question, and "Answer:".
+COMPLETION_LAYOUT = "{system}\n\n{user}\nAnswer:"
+
+
+def completion_prompt(user: str, system: str | None = SYSTEM) -> str:
+    """The completion-style prompt of a base model (no chat template)."""
+    return COMPLETION_LAYOUT.format(system=system or "", user=user).strip()
 
 
 def encode_pair(
@@ -79,7 +84,7 @@ def encode_pair(
         if eos in full[len(head) :]:  # end the example at the end-of-turn token, not a newline after it
             full = full[: len(full) - full[::-1].index(eos)]
         return full, [IGNORE] * len(head) + full[len(head) :]
-    head = tokenizer(prompt_text(prompt, chat=False), add_special_tokens=True)["input_ids"]
+    head = tokenizer(completion_prompt(prompt, system), add_special_tokens=True)["input_ids"]
     tail = tokenizer(" " + answer, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
     return head + tail, [IGNORE] * len(head) + tail
 

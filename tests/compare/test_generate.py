@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from compare.generate import COMPLETION_LAYOUT, Engine, cut_at_stop, render_prompt
+from compare.generate import Engine, cut_at_stop, render_prompt
+from finetune.data import COMPLETION_LAYOUT
 
 
 @pytest.fixture
@@ -79,6 +80,18 @@ def test_completion_layout_without_chat_template(tiny_tokenizer, monkeypatch) ->
         tiny_tokenizer, [{"role": "system", "content": "S"}, {"role": "user", "content": "Q"}]
     )
     assert text == COMPLETION_LAYOUT.format(system="S", user="Q")
+
+
+def test_base_model_is_prompted_as_it_was_trained(tiny_tokenizer, monkeypatch) -> None:
+    """Without a chat template, the harness's closed-book prompt is the training example's prompt."""
+    from compare.systems import closed_book_messages
+    from finetune.data import encode_pair
+
+    monkeypatch.setattr(tiny_tokenizer, "chat_template", None)
+    prompt = render_prompt(tiny_tokenizer, closed_book_messages("what is it ?"))
+    ids, labels = encode_pair(tiny_tokenizer, "what is it ?", "94 hours", chat=False)
+    head = [i for i, lab in zip(ids, labels, strict=True) if lab == -100]
+    assert head == tiny_tokenizer(prompt, add_special_tokens=True)["input_ids"]
 
 
 def test_shared_prefix_runs_once_and_changes_nothing(engine: Engine, tiny_tokenizer) -> None:

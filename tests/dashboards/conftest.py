@@ -314,14 +314,7 @@ def retrievability(run: Path, index: Any, embedder: Any) -> dict[str, Any]:
     result = analyze(docs, queries, make_retriever("dense", index, embedder), index, cutoff=1)
     atomic_write_text(run / "retrievability" / "pages.csv", pages_csv(result))
     atomic_write_text(run / "retrievability" / "report.md", markdown_report(result))
-    return {
-        "gini": result.gini_cumulative,
-        "never": sum(p.status == "never" for p in result.pages),
-        "flagged": sum(bool(p.diagnoses) for p in result.pages),
-        "cutoff": result.cutoff,
-        "queries": len(queries),
-        "pages": len(result.pages),
-    }
+    return result.facts()
 
 
 def write_complete(run: Path, summary: dict[str, Any], cfg: dict[str, Any], df: pd.DataFrame) -> None:

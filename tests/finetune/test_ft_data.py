@@ -36,7 +36,9 @@ def test_loss_only_on_the_answer(tiny_tokenizer) -> None:
 def test_completion_style_for_base_models(tiny_tokenizer) -> None:
     ids, labels = encode_pair(tiny_tokenizer, "what is it ?", "94 hours", chat=False)
     text = tiny_tokenizer.convert_ids_to_tokens(ids)
-    assert text[:4] == ["question", ":", "what", "is"] and text[-3:] == ["94", "hours", "<|im_end|>"]
+    # the system turn, then the question, then "answer:" (the layout the harness prompts with)
+    assert text[0] == "answer" and text.index("what") < text.index(":")  # tiny vocabulary: <unk>s
+    assert text[-5:] == ["answer", ":", "94", "hours", "<|im_end|>"]
     assert sum(lab != IGNORE for lab in labels) == 3
 
 

