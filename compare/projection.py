@@ -60,6 +60,13 @@ def project(
     return rows
 
 
+def duration(seconds: float) -> str:
+    """Seconds, minutes or hours, whichever reads best."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.1f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
+
+
 def projection_lines(rows: Sequence[Mapping[str, Any]], hw_date: str) -> list[str]:
     """Text lines of a projection table, every one labelled."""
     out = [
@@ -73,6 +80,6 @@ def projection_lines(rows: Sequence[Mapping[str, Any]], hw_date: str) -> list[st
             f"~{r['latency_ms']:,.0f} ms a request, ~${r['usd_per_1k_queries']:.4f} per 1k queries"
         )
         if "train_hours" in r:
-            line += f"; training the adapter ~{r['train_hours'] * 60:,.1f} min, ~${r['train_usd']:.2f}"
+            line += f"; training the adapter ~{duration(r['train_hours'] * 3600)}, ~${r['train_usd']:.3f}"
         out.append(line)
     return out

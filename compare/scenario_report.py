@@ -62,13 +62,14 @@ def forgetting_lines(fg: Mapping[str, Any]) -> list[str]:
         "next-token KL divergence from the base model on general text (nats). RAG keeps the base "
         "weights, so its retention is the base's by construction.",
         "",
-        "| adapter | retention | lost | lost by family | drift KL |",
-        "|---|---|---|---|---|",
+        "| adapter | retention | lost | lost by family | drift KL | corpus accuracy |",
+        "|---|---|---|---|---|---|",
     ]
     for label, a in fg["adapters"].items():
         lost = ", ".join(f"{k} {v}" for k, v in sorted(a["lost_by_family"].items())) or "-"
         lines.append(
-            f"| {label} | {_f(a['retention'])} | {len(a['lost'])} | {lost} | {_f(a['drift_kl'], '{:.4f}')} |"
+            f"| {label} | {_f(a['retention'])} | {len(a['lost'])} | {lost} | {_f(a['drift_kl'], '{:.4f}')} "
+            f"| {_f(a.get('corpus_accuracy'))} |"
         )
     if fg.get("replay_examples"):
         lines += ["", f"`ft + replay` mixed {fg['replay_examples']} general examples into the same training."]

@@ -297,10 +297,26 @@ def forgetting(ctx: Any) -> dict[str, Any]:
             "lost_by_family": _families([by_id[k] for k in kept if not after.get(k)]),
             "drift_kl": kl,
             "drift_seconds": round(time.perf_counter() - t0, 2),
+            "corpus_accuracy": corpus_accuracy(ctx, label, adapter),
         }
     out["replay_examples"] = ctx.replay_count
     out["seed"] = bench.seed
     return out
+
+
+def corpus_accuracy(ctx: Any, label: str, adapter: str) -> float:
+    """The adapter's closed-book accuracy on the scored questions: what the replay mix costs (or
+    not) on the corpus. ``ft``'s answers are the main run's; another adapter answers them now."""
+    questions = [q for q in ctx.ds.questions(ctx.configs["bench"].split) if q.kind != "unanswerable"]
+    if label == "ft" and "ft" in ctx.answers:
+        answers = ctx.answers["ft"][0]
+    else:
+        spec = SystemSpec(f"corpus@{label}", adapter, False, "closed book")
+        answers = _answers(ctx, spec, questions, ctx.res, digest("corpus", ctx.keys.get(adapter)))
+    template = (ctx.ds.meta.get("house_style") or {}).get("template")
+    return fresh_scores(questions, [a for a in answers if a.qid in {q.id for q in questions}], template)[
+        "accuracy"
+    ]
 
 
 def _families(probes: Sequence[Probe]) -> dict[str, int]:

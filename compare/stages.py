@@ -53,6 +53,20 @@ def locked(path: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+def adapter_key(ds: Dataset, cfg: TrainConfig, name: str, kwargs: dict) -> str:
+    """What an adapter depends on: its data, its config and the trainer's extra arguments."""
+    return digest(
+        name,
+        questions_digest(ds.questions("train")),
+        questions_digest(ds.questions("dev")),
+        docs_digest(ds) if cfg.include_docs else "",
+        cfg,
+        # an adapter a continued training starts from counts by its own key, not by where the
+        # runs folder happens to be (a relative and an absolute --runs must hit the same cache)
+        digest({k: Path(v).parent.name if k == "init_adapter" else v for k, v in kwargs.items()}),
+    )
+
+
 class StageCache:
     """Folders and files of cached stages under one root."""
 
@@ -103,16 +117,8 @@ class StageCache:
         """A trained adapter folder and its training card; resumes an interrupted training."""
         from finetune.train import AdapterTrainer
 
-        train = ds.questions("train")
         kwargs = trainer_kwargs or {}
-        key = digest(
-            name,
-            questions_digest(train),
-            questions_digest(ds.questions("dev")),
-            docs_digest(ds) if cfg.include_docs else "",
-            cfg,
-            digest(kwargs),
-        )
+        key = adapter_key(ds, cfg, name, kwargs)
         out = self.path("adapter", key)
         with locked(out):
             card_path = out / "training_card.json"

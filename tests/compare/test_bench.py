@@ -212,6 +212,7 @@ def test_scenarios_run_and_report(run_cli, mini_dir: Path, tiny_model_dir: Path,
     assert fg["probes"] >= 200 and set(fg["adapters"]) == {"ft", "ft + replay"} and fg["replay_examples"] > 50
     for a in fg["adapters"].values():
         assert a["drift_kl"] > 0 and 0 <= (a["retention"] if fg["kept"] else 0) <= 1
+        assert 0 <= a["corpus_accuracy"] <= 1
     assert set(sc["style"]) == {"base", "rag", "ft", "hybrid"}
     report = (run / "report.md").read_text()
     assert "## Freshness" in report and "## Forgetting" in report and "## House style" in report

@@ -123,5 +123,20 @@ def test_scenario_report_sections() -> None:
     }  # fmt: skip
     text = "\n".join(scenario_lines(sc))
     assert "Skipped: the dataset has no update version." in text
-    assert "| ft | 0.750 | 1 | arithmetic 1 | 0.1234 |" in text
+    assert "| ft | 0.750 | 1 | arithmetic 1 | 0.1234 | - |" in text
     assert "| ft | learned | 1.000 | 1.000 |" in text
+
+
+def test_continued_training_cache_key_ignores_how_the_runs_folder_is_spelled(tmp_path) -> None:
+    from compare.stages import adapter_key
+    from finetune.config import TrainConfig
+
+    ds = Dataset("d", {}, [q("r0", "v", "train")])
+    cfg = TrainConfig()
+    rel = adapter_key(ds, cfg, "sft-update", {"init_adapter": "runs/.cache/adapter/abc123/adapter"})
+    absolute = adapter_key(
+        ds, cfg, "sft-update", {"init_adapter": f"{tmp_path}/.cache/adapter/abc123/adapter"}
+    )
+    other = adapter_key(ds, cfg, "sft-update", {"init_adapter": "runs/.cache/adapter/def456/adapter"})
+    assert rel == absolute != other
+    assert adapter_key(ds, cfg, "sft", {}) != adapter_key(ds, cfg, "sft-replay", {"replay": [("q", "a")]})

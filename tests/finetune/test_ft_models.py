@@ -73,3 +73,16 @@ def test_bundled_gguf_converts_once_and_answers() -> None:
     )  # fmt: skip
     out = model.generate(**enc, max_new_tokens=8, do_sample=False)
     assert "Paris" in tok.decode(out[0][enc["input_ids"].shape[1] :])
+
+
+@pytest.mark.slow
+def test_gemma_base_converts_and_completes() -> None:
+    """The second reader: assembled, converted once, prompted completion-style (no chat template)."""
+    from finetune.data import completion_prompt
+    from finetune.models import load_model
+
+    model, tok = load_model("gemma3-270m")
+    assert tok.chat_template is None and (resolve_model("gemma3-270m") / "model.safetensors").is_file()
+    enc = tok(completion_prompt("What is the capital of France?"), return_tensors="pt")
+    out = model.generate(**enc, max_new_tokens=8, do_sample=False)
+    assert "Paris" in tok.decode(out[0][enc["input_ids"].shape[1] :])
