@@ -249,6 +249,14 @@ def build_resources(
     )  # fmt: skip
 
 
+def first_prompt(spec: SystemSpec, questions: list, res: Any) -> str:
+    """The first question's prompt as the system renders it: part of the answers' cache key, so
+    a change to prompts (template, layout, worked examples) never reuses old answers."""
+    from compare.systems import build_prompts
+
+    return build_prompts(spec, questions[:1], res)[0][0] if questions else ""
+
+
 def run_system(
     spec: SystemSpec, questions: list, res: Any, cache: StageCache, keys: dict, bench: BenchConfig
 ) -> tuple[list, list, bool, float]:
@@ -262,6 +270,7 @@ def run_system(
 
     sample = random.Random(bench.seed).sample(questions, min(bench.latency_samples, len(questions)))
     key = digest(
+        first_prompt(spec, questions, res),
         spec,
         keys.get(spec.adapter or "", ""),
         (keys["index"], keys["retriever"]) if spec.retrieval else "",

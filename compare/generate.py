@@ -42,8 +42,10 @@ def render_prompt(tokenizer: Any, messages: list[dict[str, str]]) -> str:
     """The prompt string: the model's chat template, or a completion layout when it has none."""
     if getattr(tokenizer, "chat_template", None):
         return tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
-    parts = {m["role"]: m["content"] for m in messages}
-    return completion_prompt(parts.get("user", ""), parts.get("system", ""))
+    system = next((m["content"] for m in messages if m["role"] == "system"), "")
+    turns = [m for m in messages if m["role"] != "system"]
+    shots = [(u["content"], a["content"]) for u, a in zip(turns[:-1:2], turns[1:-1:2], strict=True)]
+    return completion_prompt(turns[-1]["content"] if turns else "", system, shots)
 
 
 def cut_at_stop(text: str, stops: Sequence[str]) -> str:

@@ -22,7 +22,7 @@ from typing import Any
 from compare import scorers as S
 from compare.probes import Probe, drift, load_probes, probe_correct, probes_dir, retention, select_kept
 from compare.stages import digest, questions_digest
-from compare.systems import SYSTEMS, Answer, Resources, SystemSpec, answer_questions
+from compare.systems import SYSTEMS, Answer, Resources, SystemSpec, answer_questions, build_prompts
 from corpus.model import Dataset, QAItem
 
 
@@ -153,7 +153,8 @@ def _answers(ctx: Any, spec: SystemSpec, questions: Sequence[QAItem], res: Resou
     """Cached batched answers of ``spec`` on ``questions`` (scenario answers are keyed like the
     main ones: by everything they depend on)."""
     knobs = (res.k, res.context_budget, res.shots, res.max_new_tokens, res.batch_size, res.style)
-    full = digest(key, spec, questions_digest(questions), knobs)
+    prompt = build_prompts(spec, questions[:1], res)[0][0] if questions else ""
+    full = digest(key, spec, questions_digest(questions), knobs, prompt)
 
     def produce() -> dict:
         return {"batched": [asdict(a) for a in answer_questions(spec, questions, res)]}

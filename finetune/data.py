@@ -56,9 +56,12 @@ def styled(answer: str, house_style: dict[str, Any] | None) -> str:
 COMPLETION_LAYOUT = "{system}\n\n{user}\nAnswer:"
 
 
-def completion_prompt(user: str, system: str | None = SYSTEM) -> str:
-    """The completion-style prompt of a base model (no chat template)."""
-    return COMPLETION_LAYOUT.format(system=system or "", user=user).strip()
+def completion_prompt(user: str, system: str | None = SYSTEM, shots: Sequence[tuple[str, str]] = ()) -> str:
+    """The completion-style prompt of a base model (no chat template). Worked examples (``shots``:
+    earlier user/assistant turns) come between the system text and the question, each written as
+    the question followed by ``Answer: ...``, so a base model sees the pattern it should continue."""
+    examples = "".join(f"{u}\nAnswer: {a}\n\n" for u, a in shots)
+    return COMPLETION_LAYOUT.format(system=system or "", user=examples + user).strip()
 
 
 def encode_pair(

@@ -82,6 +82,19 @@ def test_completion_layout_without_chat_template(tiny_tokenizer, monkeypatch) ->
     assert text == COMPLETION_LAYOUT.format(system="S", user="Q")
 
 
+def test_completion_layout_keeps_worked_examples(tiny_tokenizer, monkeypatch) -> None:
+    monkeypatch.setattr(tiny_tokenizer, "chat_template", None)
+    msgs = [
+        {"role": "system", "content": "S"},
+        {"role": "user", "content": "Q1"},
+        {"role": "assistant", "content": "A1"},
+        {"role": "user", "content": "Q2"},
+        {"role": "assistant", "content": "A2"},
+        {"role": "user", "content": "Q"},
+    ]
+    assert render_prompt(tiny_tokenizer, msgs) == "S\n\nQ1\nAnswer: A1\n\nQ2\nAnswer: A2\n\nQ\nAnswer:"
+
+
 def test_base_model_is_prompted_as_it_was_trained(tiny_tokenizer, monkeypatch) -> None:
     """Without a chat template, the harness's closed-book prompt is the training example's prompt."""
     from compare.systems import closed_book_messages
