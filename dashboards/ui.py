@@ -167,6 +167,16 @@ def complete_run(ctx: Ctx) -> data.Run | None:
     return ctx.run
 
 
+def page(title: str) -> data.Run | None:
+    """A page's opening: its title, then the selected run with its caption, or the message saying
+    why there is nothing to show (``None``)."""
+    st.title(title)
+    run = complete_run(context())
+    if run is not None:
+        st.caption(run_caption(run))
+    return run
+
+
 def run_caption(run: data.Run) -> str:
     """One line saying which run, dataset, model and machine the numbers come from."""
     s = run.summary or {}

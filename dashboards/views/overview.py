@@ -89,12 +89,9 @@ def retrieval_section(summary: dict) -> None:
 
 
 def render() -> None:
-    st.title("Overview")
-    ctx = ui.context()
-    run = ui.complete_run(ctx)
+    run = ui.page("Overview")
     if run is None:
         return
-    st.caption(ui.run_caption(run))
     summary = run.summary or {}
     for warning in summary.get("warnings") or []:
         st.warning(f"Dataset warning: {warning}")

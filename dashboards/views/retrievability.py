@@ -116,12 +116,9 @@ def query_box(ctx: ui.Ctx, run: data.Run, pages: pd.DataFrame | None) -> None:
 
 
 def render() -> None:
-    st.title("Retrievability")
-    ctx = ui.context()
-    run = ui.complete_run(ctx)
+    run = ui.page("Retrievability")
     if run is None:
         return
-    st.caption(ui.run_caption(run))
     facts = (run.summary or {}).get("retrievability") or {}
     pages = run.pages
     if pages is None or pages.empty:
@@ -138,7 +135,7 @@ def render() -> None:
             gini = gini_of(pages["r_cumulative"].tolist())
         st.altair_chart(charts.lorenz_chart(pages["r_cumulative"].tolist(), gini, facts.get("cutoff")))
         page_table(pages)
-    query_box(ctx, run, pages if pages is not None and not pages.empty else None)
+    query_box(ui.context(), run, pages if pages is not None and not pages.empty else None)
 
 
 if __name__ == "__main__":

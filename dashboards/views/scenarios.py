@@ -162,12 +162,9 @@ def style_section(style: dict[str, Any] | None) -> None:
 
 
 def render() -> None:
-    st.title("Hybrid and scenarios")
-    ctx = ui.context()
-    run = ui.complete_run(ctx)
+    run = ui.page("Hybrid and scenarios")
     if run is None:
         return
-    st.caption(ui.run_caption(run))
     summary = run.summary or {}
     scenarios = summary.get("scenarios") or {}
     hybrid_section(summary)
