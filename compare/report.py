@@ -118,6 +118,20 @@ def expectations(s: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
     return [{"expectation": e, "holds": h, "measured": m} for e, h, m in checks]
 
 
+def mark_ties(checks: list[dict[str, Any]], pairs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Say so where an expectation compares two systems whose accuracies the paired test cannot tell
+    apart: the check then rests on noise, whichever way it came out."""
+    ties = {frozenset((p["a"], p["b"])): p["p_value"] for p in pairs if p.get("tie")}
+    for c in checks:
+        named = [n for n in ("base", "rag", "ft", "hybrid") if f"{n} " in c["measured"]]
+        found = [(a, b) for i, a in enumerate(named) for b in named[i + 1 :] if frozenset((a, b)) in ties]
+        if found:
+            a, b = found[0]
+            c["measured"] += f" (a tie: {a} vs {b} p = {ties[frozenset((a, b))]:.2f})"
+            c["tie"] = True
+    return checks
+
+
 def system_summaries(
     rows_by: Mapping[str, list[dict]], answers: Mapping[str, tuple], summary: dict, bench: Any
 ) -> dict[str, dict[str, Any]]:
@@ -189,7 +203,7 @@ def finish_run(
 
         summary.setdefault("scenarios", {})["style"] = style(systems, rows_by)
     summary["break_even"] = break_even_table(systems)
-    summary["expectations"] = expectations(systems)
+    summary["expectations"] = mark_ties(expectations(systems), summary.get("comparisons", []))
     summary["wall_seconds"] = round(seconds, 1)
     from compare.plots import write_plots
 

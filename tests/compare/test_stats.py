@@ -51,3 +51,22 @@ def test_paired_difference_and_ties() -> None:
     ]
     groups = tie_groups(["a", "b", "c"], pairs)
     assert groups["a"] == {"a", "c"} == groups["c"] and groups["b"] == {"b"}
+
+
+def test_expectations_resting_on_a_tie_say_so() -> None:
+    from compare.report import mark_ties
+
+    checks = [
+        {
+            "expectation": "FT above base, below RAG",
+            "holds": True,
+            "measured": "base 0.000 < ft 0.523 < rag 0.550",
+        },
+        {"expectation": "base about 0", "holds": True, "measured": "base 0.000"},
+    ]
+    pairs = [{"a": "rag", "b": "ft", "tie": True, "p_value": 0.78}, {"a": "base", "b": "ft", "tie": False}]
+    out = mark_ties(checks, pairs)
+    assert out[0]["measured"].endswith("(a tie: rag vs ft p = 0.78)") or out[0]["measured"].endswith(
+        "(a tie: ft vs rag p = 0.78)"
+    )
+    assert out[0]["tie"] and "tie" not in out[1]
