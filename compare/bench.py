@@ -187,7 +187,7 @@ def retrievability_stage(ds: Dataset, configs: dict, run: Path, summary: dict) -
     if not queries or "path" not in summary.get("index", {}):
         return
     index = ChunkIndex.load(Path(summary["index"]["path"]))
-    emb = Embedder(rcfg.embedder, batch_size=rcfg.batch_size, backend=rcfg.embed_backend)
+    emb = Embedder.from_config(rcfg)
     result = analyze(ds.docs, queries, make_retriever(rcfg.retriever, index, emb, rcfg), index)
     write_report(result, run / "retrievability")
     summary["retrievability"] = result.facts()

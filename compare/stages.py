@@ -84,7 +84,7 @@ class StageCache:
         from retrieval.embed import Embedder
         from retrieval.index import ChunkIndex
 
-        emb = Embedder(cfg.embedder, batch_size=cfg.batch_size, backend=cfg.embed_backend)
+        emb = Embedder.from_config(cfg)
         key = digest(
             docs_digest(ds),
             chunking,

@@ -34,7 +34,7 @@ def _size(path: Path) -> int:
 
 
 def build_index(ds: Dataset, cfg: RetrievalConfig, chunking: ChunkConfig, progress: bool = True):
-    embedder = Embedder(cfg.embedder, batch_size=cfg.batch_size, backend=cfg.embed_backend)
+    embedder = Embedder.from_config(cfg)
     return ChunkIndex.build(list(ds.docs.values()), embedder, cfg, chunking, progress=progress), embedder
 
 

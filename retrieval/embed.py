@@ -141,6 +141,11 @@ class Embedder:
         )
         self.stats = {"encoded": 0, "cached": 0, "seconds": 0.0}
 
+    @classmethod
+    def from_config(cls, cfg: Any, use_cache: bool = True) -> Embedder:
+        """The embedder a retrieval config names (model, batch size, backend)."""
+        return cls(cfg.embedder, batch_size=cfg.batch_size, use_cache=use_cache, backend=cfg.embed_backend)
+
     def n_tokens(self, text: str) -> int:
         return len(self.model.tokenizer(text, add_special_tokens=True)["input_ids"])
 
