@@ -23,7 +23,7 @@ def score_answer(
 ) -> dict:
     """Every per-question score of one answer (answerable-only scores are nan when unanswerable)."""
     answerable = q.kind != "unanswerable"
-    text = S.strip_citations(S.strip_style(a.text, (style or {}).get("template")))
+    text = S.bare_answer(a.text, (style or {}).get("template"))
     nan = math.nan
     correct = S.contains_gold(text, q.golds, q.question) if answerable else nan
     row = {
@@ -74,7 +74,7 @@ def result_rows(
 
 
 def _mean(rows: Sequence[dict], key: str) -> float:
-    vals = [r[key] for r in rows if not (isinstance(r[key], float) and math.isnan(r[key]))]
+    vals = [r[key] for r in rows if not S.missing(r[key])]
     return fmean(vals) if vals else math.nan
 
 

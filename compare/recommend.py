@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from compare.scorers import missing
 from compare.stats import tie_groups
 from compare.usecase import UseCase
 
@@ -67,10 +68,6 @@ class Ranked:
     @property
     def meets_all(self) -> bool:
         return not self.failed
-
-
-def _nan(x: Any) -> bool:
-    return x is None or (isinstance(x, float) and math.isnan(x))
 
 
 def best_update(name: str, fresh: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -138,14 +135,14 @@ def rule_accuracy(uc: UseCase, f: SystemFacts) -> Finding:
 
 def rule_freshness(uc: UseCase, f: SystemFacts) -> Finding | None:
     weight = FRESHNESS_WEIGHT[uc.changes]
-    if not weight or _nan(f.changed_after):
+    if not weight or missing(f.changed_after):
         return None
     how = {"none": "without an update (stale)", "re-index": f"after a {f.update_seconds:.2g} s re-index",
            "re-train": f"after a {f.update_seconds / 60:.1f} min re-train"}.get(
         f.update, f"after {f.update} ({f.update_seconds / 60:.1f} min)"
     )  # fmt: skip
     reason = f"{f.changed_after:.2f} accuracy on changed facts {how}"
-    if not _nan(f.old_value) and f.old_value > 0:
+    if not missing(f.old_value) and f.old_value > 0:
         reason += f", {f.old_value:.0%} still give the old value"
     return Finding(weight * f.changed_after, reason)
 
@@ -153,7 +150,7 @@ def rule_freshness(uc: UseCase, f: SystemFacts) -> Finding | None:
 def rule_citations(uc: UseCase, f: SystemFacts) -> Finding | None:
     if uc.citations == "none":
         return None
-    cites = not _nan(f.citation_precision) and f.citation_precision > 0
+    cites = not missing(f.citation_precision) and f.citation_precision > 0
     reason = (
         f"cites a gold source with precision {f.citation_precision:.2f}"
         if cites
@@ -165,7 +162,7 @@ def rule_citations(uc: UseCase, f: SystemFacts) -> Finding | None:
 
 
 def rule_style(uc: UseCase, f: SystemFacts) -> Finding | None:
-    if uc.style == "none" or _nan(f.style):
+    if uc.style == "none" or missing(f.style):
         return None
     reason = f"{f.style:.0%} of answers in the house style"
     failed = (
@@ -193,10 +190,10 @@ def rule_cost(uc: UseCase, f: SystemFacts) -> Finding:
 
 
 def rule_forgetting(uc: UseCase, f: SystemFacts) -> Finding | None:
-    if _nan(f.retention):
+    if missing(f.retention):
         return None
     reason = f"keeps {f.retention:.0%} of the general probes the base model answers"
-    if not _nan(f.drift):
+    if not missing(f.drift):
         reason += f" (drift {f.drift:.3f} nats)"
     return Finding(FORGETTING_WEIGHT * (f.retention - 1), reason)
 

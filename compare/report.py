@@ -4,7 +4,6 @@ pattern, ``summary.json``, ``report.md`` with plots, and the table printed to th
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from compare.costs import (
     system_costs,
 )
 from compare.evaluate import result_rows, summarize
+from compare.scorers import missing
 from corpus.io import atomic_write_text
 from corpus.model import Dataset
 
@@ -38,8 +38,8 @@ COLUMNS = (  # (summary key, header, format)
 )
 
 
-def fmt(value: Any, pattern: str) -> str:
-    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else pattern.format(value)
+def fmt(value: Any, pattern: str = "{:.3f}") -> str:
+    return "-" if missing(value) else pattern.format(value)
 
 
 def table(systems: Mapping[str, Mapping[str, Any]], markdown: bool = False) -> str:

@@ -3,15 +3,10 @@ fine-tuning breaks, and who keeps the house style."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
-
-def _f(value: Any, pattern: str = "{:.3f}") -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    return pattern.format(value)
+from compare.report import fmt
 
 
 def freshness_lines(fr: Mapping[str, Any]) -> list[str]:
@@ -30,9 +25,9 @@ def freshness_lines(fr: Mapping[str, Any]) -> list[str]:
     for name, s in fr["systems"].items():
         b, a, u = s["changed_before"], s["changed_after"], s["unchanged_after"] or {}
         lines.append(
-            f"| {name} | {s['update']} | {_f(s['update_seconds'], '{:.1f}')} | {_f(b['accuracy'])} | "
-            f"{_f(b['old_value_rate'])} | {_f(a['accuracy'])} | {_f(a['old_value_rate'])} | "
-            f"{_f(u.get('accuracy'))} |"
+            f"| {name} | {s['update']} | {fmt(s['update_seconds'], '{:.1f}')} | {fmt(b['accuracy'])} | "
+            f"{fmt(b['old_value_rate'])} | {fmt(a['accuracy'])} | {fmt(a['old_value_rate'])} | "
+            f"{fmt(u.get('accuracy'))} |"
         )
     up = fr.get("updates", {})
     if "reindex" in up:
@@ -68,8 +63,8 @@ def forgetting_lines(fg: Mapping[str, Any]) -> list[str]:
     for label, a in fg["adapters"].items():
         lost = ", ".join(f"{k} {v}" for k, v in sorted(a["lost_by_family"].items())) or "-"
         lines.append(
-            f"| {label} | {_f(a['retention'])} | {len(a['lost'])} | {lost} | {_f(a['drift_kl'], '{:.4f}')} "
-            f"| {_f(a.get('corpus_accuracy'))} |"
+            f"| {label} | {fmt(a['retention'])} | {len(a['lost'])} | {lost} | {fmt(a['drift_kl'], '{:.4f}')} "
+            f"| {fmt(a.get('corpus_accuracy'))} |"
         )
     if fg.get("replay_examples"):
         lines += ["", f"`ft + replay` mixed {fg['replay_examples']} general examples into the same training."]
@@ -87,7 +82,7 @@ def style_lines(st: Mapping[str, Any]) -> list[str]:
         "|---|---|---|---|",
     ]
     lines += [
-        f"| {n} | {s['style_from']} | {_f(s['compliance'])} | {_f(s['compliance_when_correct'])} |"
+        f"| {n} | {s['style_from']} | {fmt(s['compliance'])} | {fmt(s['compliance_when_correct'])} |"
         for n, s in st.items()
     ]
     return [*lines, ""]

@@ -33,6 +33,17 @@ class Score:
     higher_is_better: bool = True
 
 
+def bare_answer(text: str, template: str | None) -> str:
+    """The answer without the house style's fixed text and without ``[n]`` markers: what accuracy
+    is scored on, so a system is not punished twice (style is its own column)."""
+    return strip_citations(strip_style(text, template))
+
+
+def missing(value: object) -> bool:
+    """No measurement: ``None`` or NaN (a score that does not apply, e.g. accuracy of an abstention)."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
 def normalize(text: str) -> str:
     """SQuAD normalisation: lower case, no punctuation, no articles, single spaces."""
     text = text.lower().translate(_PUNCT)

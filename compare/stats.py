@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 from itertools import combinations
 from typing import Any
 
+from compare.scorers import missing
+
 ALPHA = 0.05
 
 
@@ -42,7 +44,7 @@ def mcnemar_exact(only_a: int, only_b: int) -> float:
 
 def paired_difference(a: Mapping[str, float], b: Mapping[str, float]) -> dict[str, float]:
     """Accuracy difference a - b on the questions both answered, and its McNemar p-value."""
-    common = [q for q in a if q in b and not _nan(a[q]) and not _nan(b[q])]
+    common = [q for q in a if q in b and not missing(a[q]) and not missing(b[q])]
     if not common:
         return {"n": 0, "difference": math.nan, "p_value": math.nan, "tie": True}
     only_a = sum(a[q] >= 0.5 > b[q] for q in common)
@@ -69,7 +71,3 @@ def tie_groups(systems: Sequence[str], pairs: Sequence[Mapping[str, Any]]) -> di
             for s in merged:
                 group[s] = merged
     return group
-
-
-def _nan(x: Any) -> bool:
-    return isinstance(x, float) and math.isnan(x)
