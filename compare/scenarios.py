@@ -14,13 +14,15 @@ from __future__ import annotations
 import math
 import random
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from compare import scorers as S
 from compare.probes import Probe, drift, load_probes, probe_correct, probes_dir, retention, select_kept
+from compare.scorers import missing
 from compare.stages import digest, questions_digest
 from compare.systems import SYSTEMS, Answer, Resources, SystemSpec, answer_questions, build_prompts
 from corpus.model import Dataset, QAItem
@@ -42,7 +44,6 @@ class ScenarioContext:
     train_adapter: Callable[..., Path]  # (dataset, name, trainer kwargs, train config | None) -> folder
     first_facts: Callable[[Dataset, int], Dataset]
     replay_count: int = 0
-    _done: set[str] = field(default_factory=set)
 
     @property
     def index_path(self) -> str | None:
@@ -53,10 +54,7 @@ class ScenarioContext:
         what a real update costs (the cache may already hold the changed pages from an earlier run)."""
         from retrieval.embed import Embedder
 
-        rcfg = self.configs["retrieval"]
-        return Embedder(
-            rcfg.embedder, batch_size=rcfg.batch_size, backend=rcfg.embed_backend, use_cache=False
-        )
+        return Embedder.from_config(self.configs["retrieval"], use_cache=False)
 
     def _load(self, name: str, path: Path) -> None:
         if name not in self.res.adapters:
@@ -113,10 +111,10 @@ def stale_answer(text: str, old: str | None, golds: Sequence[str], question: str
 
 def fresh_scores(questions: Sequence[QAItem], answers: Sequence[Answer], template: str | None) -> dict:
     """Accuracy against the current answers and the share still giving the old value."""
-    by_id = {a.qid: a for a in answers}
+    by_id = {a.qid: a for a in answers}  # answers to other questions are ignored
     correct, stale = [], []
     for q in questions:
-        text = S.strip_citations(S.strip_style(by_id[q.id].text, template))
+        text = S.bare_answer(by_id[q.id].text, template)
         correct.append(S.contains_gold(text, q.golds, q.question))
         stale.append(stale_answer(text, q.old_answer, q.golds, q.question))
     n = len(questions)
@@ -211,13 +209,11 @@ def freshness(ctx: Any) -> dict[str, Any]:
             update_dataset(updated, changed_ids, bench.update_replay, bench.seed)
         )
     out["updates"] = updates
+    key = digest("freshness", pages, ctx.keys.get("index"), ctx.keys.get("sft-update"), ctx.keys["model"])
     for spec in specs:
+        stale = fresh_scores(changed, before[spec.name], template)
         for variant, after_spec in after_variants(spec, updates):
             name = spec.name + (f" ({variant})" if variant else "")
-            stale = fresh_scores(changed, [a for a in before[spec.name] if a.qid in changed_ids], template)
-            key = digest(
-                "freshness", pages, ctx.keys.get("index"), ctx.keys.get("sft-update"), ctx.keys["model"]
-            )
             # Unchanged questions are re-scored where the weights changed (did the update break
             # them?); a re-index leaves every unchanged page's chunks as they were.
             rescored = unchanged if after_spec and "re-train" in variant else []
@@ -315,16 +311,11 @@ def corpus_accuracy(ctx: Any, label: str, adapter: str) -> float:
         spec = SystemSpec(f"corpus@{label}", adapter, False, "closed book")
         answers = _answers(ctx, spec, questions, ctx.res, digest("corpus", ctx.keys.get(adapter)))
     template = (ctx.ds.meta.get("house_style") or {}).get("template")
-    return fresh_scores(questions, [a for a in answers if a.qid in {q.id for q in questions}], template)[
-        "accuracy"
-    ]
+    return fresh_scores(questions, answers, template)["accuracy"]
 
 
 def _families(probes: Sequence[Probe]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for p in probes:
-        out[p.family] = out.get(p.family, 0) + 1
-    return out
+    return dict(Counter(p.family for p in probes))
 
 
 def style(systems: Mapping[str, Mapping[str, Any]], rows_by: Mapping[str, Sequence[dict]]) -> dict:
@@ -334,7 +325,7 @@ def style(systems: Mapping[str, Mapping[str, Any]], rows_by: Mapping[str, Sequen
     for name, s in systems.items():
         spec = SYSTEMS.get(name)
         answered = [r for r in rows_by.get(name, []) if r["kind"] != "unanswerable" and r["correct"] == 1]
-        vals = [r["style_compliant"] for r in answered if not _nan(r["style_compliant"])]
+        vals = [r["style_compliant"] for r in answered if not missing(r["style_compliant"])]
         source = "none"
         if spec is not None:
             learned, told = bool(spec.adapter), spec.adapter is None or spec.retrieval
@@ -345,7 +336,3 @@ def style(systems: Mapping[str, Mapping[str, Any]], rows_by: Mapping[str, Sequen
             "style_from": source,
         }
     return out
-
-
-def _nan(x: Any) -> bool:
-    return isinstance(x, float) and math.isnan(x)

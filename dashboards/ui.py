@@ -167,13 +167,13 @@ def complete_run(ctx: Ctx) -> data.Run | None:
     return ctx.run
 
 
-def page(title: str) -> data.Run | None:
-    """A page's opening: its title, then the selected run with its caption, or the message saying
-    why there is nothing to show (``None``)."""
+def page(title: str, note: str = "") -> data.Run | None:
+    """A page's opening: its title, then the selected run with its caption (and ``note``), or the
+    message saying why there is nothing to show (``None``)."""
     st.title(title)
     run = complete_run(context())
     if run is not None:
-        st.caption(run_caption(run))
+        st.caption(run_caption(run) + (f" {note}" if note else ""))
     return run
 
 

@@ -128,13 +128,10 @@ def projections(summary: dict[str, Any], run: data.Run, system: str) -> None:
 
 
 def render() -> None:
-    st.title("Decide")
-    ctx = ui.context()
-    run = ui.complete_run(ctx)
+    run = ui.page("Decide", "Every reason below cites a number measured in this run.")
     if run is None:
         return
     summary = run.summary or {}
-    st.caption(ui.run_caption(run) + " Every reason below cites a number measured in this run.")
     try:
         uc = profile(starting_point())
         ranked = rank(system_facts(summary), uc)
