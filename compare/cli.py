@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from compare import bench, lmeval_cli, recommend_cli
+from compare import bench, content_cli, lmeval_cli, recommend_cli
 from corpus import cli as corpus_cli
 from corpus.errors import DataError
 from finetune import cli as finetune_cli
@@ -23,6 +23,7 @@ COMMANDS = (
     bench.register,
     lmeval_cli.register,
     recommend_cli.register,
+    content_cli.register,
 )
 USER_ERRORS = (
     DataError,
