@@ -22,6 +22,7 @@ from retrieval.index import ChunkIndex
 from retrieval.report import write_report
 from retrieval.retrievability import PageQuery, analyze, page_queries
 from retrieval.search import RETRIEVERS, make_retriever
+from retrieval.stream import EMBED_BATCH, build_streaming, iter_jsonl_documents
 
 
 def _dataset(args: argparse.Namespace) -> Dataset:
@@ -38,7 +39,31 @@ def build_index(ds: Dataset, cfg: RetrievalConfig, chunking: ChunkConfig, progre
     return ChunkIndex.build(list(ds.docs.values()), embedder, cfg, chunking, progress=progress), embedder
 
 
+def cmd_index_build_streaming(args: argparse.Namespace) -> int:
+    """A JSONL file is read one document at a time; other formats load, then chunk and embed in batches."""
+    cfg, chunking = config_from_args(RetrievalConfig, args), config_from_args(ChunkConfig, args)
+    path = Path(args.dataset)
+    if path.suffix == ".jsonl" and path.is_file():
+        docs, name = iter_jsonl_documents(path), path.stem
+    else:
+        ds = _dataset(args)
+        docs, name = iter(ds.docs.values()), ds.name
+    emb = Embedder.from_config(cfg)
+    out = Path(args.out) if args.out else Path("indexes") / name
+    manifest = build_streaming(docs, emb, out, cfg, chunking, batch_size=args.stream_batch)
+    save_config(out / "config.json", retrieval=cfg, chunking=chunking)
+    b = manifest["build"]
+    kind = manifest["kind"] + (f", {len(manifest['shards'])} shards" if manifest.get("shards") else "")
+    print(f"indexed {b['documents']} documents as {manifest['n_vectors']} chunks ({kind}, dim {emb.dim}), "
+          f"streamed in {b['batches']} batches of <= {args.stream_batch}")  # fmt: skip
+    print(f"  embedded {emb.stats['encoded']}, from cache {emb.stats['cached']}, {b['seconds']:.2f} s")
+    print(f"  {_size(out) / 1e6:.2f} MB on disk -> {out}")
+    return 0
+
+
 def cmd_index_build(args: argparse.Namespace) -> int:
+    if args.stream:
+        return cmd_index_build_streaming(args)
     ds = _dataset(args)
     cfg, chunking = config_from_args(RetrievalConfig, args), config_from_args(ChunkConfig, args)
     index, emb = build_index(ds, cfg, chunking)
@@ -176,6 +201,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = isub.add_parser("build", help="chunk, embed and index a corpus")
     _common(p)
     p.add_argument("--out", help="index folder (default: indexes/<dataset name>)")
+    p.add_argument(
+        "--stream",
+        action="store_true",
+        help="bounded memory: embed in batches to disk, then index (for corpora larger than RAM)",
+    )
+    p.add_argument("--stream-batch", type=int, default=EMBED_BATCH,
+                   help=f"chunks embedded per batch with --stream (default: {EMBED_BATCH})")  # fmt: skip
     p.set_defaults(func=cmd_index_build)
 
     p = isub.add_parser("update", help="re-index only the documents that changed")

@@ -36,17 +36,30 @@ class RetrievalConfig:
     ivf_nlist: int = field(default=0, metadata={"help": "IVF lists (0 = 4*sqrt(n))"})
     pq_m: int = field(default=48, metadata={"help": "PQ sub-quantizers (must divide the dimension)"})
     ivf_nprobe: int = field(default=16, metadata={"help": "IVF lists probed per query"})
+    ivf_train_sample: int = field(
+        default=0,
+        metadata={"help": "vectors IVF-PQ trains on (0 = 39 per list, see index.train_sample_size)"},
+    )
+    shards: int = field(
+        default=1, metadata={"help": "FAISS indexes over slices of the vectors (flat, ivfpq)"}
+    )
 
     def __post_init__(self) -> None:
         if self.index_type not in INDEX_KINDS:
             raise ValueError(f"`index_type` must be one of {', '.join(INDEX_KINDS)}, got {self.index_type!r}")
         for name in ("k", "batch_size", "rrf_k", "hnsw_m", "hnsw_ef_construction", "hnsw_ef_search", "pq_m",
-                     "ivf_nprobe"):  # fmt: skip
+                     "ivf_nprobe", "shards"):  # fmt: skip
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"`{name}` must be a positive integer, got {value!r}")
-        if self.ivf_nlist < 0:
-            raise ValueError(f"`ivf_nlist` must be >= 0, got {self.ivf_nlist!r}")
+        for name in ("ivf_nlist", "ivf_train_sample"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 0:
+                raise ValueError(f"`{name}` must be an integer >= 0, got {value!r}")
+        if self.shards > 1 and self.index_type == "hnsw":
+            raise ValueError(
+                "`shards` > 1 needs index_type flat or ivfpq (HNSW cannot delete, so it rebuilds)"
+            )
         if self.embed_backend not in ("onnx", "torch"):
             raise ValueError(f"`embed_backend` must be onnx or torch, got {self.embed_backend!r}")
         if not self.embedder:

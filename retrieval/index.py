@@ -1,7 +1,8 @@
 """FAISS inner-product indexes over chunks: build, save/load with a manifest, incremental update.
 
-An index folder holds ``index.faiss``, ``vectors.npy``, ``chunks.jsonl`` and ``manifest.json``
-(embedder, dimension, chunking, chunk ids and hashes, per-document hashes, file checksums).
+An index folder holds ``index.faiss`` (or ``index-NN.faiss`` shards), ``vectors.npy``,
+``chunks.jsonl`` and ``manifest.json`` (embedder, dimension, chunking, chunk ids and hashes,
+per-document hashes, file checksums).
 Loading verifies the checksums and the embedder, so a truncated file or a different embedder
 is a clear error, never silently wrong results.
 """
@@ -26,9 +27,15 @@ from corpus.errors import DataError
 from corpus.io import replace_dir
 from corpus.model import Chunk, Document
 from retrieval.config import RetrievalConfig, auto_index_kind
+from retrieval.shards import ShardedIndex, shard_bounds
 
 FORMAT_VERSION = 1
 FILES = ("index.faiss", "vectors.npy", "chunks.jsonl")
+# FAISS's k-means rule of thumb: at least 39 training points per centroid, or it warns and the
+# centroids are poorly placed; it subsamples above 256 per centroid, so more only costs time.
+TRAIN_POINTS_PER_LIST = 39
+PQ_CENTROIDS = 256  # 8-bit PQ codes: every sub-quantizer is a 256-centroid k-means too
+ADD_BLOCK = 65_536  # rows added to an index per call when streaming from disk (~100 MB at dim 384)
 
 
 def _sha256(path: Path) -> str:
@@ -58,12 +65,70 @@ def make_faiss_index(kind: str, dim: int, n: int, cfg: RetrievalConfig) -> faiss
     raise ValueError(f"unknown index kind {kind!r}")
 
 
-def _train_sample(vectors: np.ndarray, max_n: int = 100_000, seed: int = 0) -> np.ndarray:
-    """IVF-PQ trains on a sample: k-means over millions of vectors buys nothing but time."""
-    if len(vectors) <= max_n:
-        return vectors
-    idx = np.random.default_rng(seed).choice(len(vectors), max_n, replace=False)
-    return vectors[np.sort(idx)]
+def resolve_kind(cfg: RetrievalConfig, n: int) -> str:
+    """The index kind to build for ``n`` vectors; ``auto`` with shards skips HNSW (it cannot delete)."""
+    if cfg.index_type != "auto":
+        kind = cfg.index_type
+    else:
+        kind = auto_index_kind(n)
+        kind = "ivfpq" if kind == "hnsw" and cfg.shards > 1 else kind
+    if kind == "hnsw" and cfg.shards > 1:
+        raise ValueError("`shards` > 1 needs index_type flat or ivfpq")
+    return kind
+
+
+def train_sample_size(nlist: int, n: int, requested: int = 0) -> int:
+    """Vectors IVF-PQ trains on: ``requested``, else 39 per coarse list (and per PQ centroid).
+
+    k-means over millions of vectors buys nothing but time; 39 x nlist is FAISS's floor.
+    """
+    want = requested or TRAIN_POINTS_PER_LIST * max(nlist, PQ_CENTROIDS)
+    return min(n, want)
+
+
+def sample_rows(n: int, size: int, seed: int = 0) -> np.ndarray:
+    """``size`` distinct row numbers out of ``n``, sorted (sequential reads), fixed by ``seed``."""
+    if size >= n:
+        return np.arange(n, dtype=np.int64)
+    return np.sort(np.random.default_rng(seed).choice(n, size, replace=False)).astype(np.int64)
+
+
+def train_index(index: faiss.Index, vectors: Any, requested: int = 0, seed: int = 0) -> np.ndarray:
+    """Train ``index`` (if it needs it) on a seeded sample of ``vectors``; returns the rows used.
+
+    ``vectors`` is an array or a :class:`retrieval.stream.VectorFile` (read from disk, rows only).
+    """
+    if index.is_trained:
+        return np.zeros(0, dtype=np.int64)
+    ivf = faiss.extract_index_ivf(index)
+    if len(vectors) < max(ivf.nlist, PQ_CENTROIDS):
+        raise ValueError(
+            f"IVF-PQ needs at least {max(ivf.nlist, PQ_CENTROIDS)} vectors to train, got {len(vectors)}; "
+            "use index_type flat"
+        )
+    rows = sample_rows(len(vectors), train_sample_size(ivf.nlist, len(vectors), requested), seed)
+    index.train(np.ascontiguousarray(vectors[rows], dtype=np.float32))
+    return rows
+
+
+def build_faiss(kind: str, vectors: Any, ids: np.ndarray, cfg: RetrievalConfig) -> Any:
+    """A trained, filled index (a :class:`ShardedIndex` when ``cfg.shards`` > 1).
+
+    ``vectors`` may be an in-memory array or a :class:`retrieval.stream.VectorFile`; rows are
+    added ``ADD_BLOCK`` at a time, so only the index and one block are in memory.
+    """
+    n, dim = len(vectors), int(vectors.shape[1])
+    template = make_faiss_index(kind, dim, n, cfg)
+    train_index(template, vectors, cfg.ivf_train_sample)
+    parts = []
+    for start, stop in shard_bounds(n, cfg.shards):
+        # every shard is a copy of one trained, empty index: same lists, same codebooks
+        part = faiss.clone_index(template) if cfg.shards > 1 else template
+        for a in range(start, stop, ADD_BLOCK):
+            b = min(a + ADD_BLOCK, stop)
+            part.add_with_ids(np.ascontiguousarray(vectors[a:b], dtype=np.float32), ids[a:b])
+        parts.append(part)
+    return ShardedIndex(parts) if cfg.shards > 1 else parts[0]
 
 
 @dataclass
@@ -104,7 +169,7 @@ class ChunkIndex:
         chunks = chunk_documents(docs, chunking)
         vectors = embedder.encode([c.text for c in chunks], progress=progress)
         embed_s = time.perf_counter() - t0
-        kind = auto_index_kind(len(chunks)) if cfg.index_type == "auto" else cfg.index_type
+        kind = resolve_kind(cfg, len(chunks))
         manifest = {
             "format_version": FORMAT_VERSION, "embedder": embedder.name, "dim": int(embedder.dim),
             "kind": kind, "config": {k: v for k, v in vars(cfg).items()}, "chunking": chunking.to_dict(),
@@ -118,13 +183,8 @@ class ChunkIndex:
         return cls(chunks, vectors, ids, index, manifest)
 
     @staticmethod
-    def _make(kind: str, vectors: np.ndarray, ids: np.ndarray, cfg: RetrievalConfig) -> faiss.Index:
-        index = make_faiss_index(kind, vectors.shape[1], len(vectors), cfg)
-        if not index.is_trained:
-            index.train(_train_sample(vectors))
-        if len(vectors):
-            index.add_with_ids(vectors, ids)
-        return index
+    def _make(kind: str, vectors: np.ndarray, ids: np.ndarray, cfg: RetrievalConfig) -> Any:
+        return build_faiss(kind, vectors, ids, cfg)
 
     def search(self, queries: np.ndarray, k: int) -> list[list[tuple[Chunk, float]]]:
         """Top-``k`` chunks per query vector, best first."""
@@ -200,7 +260,7 @@ class ChunkIndex:
         path.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.staging-"))
         try:
-            faiss.write_index(self.index, str(staging / "index.faiss"))
+            shards = write_faiss(self.index, staging)
             np.save(staging / "vectors.npy", self.vectors)
             np.save(staging / "ids.npy", self.ids)
             with (staging / "chunks.jsonl").open("w", encoding="utf-8") as fh:
@@ -208,9 +268,14 @@ class ChunkIndex:
                     rec = {"chunk_id": c.chunk_id, "doc_id": c.doc_id, "text": c.text,
                            "heading_path": list(c.heading_path), "n_tokens": c.n_tokens}  # fmt: skip
                     fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
-            files = {name: _sha256(staging / name) for name in (*FILES, "ids.npy")}
+            files = {
+                name: _sha256(staging / name) for name in (*(shards or FILES[:1]), *FILES[1:], "ids.npy")
+            }
             manifest = {**self.manifest, "n_vectors": len(self.chunks), "files": files,
                         "chunk_ids": [c.chunk_id for c in self.chunks]}  # fmt: skip
+            manifest.pop("shards", None)
+            if shards:
+                manifest["shards"] = shards
             (staging / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
             replace_dir(staging, path)
         except BaseException:
@@ -243,7 +308,7 @@ class ChunkIndex:
                 raise DataError(
                     f"{name} is missing, corrupt or truncated (checksum mismatch); rebuild the index", path
                 )
-        index = faiss.read_index(str(path / "index.faiss"))
+        index = read_faiss(path, manifest)
         vectors = np.load(path / "vectors.npy", allow_pickle=False)
         ids = np.load(path / "ids.npy", allow_pickle=False)
         chunks = []
@@ -255,3 +320,18 @@ class ChunkIndex:
         if not (index.ntotal == len(chunks) == len(vectors) == len(ids)):
             raise DataError("index, vectors and chunks disagree in size; rebuild the index", path)
         return cls(chunks, vectors, ids, index, manifest)
+
+
+def write_faiss(index: Any, folder: Path) -> list[str]:
+    """Write ``index.faiss`` (returns ``[]``) or one ``index-NN.faiss`` per shard (returns the names)."""
+    if isinstance(index, ShardedIndex):
+        return index.write(folder)
+    faiss.write_index(index, str(folder / "index.faiss"))
+    return []
+
+
+def read_faiss(path: Path, manifest: dict[str, Any]) -> Any:
+    """The FAISS index (or shards) of a verified index folder."""
+    if manifest.get("shards"):
+        return ShardedIndex.read(path, list(manifest["shards"]))
+    return faiss.read_index(str(path / "index.faiss"))
