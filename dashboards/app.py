@@ -1,7 +1,8 @@
 """ftrag dashboard entry point: ``streamlit run dashboards/app.py -- --runs DIR``.
 
 Started by ``ftrag dashboard`` (``dashboards/cli.py``). Each page has its own URL
-(``/overview``, ``/questions``, ``/scenarios``, ``/retrievability``, ``/decide``, ``/compare``);
+(``/overview``, ``/questions``, ``/scenarios``, ``/retrievability``, ``/content``, ``/decide``,
+``/compare``);
 ``?run=NAME`` selects a run and ``?runs=SUB`` a sub-folder of the runs folder.
 """
 
@@ -24,6 +25,7 @@ PAGE_SPECS = (
     ("questions.py", "Questions", "questions", ":material/quiz:"),
     ("scenarios.py", "Hybrid and scenarios", "scenarios", ":material/update:"),
     ("retrievability.py", "Retrievability", "retrievability", ":material/travel_explore:"),
+    ("content.py", "Content", "content", ":material/article:"),
     ("decide.py", "Decide", "decide", ":material/rule:"),
     ("compare_runs.py", "Compare runs", "compare", ":material/compare_arrows:"),
 )

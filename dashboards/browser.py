@@ -34,6 +34,7 @@ PAGES = [
     ("questions", "Questions"),
     ("scenarios", "Hybrid and scenarios"),
     ("retrievability", "Retrievability"),
+    ("content", "Content"),
     ("decide", "Decide"),
     ("compare", "Compare runs"),
 ]
