@@ -15,7 +15,7 @@ import os
 import platform
 import random
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -170,7 +170,30 @@ def index_stage(ds: Dataset, configs: dict, cache: StageCache, summary: dict) ->
     )
     summary["index"] = info | {"retrieval": retrieval_metrics(ds, index, emb, rcfg, configs["bench"].split)}
     summary.setdefault("stage_seconds", {})["index"] = round(info["seconds"], 1)
+    if configs["bench"].tune and configs["bench"].tune_retrievers and ds.qrels("dev"):
+        rcfg = configs["retrieval"] = tune_retriever(ds, index, emb, rcfg, summary)
     return make_retriever(rcfg.retriever, index, emb, rcfg), {c.chunk_id: c.text for c in index.chunks}
+
+
+def tune_retriever(
+    ds: Dataset, index: Any, emb: Any, rcfg: RetrievalConfig, summary: dict
+) -> RetrievalConfig:
+    """The retrieval config with the retriever that ranks best on dev (MRR@10; no generation)."""
+    from compare.tuning import RETRIEVER_METRIC, choose_retriever
+
+    t0 = time.perf_counter()
+    metrics = retrieval_metrics(ds, index, emb, rcfg, "dev")
+    best = choose_retriever(metrics, rcfg.retriever)
+    summary.setdefault("tuning", {"split": "dev"})["retriever"] = {
+        "chosen": best,
+        "default": rcfg.retriever,
+        "metric": RETRIEVER_METRIC,
+        "scores": {n: round(m[RETRIEVER_METRIC], 4) for n, m in metrics.items()},
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
+    print(f"[tune:retriever] {RETRIEVER_METRIC} on dev: " + ", ".join(
+        f"{n} {m[RETRIEVER_METRIC]:.3f}" for n, m in metrics.items()) + f" -> {best}")  # fmt: skip
+    return replace(rcfg, retriever=best)
 
 
 def retrievability_stage(ds: Dataset, configs: dict, run: Path, summary: dict) -> None:
@@ -198,7 +221,7 @@ def retrievability_stage(ds: Dataset, configs: dict, run: Path, summary: dict) -
 
 def adapter_stage(
     ds: Dataset, name: str, configs: dict, retriever: Any, cache: StageCache, summary: dict,
-    kwargs: dict | None = None, train: TrainConfig | None = None,
+    kwargs: dict | None = None, train: TrainConfig | None = None, stop_epochs: int | None = None,
 ) -> Path:  # fmt: skip
     """The cached adapter ``name`` (``sft``: questions closed book; ``raft``: questions with
     retrieved contexts and cited answers, in the prompt the RAG system uses; others: the trainer
@@ -210,8 +233,9 @@ def adapter_stage(
         system = rag_messages("", Context("", (), (), 0, 0), style_description(ds))[0]["content"]
         kwargs = {"raft": raft_examples(ds, retriever, configs["bench"]), "raft_system": system}
         train = replace(train, max_length=max(train.max_length, 384))  # a numbered chunk per example
-    print(f"\n[adapter:{name}] {train.epochs} epochs, lr {train.lr}, batch {train.batch_size}")
-    path, card = cache.adapter(ds, train, name, kwargs)
+    until = f" (the first {stop_epochs})" if stop_epochs else ""
+    print(f"\n[adapter:{name}] {train.epochs} epochs{until}, lr {train.lr}, batch {train.batch_size}")
+    path, card = cache.adapter(ds, train, name, kwargs, stop_epochs=stop_epochs)
     print(
         f"[adapter:{name}] {'cached' if card['cached'] else 'trained'}: {card['train_seconds']:.0f} s "
         f"training, dev loss {[round(x, 3) for _, x in card['dev_loss']]}"
@@ -233,20 +257,53 @@ def build_resources(
     if any(s.retrieval or s.adapter == "raft" for s in specs):
         retriever, chunk_text = index_stage(ds, configs, cache, summary)
     names = list(dict.fromkeys(s.adapter for s in specs if s.adapter))
-    adapters = {n: adapter_stage(ds, n, configs, retriever, cache, summary) for n in names}
+    tune_ft = bench.tune and "sft" in names  # dev tuning trains the sft adapter (lr grid, epochs)
+    adapters = {
+        n: adapter_stage(ds, n, configs, retriever, cache, summary)
+        for n in names
+        if n != "sft" or not tune_ft
+    }
     model, tok = load_model(train.model, train.device, train.dtype, train.trust_remote_code)
-    if adapters:
-        from peft import PeftModel
-
-        model = PeftModel.from_pretrained(model, adapters[names[0]], adapter_name=names[0])
-        for n in names[1:]:
-            model.load_adapter(adapters[n], adapter_name=n)
-        model.eval()
-    return Resources(
+    res = Resources(
         model, tok, retriever, bench.context_k, bench.context_budget, style_description(ds),
-        bench.max_new_tokens, bench.batch_size, set(adapters), chunk_text, bench.rag_shots,
-        partial(styled, house_style=ds.meta.get("house_style")),
+        bench.max_new_tokens, bench.batch_size, set(), chunk_text, bench.rag_shots,
+        partial(styled, house_style=ds.meta.get("house_style")), bench.rag_layout,
     )  # fmt: skip
+    if tune_ft:
+        adapters["sft"] = tuned_sft(ds, configs, res, cache, summary)
+    for n in names:
+        res.add_adapter(n, adapters[n])
+    return res
+
+
+def tuned_sft(ds: Dataset, configs: dict, res: Any, cache: StageCache, summary: dict) -> Path:
+    """The ``sft`` adapter at the learning rate and epoch dev accuracy chose (compare.tuning)."""
+    from compare.tuning import Tuner
+
+    def train_adapter(cfg: TrainConfig, stop_epochs: int | None) -> tuple[Path, dict]:
+        adapter_stage(ds, "sft", configs, res.retriever, cache, summary, None, cfg, stop_epochs)
+        return Path(summary["adapters"]["sft"]["path"]), summary["adapters"]["sft"]
+
+    t0 = time.perf_counter()
+    folder, card = Tuner(ds, configs, res, cache, summary).ft(train_adapter)
+    summary["adapters"]["sft"] = card | {"adapter": str(folder)}
+    summary.setdefault("stage_seconds", {})["tune:ft"] = round(time.perf_counter() - t0, 1)
+    return folder
+
+
+def tune_prompts(ds: Dataset, configs: dict, specs: list, res: Any, cache: StageCache, keys: dict,
+                 summary: dict) -> None:  # fmt: skip
+    """Prompt knobs of every retrieving system chosen on dev; they stay set in ``res.tuned``."""
+    from compare.tuning import Tuner
+
+    t0 = time.perf_counter()
+    tuner = Tuner(ds, configs, res, cache, summary)
+    for spec in (s for s in specs if s.retrieval):
+        print(f"\n[tune:{spec.name}] prompt knobs on dev")
+        tuner.prompts(
+            spec, digest(keys.get(spec.adapter or "", ""), keys["index"], keys["retriever"], keys["model"])
+        )
+    summary.setdefault("stage_seconds", {})["tune:prompts"] = round(time.perf_counter() - t0, 1)
 
 
 def first_prompt(spec: SystemSpec, questions: list, res: Any) -> str:
@@ -262,8 +319,6 @@ def run_system(
 ) -> tuple[list, list, bool, float]:
     """Batched and single-request answers of one system (cached by everything they depend on),
     whether they came from the cache, and the seconds producing them took."""
-    from dataclasses import asdict
-
     from tqdm.auto import tqdm
 
     from compare.systems import Answer, answer_questions, single_requests
@@ -278,11 +333,7 @@ def run_system(
         res.style,
         questions_digest(questions),
         [q.id for q in sample],
-        {
-            k: v
-            for k, v in bench.to_dict().items()
-            if k in ("context_k", "context_budget", "max_new_tokens", "batch_size", "rag_shots")
-        },
+        asdict(res.knobs(spec)) | {"max_new_tokens": bench.max_new_tokens, "batch_size": bench.batch_size},
     )
 
     def produce() -> dict:
@@ -334,6 +385,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         "retriever": digest(configs["retrieval"].retriever, configs["retrieval"].rrf_k),
         **{n: a["key"] for n, a in summary.get("adapters", {}).items()},
     }
+    if bench.tune and res.retriever is not None:
+        tune_prompts(ds, configs, specs, res, cache, keys, summary)
     answers = {}
     for spec in specs:
         print(f"\n[{spec.name}] {spec.about}")

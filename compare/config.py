@@ -9,6 +9,15 @@ from finetune.config import PROFILES as FINETUNE_PROFILES
 
 SCENARIOS = ("freshness", "forgetting", "style")
 
+# Prompt variants dev tuning tries, as the knobs they set. "few-shot" (3 worked examples in the chat
+# template) is the default; "completion" lays the same prompt out as plain text, as base models read.
+PROMPT_VARIANTS: dict[str, dict[str, Any]] = {
+    "chat": {"shots": 0, "layout": "auto"},
+    "one-shot": {"shots": 1, "layout": "auto"},
+    "few-shot": {"shots": 3, "layout": "auto"},
+    "completion": {"shots": 3, "layout": "completion"},
+}
+
 # What each profile changes, per config section; everything else keeps its dataclass default.
 # quick: the first 100 facts (20 products) of the bundled dataset and 12 single-request latency
 # samples per system, so training, indexing, four systems and the scenarios fit in about 20 minutes
@@ -20,7 +29,19 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         "bench": {"facts": 100, "latency_samples": 12, "forgetting_replay": False},
         "train": FINETUNE_PROFILES["quick"],
     },
-    "full": {"bench": {"facts": 0, "latency_samples": 50}, "train": {"epochs": 8}},
+    "full": {
+        "bench": {
+            "facts": 0,
+            "latency_samples": 50,
+            "tune_prompts": "few-shot,chat,one-shot,completion",
+            "tune_k": "1,2,3,5",
+            "tune_budgets": "256,512,1024",
+            "tune_lrs": "2e-3,1e-3,5e-4,4e-3",
+            "tune_probe_epochs": 0,
+            "tune_questions": 0,
+        },
+        "train": {"epochs": 8},
+    },
 }
 
 
@@ -44,6 +65,7 @@ class BenchConfig:
     # 0.46 / 0.58 / 0.63 / 0.56 with 0 / 1 / 2 / 3 examples and citation precision 0 / 0 / 0.31 /
     # 0.56: three is the only setting where the model cites more often than not (docs/benchmarks.md).
     rag_shots: int = field(default=3, metadata={"help": "worked examples in the RAG prompt (0-3)"})
+    rag_layout: str = field(default="auto", metadata={"help": "RAG prompt layout: auto (chat) | completion"})
     max_new_tokens: int = field(default=24, metadata={"help": "answer length cap (tokens)"})
     batch_size: int = field(default=16, metadata={"help": "generation batch size"})
     latency_samples: int = field(default=20, metadata={"help": "questions answered one at a time"})
@@ -64,6 +86,26 @@ class BenchConfig:
     forgetting_replay: bool = field(
         default=True, metadata={"help": "also train an adapter with general replay examples"}
     )
+    # Dev tuning (compare/tuning.py): each system's knobs chosen on dev, test scored once. The
+    # default grid is small enough for the quick profile; the full profile searches a wider one.
+    tune: bool = field(default=True, metadata={"help": "choose each system's knobs on the dev split"})
+    # 48 questions: a trial of the RAG prompt costs about 40 s on 2 CPU cores; the interval of a
+    # dev accuracy is then about +-0.14, enough to tell the settings apart that matter (0.40 vs 0.83).
+    tune_questions: int = field(default=48, metadata={"help": "dev questions per trial (0 = all)"})
+    tune_prompts: str = field(
+        default="few-shot,one-shot,completion",
+        metadata={"help": "RAG prompt variants tried: chat, one-shot, few-shot, completion"},
+    )
+    tune_k: str = field(default="1,3", metadata={"help": "retrieved chunks tried"})
+    tune_budgets: str = field(default="", metadata={"help": "context token budgets tried when k > 1"})
+    tune_retrievers: bool = field(default=True, metadata={"help": "choose the retriever by dev MRR@10"})
+    # Empty: the configured train.lr and a quarter of it (the folklore's direction: lower, safer).
+    tune_lrs: str = field(default="", metadata={"help": "adapter learning rates tried (default: lr, lr/4)"})
+    # Two epochs tell a learning rate that learns from one that does not at a third of a training's
+    # cost; 0 trains every learning rate to the end (the full profile).
+    tune_probe_epochs: int = field(
+        default=2, metadata={"help": "epochs each lr trains before the best goes on (0 = all)"}
+    )
 
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:
@@ -80,9 +122,30 @@ class BenchConfig:
             raise ValueError(f"`scenarios` has unknown {unknown}; choose from {', '.join(SCENARIOS)}")
         if self.update_replay < 0:
             raise ValueError(f"`update_replay` must be >= 0, got {self.update_replay!r}")
-        for name in ("facts", "latency_samples", "unchanged_sample", "update_epochs"):
+        if self.rag_layout not in ("auto", "completion"):
+            raise ValueError(f"`rag_layout` must be auto or completion, got {self.rag_layout!r}")
+        self._check_grids()
+        for name in ("facts", "latency_samples", "unchanged_sample", "update_epochs", "tune_questions",
+                     "tune_probe_epochs"):  # fmt: skip
             if getattr(self, name) < 0:
                 raise ValueError(f"`{name}` must be >= 0, got {getattr(self, name)!r}")
+
+    def _check_grids(self) -> None:
+        prompts = [p.strip() for p in self.tune_prompts.split(",") if p.strip()]
+        unknown = [p for p in prompts if p not in PROMPT_VARIANTS]
+        if unknown:
+            raise ValueError(
+                f"`tune_prompts` has unknown {unknown}; choose from {', '.join(PROMPT_VARIANTS)}."
+            )
+        for name, cast, ok in (("tune_k", int, lambda v: v >= 1), ("tune_budgets", int, lambda v: v >= 1),
+                               ("tune_lrs", float, lambda v: 0 < v < 1)):  # fmt: skip
+            for item in (x.strip() for x in getattr(self, name).split(",") if x.strip()):
+                try:
+                    good = ok(cast(item))
+                except ValueError:
+                    good = False
+                if not good:
+                    raise ValueError(f"`{name}` has a bad value {item!r}; give a comma-separated list")
 
     @property
     def scenario_names(self) -> list[str]:

@@ -38,9 +38,15 @@ class Generation:
     ttft: float  # time to first token of the batch it was in (single mode: its own)
 
 
-def render_prompt(tokenizer: Any, messages: list[dict[str, str]]) -> str:
-    """The prompt string: the model's chat template, or a completion layout when it has none."""
-    if getattr(tokenizer, "chat_template", None):
+LAYOUTS = ("auto", "completion")
+
+
+def render_prompt(tokenizer: Any, messages: list[dict[str, str]], layout: str = "auto") -> str:
+    """The prompt string: the model's chat template (``auto``, when it has one), or a completion
+    layout (when it has none, or ``layout="completion"``: a prompt variant tuned on dev)."""
+    if layout not in LAYOUTS:
+        raise ValueError(f"prompt layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
+    if layout == "auto" and getattr(tokenizer, "chat_template", None):
         return tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
     system = next((m["content"] for m in messages if m["role"] == "system"), "")
     turns = [m for m in messages if m["role"] != "system"]

@@ -225,8 +225,7 @@ def render_report(summary: Mapping[str, Any], configs: Mapping[str, Any], plots:
         f"# Bench `{summary['name']}` on `{summary['dataset']}` ({summary['profile']} profile)",
         "",
         f"Model {train.model} on {summary['machine']['device']} ({summary['machine']['platform']}, "
-        f"{summary['machine']['cpus']} CPUs); RAG with {bench.context_k} chunk(s) of context; adapter "
-        f"{train.epochs} epochs, lr {train.lr}, batch {train.batch_size}, r {train.r}. Wall time "
+        f"{summary['machine']['cpus']} CPUs); {knobs_line(summary, bench, train)}. Wall time "
         f"{summary['wall_seconds'] / 60:.1f} min.",
         "",
         "## Results",
@@ -313,9 +312,60 @@ def render_report(summary: Mapping[str, Any], configs: Mapping[str, Any], plots:
             for n, m in ret.items()
         ]
         lines += [""]
+    lines += tuning_lines(summary.get("tuning", {}))
     if summary.get("scenarios"):
         from compare.scenario_report import scenario_lines
 
         lines += scenario_lines(summary["scenarios"])
     lines += ["## Plots", "", *[f"![{Path(p).stem}](plots/{Path(p).name})" for p in plots], ""]
     return "\n".join(lines) + "\n"
+
+
+def knobs_line(summary: Mapping[str, Any], bench: Any, train: Any) -> str:
+    """The knobs the verdict was reached with: as tuned on dev, else as configured."""
+    tuned = summary.get("tuning", {}).get("systems", {})
+    rag = tuned.get("rag", {}).get("chosen") or {"k": bench.context_k, "shots": bench.rag_shots}
+    ft = tuned.get("ft", {}).get("chosen") or {"lr": train.lr, "epochs": train.epochs}
+    how = "chosen on dev" if tuned else "as configured (no dev tuning)"
+    return (
+        f"knobs {how}: RAG {rag.get('k')} chunk(s), {rag.get('shots')} worked example(s), "
+        f"{rag.get('layout', 'auto')} layout; adapter lr {ft['lr']}, {ft['epochs']} epoch(s), "
+        f"batch {train.batch_size}, r {train.r}"
+    )
+
+
+def tuning_lines(tuning: Mapping[str, Any]) -> list[str]:
+    """The dev-tuning section: per system the trials, their compute budget and what was chosen."""
+    if not tuning.get("systems") and not tuning.get("retriever"):
+        return []
+    lines = [
+        "## Tuning on dev",
+        "",
+        f"Each system's knobs were chosen on {tuning.get('questions', 'the')} answerable `dev` questions "
+        "(seeded sample), one knob at a time from the defaults; the test split above was scored once, "
+        "with the chosen knobs. Budget: the compute seconds the trials cost (answers on dev, and "
+        "the training runs that lost).",
+        "",
+    ]
+    if tuning.get("retriever"):
+        r = tuning["retriever"]
+        scores = ", ".join(f"{n} {v:.3f}" for n, v in r["scores"].items())
+        lines += [
+            f"Retriever by dev {r['metric']} ({scores}): **{r['chosen']}** (configured {r['default']}).",
+            "",
+        ]
+    lines += [
+        "| system | trials | budget s | default | dev acc | chosen | dev acc |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, t in tuning.get("systems", {}).items():
+        lines.append(
+            f"| {name} | {len(t['trials'])} | {t['seconds']:.0f} | {_kv(t['default'])} | "
+            f"{t['default_dev_accuracy']:.3f} | {_kv(t['chosen'])} | {t['dev_accuracy']:.3f} |"
+        )
+    notes = [f"- {n}: {t['note']}" for n, t in tuning.get("systems", {}).items() if t.get("note")]
+    return [*lines, "", *notes, *([""] if notes else [])]
+
+
+def _kv(knobs: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in knobs.items())

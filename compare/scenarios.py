@@ -16,15 +16,15 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from compare import scorers as S
 from compare.probes import Probe, drift, load_probes, probe_correct, probes_dir, retention, select_kept
 from compare.scorers import missing
-from compare.stages import digest, questions_digest
-from compare.systems import SYSTEMS, Answer, Resources, SystemSpec, answer_questions, build_prompts
+from compare.stages import digest
+from compare.systems import SYSTEMS, Answer, Resources, SystemSpec, cached_answers
 from corpus.model import Dataset, QAItem
 
 
@@ -57,16 +57,15 @@ class ScenarioContext:
         return Embedder.from_config(self.configs["retrieval"], use_cache=False)
 
     def _load(self, name: str, path: Path) -> None:
-        if name not in self.res.adapters:
-            self.res.model.load_adapter(path, adapter_name=name)
-            self.res.adapters.add(name)
+        self.res.add_adapter(name, path)
         self.keys[name] = self.summary["adapters"][name]["key"]
 
     def train_update(self, data: Dataset) -> dict[str, Any]:
         """Continued training of the ``sft`` adapter on ``data`` (the changed facts + replay)."""
         bench, train = self.configs["bench"], self.configs["train"]
         train = replace(train, epochs=bench.update_epochs or train.epochs)
-        start = Path(self.summary["adapters"]["sft"]["path"]) / "adapter"
+        sft = self.summary["adapters"]["sft"]
+        start = sft.get("adapter") or Path(sft["path"]) / "adapter"  # the epoch dev tuning chose
         path = self.train_adapter(data, "sft-update", {"init_adapter": str(start)}, train)
         self._load("sft-update", path)
         return self.summary["adapters"]["sft-update"]
@@ -148,17 +147,8 @@ def update_dataset(updated: Dataset, changed_ids: set[str], replay: float, seed:
 
 
 def _answers(ctx: Any, spec: SystemSpec, questions: Sequence[QAItem], res: Resources, key: str) -> list:
-    """Cached batched answers of ``spec`` on ``questions`` (scenario answers are keyed like the
-    main ones: by everything they depend on)."""
-    knobs = (res.k, res.context_budget, res.shots, res.max_new_tokens, res.batch_size, res.style)
-    prompt = build_prompts(spec, questions[:1], res)[0][0] if questions else ""
-    full = digest(key, spec, questions_digest(questions), knobs, prompt)
-
-    def produce() -> dict:
-        return {"batched": [asdict(a) for a in answer_questions(spec, questions, res)]}
-
-    data, _ = ctx.cache.answers(full, produce)
-    return [Answer(**a) for a in data["batched"]]
+    """Cached batched answers of ``spec`` on ``questions`` (keyed like the main ones)."""
+    return cached_answers(ctx.cache, spec, questions, res, key)[0]
 
 
 def freshness(ctx: Any) -> dict[str, Any]:

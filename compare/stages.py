@@ -12,6 +12,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict
@@ -53,9 +54,23 @@ def locked(path: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+# Bumped when an adapter folder's layout changes (2: every epoch's adapter kept under epochs/<n>/).
+ADAPTER_LAYOUT = 2
+_KEY = re.compile(r"^[0-9a-f]{16}$")
+
+
+def portable(path: str | Path) -> str:
+    """A cached adapter's path from its key folder on (``<key>/adapter``, ``<key>/epochs/3``): the
+    same wherever the runs folder is and however it was spelled."""
+    parts = Path(path).parts
+    start = max((i for i, p in enumerate(parts) if _KEY.match(p)), default=max(0, len(parts) - 2))
+    return "/".join(parts[start:])
+
+
 def adapter_key(ds: Dataset, cfg: TrainConfig, name: str, kwargs: dict) -> str:
     """What an adapter depends on: its data, its config and the trainer's extra arguments."""
     return digest(
+        ADAPTER_LAYOUT,
         name,
         questions_digest(ds.questions("train")),
         questions_digest(ds.questions("dev")),
@@ -63,7 +78,7 @@ def adapter_key(ds: Dataset, cfg: TrainConfig, name: str, kwargs: dict) -> str:
         cfg,
         # an adapter a continued training starts from counts by its own key, not by where the
         # runs folder happens to be (a relative and an absolute --runs must hit the same cache)
-        digest({k: Path(v).parent.name if k == "init_adapter" else v for k, v in kwargs.items()}),
+        digest({k: portable(v) if k == "init_adapter" else v for k, v in kwargs.items()}),
     )
 
 
@@ -113,8 +128,13 @@ class StageCache:
         name: str = "sft",
         trainer_kwargs: dict | None = None,
         progress: bool = True,
+        stop_epochs: int | None = None,
     ) -> tuple[Path, dict]:
-        """A trained adapter folder and its training card; resumes an interrupted training."""
+        """A trained adapter folder and its training card; resumes an interrupted training.
+
+        With ``stop_epochs`` the training stops after that many epochs of its full schedule (a
+        probe; the card says ``finished: false``); a later call without it continues from there.
+        """
         from finetune.train import AdapterTrainer
 
         kwargs = trainer_kwargs or {}
@@ -128,11 +148,15 @@ class StageCache:
                 trainer = AdapterTrainer(cfg, ds, out, **kwargs)
                 if (out / "checkpoint" / "state.json").is_file():
                     trainer.resume()
-                print(
-                    f"training {name} adapter ({trainer.method}, {trainer.device}): "
-                    f"{len(trainer.data.examples)} examples, {trainer.total_steps} steps"
-                )
-                card = trainer.fit(progress=progress)
+                done = trainer.state.epoch
+                hit = stop_epochs is not None and done >= stop_epochs
+                if not hit:
+                    until = f" (epochs {done + 1}-{stop_epochs} of {cfg.epochs})" if stop_epochs else ""
+                    print(
+                        f"training {name} adapter ({trainer.method}, {trainer.device}): "
+                        f"{len(trainer.data.examples)} examples, {trainer.total_steps} steps{until}"
+                    )
+                card = trainer.fit(progress=progress, stop_epochs=stop_epochs)
                 del trainer
         self.hits[f"adapter:{name}"] = hit
         return out / "adapter", {"key": key, "path": str(out), "cached": hit, **card}

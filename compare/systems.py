@@ -11,7 +11,8 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from compare.generate import Engine, Generation, render_prompt
@@ -75,6 +76,16 @@ class Answer:
     ttft_s: float = 0.0
 
 
+@dataclass(frozen=True)
+class PromptKnobs:
+    """What shapes a system's prompt: chunks retrieved, their token budget, worked examples, layout."""
+
+    k: int = 3
+    context_budget: int = 512
+    shots: int = 0
+    layout: str = "auto"
+
+
 @dataclass
 class Resources:
     """What the systems share: one model (adapters switched in and out), its tokenizer, and the
@@ -92,7 +103,30 @@ class Resources:
     chunk_text: dict[str, str] = field(default_factory=dict)  # chunk id -> text, for grounding
     shots: int = 0  # worked examples in the RAG prompt
     answer_format: Callable[[str], str] | None = None  # the house style applied to example answers
+    layout: str = "auto"  # prompt layout: the chat template, or "completion"
+    # Knobs chosen on dev per system (``rag``: {"k": 3, "shots": 1}); a scenario variant such as
+    # ``rag@reindex`` uses its system's.
+    tuned: dict[str, dict[str, Any]] = field(default_factory=dict)
     _engines: dict[str, Engine] = field(default_factory=dict, repr=False)
+
+    def add_adapter(self, name: str, path: str | Path) -> None:
+        """Load the adapter folder ``path`` as ``name`` (the first one wraps the model in peft)."""
+        if name in self.adapters:
+            return
+        from peft import PeftModel
+
+        if isinstance(self.model, PeftModel):
+            self.model.load_adapter(str(path), adapter_name=name)
+        else:
+            self.model = PeftModel.from_pretrained(self.model, str(path), adapter_name=name)
+            self._engines.clear()  # engines made before hold the unwrapped model
+        self.model.eval()
+        self.adapters.add(name)
+
+    def knobs(self, spec: SystemSpec) -> PromptKnobs:
+        """The prompt knobs ``spec`` answers with: the defaults, then what dev tuning chose."""
+        base = PromptKnobs(self.k, self.context_budget, self.shots, self.layout)
+        return replace(base, **self.tuned.get(spec.name.split("@")[0], {}))
 
     @contextlib.contextmanager
     def engine(self, spec: SystemSpec) -> Iterator[Engine]:
@@ -130,16 +164,17 @@ def build_prompts(
     """Prompt strings, the contexts they quote (``None`` closed book) and retrieval seconds."""
     # The adapter learned the style from its examples, so it is told only what it was trained with.
     style = None if spec.adapter and not spec.retrieval else res.style
+    knobs = res.knobs(spec)
     if not spec.retrieval:
         msgs = [closed_book_messages(q.question, style) for q in questions]
         return [render_prompt(res.tokenizer, m) for m in msgs], [None] * len(questions), 0.0
-    shots, fmt = (res.shots if spec.examples else 0), (res.answer_format if style else None)
+    shots, fmt = (knobs.shots if spec.examples else 0), (res.answer_format if style else None)
     t0 = time.perf_counter()
-    hits = res.retriever.retrieve([q.question for q in questions], res.k)
+    hits = res.retriever.retrieve([q.question for q in questions], knobs.k)
     seconds = time.perf_counter() - t0
-    contexts = [assemble_context(h, res.context_budget) for h in hits]
+    contexts = [assemble_context(h, knobs.context_budget) for h in hits]
     prompts = [
-        render_prompt(res.tokenizer, rag_messages(q.question, c, style, shots, fmt))
+        render_prompt(res.tokenizer, rag_messages(q.question, c, style, shots, fmt), knobs.layout)
         for q, c in zip(questions, contexts, strict=True)
     ]
     return prompts, list(contexts), seconds
@@ -188,3 +223,22 @@ def single_requests(spec: SystemSpec, questions: Sequence[QAItem], res: Resource
             prompts, contexts, r_s = build_prompts(spec, [q], res)
             out.append(to_answer(spec, q, engine.single(prompts[0]), contexts[0], r_s))
     return out
+
+
+def cached_answers(
+    cache: Any, spec: SystemSpec, questions: Sequence[QAItem], res: Resources, key: str
+) -> tuple[list[Answer], float]:
+    """Batched answers of ``spec`` on ``questions``, cached by ``key`` plus everything else they
+    depend on (the questions, the knobs, the first rendered prompt), and the seconds making them
+    took (when they were made)."""
+    from compare.stages import digest, questions_digest
+
+    knobs = (asdict(res.knobs(spec)), res.max_new_tokens, res.batch_size, res.style)
+    prompt = build_prompts(spec, questions[:1], res)[0][0] if questions else ""
+    full = digest(key, spec, questions_digest(questions), knobs, prompt)
+
+    def produce() -> dict:
+        return {"batched": [asdict(a) for a in answer_questions(spec, questions, res)]}
+
+    data, _ = cache.answers(full, produce)
+    return [Answer(**a) for a in data["batched"]], float(data["seconds"])

@@ -4,7 +4,9 @@ Why our own loop: the loss needs logits only where an answer token is predicted.
 transformer body once and applying the 49k-vocabulary head to those few positions skips most of
 the head's compute and memory (the Trainer computes logits for every position). Batches are
 length-grouped so little is padding. Checkpoints hold adapter, optimizer, scheduler and the
-data position, so ``--resume`` continues to the same weights as an uninterrupted run.
+data position, so ``--resume`` continues to the same weights as an uninterrupted run. Each
+epoch's adapter is kept under ``epochs/<n>/`` (a loadable PEFT folder), so the harness can choose
+the number of epochs by dev accuracy without training again.
 """
 
 from __future__ import annotations
@@ -327,8 +329,11 @@ class AdapterTrainer:
         self.scheduler.step()
         return total / max(n_total, 1)
 
-    def fit(self, stop_after: int | None = None, progress: bool = True) -> dict[str, Any]:
-        """Train to the end (or ``stop_after`` steps, leaving a checkpoint); returns the card.
+    def fit(
+        self, stop_after: int | None = None, progress: bool = True, stop_epochs: int | None = None
+    ) -> dict[str, Any]:
+        """Train to the end (or ``stop_after`` steps, or ``stop_epochs`` epochs of the full schedule,
+        leaving a checkpoint that resumes to the same result); returns the card.
 
         ``state.seconds`` counts training steps only; dev loss and checkpoints are timed apart
         (``eval_seconds``), so tokens/s compares with a trainer that does not evaluate.
@@ -341,6 +346,9 @@ class AdapterTrainer:
                    desc="training", unit="step")  # fmt: skip
         self.model.train()
         while st.epoch < cfg.epochs:
+            if stop_epochs is not None and st.epoch >= stop_epochs:
+                bar.close()
+                return self.card(finished=False)  # the last epoch's checkpoint resumes from here
             batches = epoch_batches(lengths, cfg.batch_size, cfg.seed, st.epoch)
             groups = [batches[i : i + cfg.grad_accum] for i in range(0, len(batches), cfg.grad_accum)]
             for g in range(st.batch_in_epoch, len(groups)):
@@ -377,8 +385,20 @@ class AdapterTrainer:
         st.dev_losses.append((st.epoch, round(dev, 5)))
         st.stale_epochs = 0 if dev < st.best_dev else st.stale_epochs + 1
         st.best_dev = min(st.best_dev, dev)
+        self.save_snapshot()
         self.save_checkpoint()
         return bool(self.cfg.patience and st.stale_epochs >= self.cfg.patience)
+
+    def snapshot_dir(self, epoch: int) -> Path:
+        return self.out / "epochs" / str(epoch)
+
+    def save_snapshot(self) -> None:
+        """This epoch's adapter as a PEFT folder (about 20 MB for SmolLM2-135M at rank 16)."""
+        final, tmp = self.snapshot_dir(self.state.epoch), self.out / "epochs" / ".tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        self.model.save_pretrained(tmp, safe_serialization=True)
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(tmp, final)
 
     def save_checkpoint(self) -> None:
         """Adapter, optimizer, scheduler, RNG and data position, swapped in atomically."""

@@ -1,0 +1,245 @@
+"""Dev tuning: every system's knobs are chosen on the ``dev`` split, then ``test`` is scored once.
+
+Why: the ordering of RAG and fine-tuning flips with the reader, k and the training budget
+(DESIGN.md, "A fair comparison"), so a verdict between an untuned side and a tuned one is wrong
+advice. Each side gets a small grid, searched one knob at a time from the configured defaults
+(coordinate search: a grid of a few values per knob costs their sum, not their product), scored
+on a seeded sample of answerable dev questions. What each side spent (compute seconds) is
+recorded, so the budgets can be compared.
+
+- RAG, hybrid, RAFT: prompt variant (chat / one-shot / few-shot / completion layout), retrieved
+  chunks k, and the context token budget (only when more than one chunk is retrieved). The
+  retriever (dense / BM25 / hybrid) is chosen by dev MRR@10, which needs no generation.
+- FT: learning rate from a grid (each value trained for a few epochs of its full schedule, the
+  best one continues: successive halving), then the epoch with the best dev accuracy, read from
+  the adapter every epoch leaves behind (no training again).
+
+The selection functions are pure; :class:`Tuner` wires them to the cache, the model and the split.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from statistics import fmean
+from typing import Any
+
+from compare.config import PROMPT_VARIANTS
+from compare.evaluate import score_answer
+from compare.stages import digest
+from compare.systems import Resources, SystemSpec, cached_answers
+from corpus.model import Dataset, QAItem
+
+RETRIEVER_METRIC = "mrr@10"  # the rank of the first relevant chunk is what a 1-3 chunk prompt needs
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One setting tried on dev: its knobs, dev accuracy and the compute seconds it cost."""
+
+    knobs: dict[str, Any]
+    accuracy: float
+    seconds: float
+    label: str = ""
+
+
+def pick(trials: Sequence[Trial]) -> Trial:
+    """The trial with the highest dev accuracy; a tie keeps the earlier one (grids list the
+    configured default or the cheaper setting first, so a tie never moves away from it)."""
+    if not trials:
+        raise ValueError("no trials to pick from")
+    best = trials[0]
+    for t in trials[1:]:
+        if t.accuracy > best.accuracy + 1e-12:
+            best = t
+    return best
+
+
+def coordinate_search(
+    start: Mapping[str, Any],
+    axes: Sequence[Sequence[Mapping[str, Any]]],
+    evaluate: Callable[[dict[str, Any]], Trial],
+) -> tuple[dict[str, Any], list[Trial]]:
+    """One knob at a time from ``start``: each axis's options (partial knob dicts) are tried with
+    the best knobs so far, and the best stays. A setting is evaluated once however often it
+    comes up. Returns the chosen knobs and every trial in the order run."""
+    current, seen, trials = dict(start), {}, []
+
+    def run(knobs: dict[str, Any]) -> Trial:
+        key = tuple(sorted(knobs.items()))
+        if key not in seen:
+            seen[key] = evaluate(knobs)
+            trials.append(seen[key])
+        return seen[key]
+
+    incumbent = run(current)
+    for options in axes:
+        tried = [incumbent] + [run(current | dict(o)) for o in options]
+        incumbent = pick(tried)
+        current = dict(incumbent.knobs)
+    return current, trials
+
+
+def tune_sample(questions: Sequence[QAItem], n: int, seed: int) -> list[QAItem]:
+    """A seeded sample of ``n`` answerable questions (all when ``n`` is 0 or larger), in id order."""
+    pool = sorted((q for q in questions if q.kind != "unanswerable"), key=lambda q: q.id)
+    if n and n < len(pool):
+        pool = sorted(random.Random(seed).sample(pool, n), key=lambda q: q.id)
+    return pool
+
+
+def dev_accuracy(questions: Sequence[QAItem], answers: Sequence[Any], style: Mapping | None) -> float:
+    """Share of answerable questions answered correctly (the harness's accuracy)."""
+    by_id = {a.qid: a for a in answers}
+    scores = [
+        score_answer(q, by_id[q.id], {}, style)["correct"] for q in questions if q.kind != "unanswerable"
+    ]
+    return fmean(scores) if scores else 0.0
+
+
+def parse_list(text: str, cast: Callable[[str], Any] = str) -> list[Any]:
+    """``"1,3"`` -> ``[1, 3]``; empty items are dropped."""
+    return [cast(x.strip()) for x in text.split(",") if x.strip()]
+
+
+def choose_retriever(metrics: Mapping[str, Mapping[str, float]], configured: str) -> str:
+    """The retriever with the best dev MRR@10; a tie keeps the configured one."""
+    order = [configured, *sorted(n for n in metrics if n != configured)]
+    order = [n for n in order if n in metrics]
+    return max(order, key=lambda n: (metrics[n][RETRIEVER_METRIC], -order.index(n))) if order else configured
+
+
+def prompt_axes(spec: SystemSpec, prompts: Sequence[str], ks: Sequence[int]) -> list[list[dict[str, Any]]]:
+    """The grid of a retrieving system: prompt variants (where it takes worked examples), then k."""
+    axes = [[PROMPT_VARIANTS[p] for p in prompts]] if spec.examples and prompts else []
+    return axes + ([[{"k": k} for k in ks]] if ks else [])
+
+
+@dataclass
+class Tuner:
+    """Runs the dev trials of each system on the shared model and records what they cost."""
+
+    ds: Dataset
+    configs: dict[str, Any]
+    res: Resources
+    cache: Any
+    summary: dict[str, Any]
+    questions: list[QAItem] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        bench = self.configs["bench"]
+        self.questions = tune_sample(self.ds.questions("dev"), bench.tune_questions, bench.seed)
+        self.style = (
+            self.ds.meta.get("house_style") if isinstance(self.ds.meta.get("house_style"), dict) else None
+        )
+        self.out = self.summary.setdefault("tuning", {})
+        self.out.update(split="dev", questions=len(self.questions), seed=bench.seed)
+        self.out.setdefault("systems", {})
+
+    def score(self, spec: SystemSpec, key: str) -> tuple[float, float]:
+        """Dev accuracy of ``spec`` as the resources are now, and the seconds answering took (when
+        the answers were made: a cached trial still counts what it cost)."""
+        answers, seconds = cached_answers(self.cache, spec, self.questions, self.res, digest("tune", key))
+        return dev_accuracy(self.questions, answers, self.style), seconds
+
+    def record(
+        self, system: str, chosen: Trial, trials: Sequence[Trial], default: Trial | None = None,
+        extra: float = 0.0,
+    ) -> None:  # fmt: skip
+        """Chosen and default settings, every trial, and the compute seconds the tuning cost."""
+        first = default or trials[0]
+        self.out["systems"][system] = {
+            "chosen": chosen.knobs,
+            "dev_accuracy": round(chosen.accuracy, 4),
+            "default": first.knobs,
+            "default_dev_accuracy": round(first.accuracy, 4),
+            "trials": [
+                asdict(t) | {"accuracy": round(t.accuracy, 4), "seconds": round(t.seconds, 1)} for t in trials
+            ],
+            "seconds": round(sum(t.seconds for t in trials) + extra, 1),
+        }
+        print(
+            f"[tune:{system}] {len(trials)} trials on {len(self.questions)} dev questions: "
+            f"{_knobs(first.knobs)} {first.accuracy:.3f} -> {_knobs(chosen.knobs)} {chosen.accuracy:.3f}"
+        )
+
+    def prompts(self, spec: SystemSpec, key: str) -> dict[str, Any]:
+        """Prompt knobs of a retrieving system chosen on dev; they stay set in ``res.tuned``."""
+        bench = self.configs["bench"]
+        trial_spec = replace(spec, name=f"{spec.name}@tune")
+        base = asdict(self.res.knobs(spec))
+
+        def evaluate(knobs: dict[str, Any]) -> Trial:
+            self.res.tuned[spec.name] = {k: v for k, v in knobs.items() if v != base[k]}
+            acc, seconds = self.score(trial_spec, key)
+            return Trial(knobs, acc, seconds)
+
+        axes = prompt_axes(spec, parse_list(bench.tune_prompts), parse_list(bench.tune_k, int))
+        chosen, trials = coordinate_search(base, axes, evaluate)
+        default = trials[0]
+        budgets = parse_list(bench.tune_budgets, int)
+        if budgets and chosen["k"] > 1:  # one chunk rarely fills a budget: nothing to choose
+            chosen, more = coordinate_search(chosen, [[{"context_budget": b} for b in budgets]], evaluate)
+            trials += [t for t in more if t not in trials]
+        best = next(t for t in trials if t.knobs == chosen)
+        self.res.tuned[spec.name] = {k: v for k, v in chosen.items() if v != base[k]}
+        self.record(spec.name, best, trials, default)
+        return chosen
+
+    def ft(self, train_adapter: Callable[..., tuple[Path, dict]]) -> tuple[Path, dict]:
+        """The ``sft`` adapter with its learning rate and epoch chosen on dev: its folder and card.
+
+        ``train_adapter(cfg, stop_epochs)`` trains (or loads) the adapter of ``cfg`` up to
+        ``stop_epochs`` epochs of its schedule (``None``: to the end)."""
+        bench, train = self.configs["bench"], self.configs["train"]
+        lrs = parse_list(bench.tune_lrs, float) or [train.lr, train.lr / 4]
+        probe = bench.tune_probe_epochs if len(lrs) > 1 and 0 < bench.tune_probe_epochs < train.epochs else 0
+        trials: dict[tuple, Trial] = {}
+        probe_seconds: dict[float, float] = {}
+        if probe:  # successive halving: every lr trains `probe` epochs of its schedule, the best goes on
+            for lr in lrs:
+                _, card = train_adapter(replace(train, lr=lr), probe)
+                self.snapshot_trial(lr, probe, card, trials)
+                done = max(card.get("epochs_done", probe), 1)
+                probe_seconds[lr] = card.get("train_seconds", 0.0) * min(probe, done) / done
+            lrs = [pick(list(trials.values())).knobs["lr"]]
+        cards = {}
+        for lr in lrs:
+            _, cards[lr] = train_adapter(replace(train, lr=lr), None)
+            for epoch in range(1, cards[lr]["epochs_done"] + 1):
+                self.snapshot_trial(lr, epoch, cards[lr], trials)
+        chosen = pick([t for t in trials.values() if t.knobs["lr"] in cards])  # fewer epochs win a tie
+        card = cards[chosen.knobs["lr"]]
+        # Tuning's own cost: the runs that lost (the chosen one is the adapter's training cost).
+        lost = {lr: c.get("train_seconds", 0.0) for lr, c in cards.items() if c is not card}
+        extra = sum(lost.values()) + sum(s for lr, s in probe_seconds.items() if lr not in cards)
+        default = trials.get(_key({"lr": train.lr, "epochs": train.epochs}))
+        self.record("ft", chosen, list(trials.values()), default, extra)
+        self.out["systems"]["ft"]["note"] = (
+            f"each lr trained {probe} of {train.epochs} epochs, the best went on to the end"
+            if probe
+            else "each lr trained for all its epochs"
+        )
+        folder = Path(card["path"]) / "epochs" / str(chosen.knobs["epochs"])
+        return folder, card | {"epoch": chosen.knobs["epochs"], "key": digest(card["key"], chosen.knobs)}
+
+    def snapshot_trial(self, lr: float, epoch: int, card: Mapping[str, Any], trials: dict) -> Trial:
+        """Dev accuracy of the adapter as it was after ``epoch`` epochs at learning rate ``lr``
+        (added to ``trials``; a setting already there is not scored again)."""
+        knobs = {"lr": lr, "epochs": epoch}
+        if _key(knobs) not in trials:
+            name = f"sft-lr{lr:g}-e{epoch}".replace(".", "p")  # peft refuses dots in names
+            self.res.add_adapter(name, Path(card["path"]) / "epochs" / str(epoch))
+            acc, seconds = self.score(SystemSpec(f"ft@{name}", name, False, "dev trial"), card["key"])
+            trials[_key(knobs)] = Trial(knobs, acc, seconds, f"epoch {epoch}")
+        return trials[_key(knobs)]
+
+
+def _key(knobs: Mapping[str, Any]) -> tuple:
+    return tuple(sorted(knobs.items()))
+
+
+def _knobs(knobs: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in knobs.items())
