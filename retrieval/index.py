@@ -35,6 +35,9 @@ FILES = ("index.faiss", "vectors.npy", "chunks.jsonl")
 # centroids are poorly placed; it subsamples above 256 per centroid, so more only costs time.
 TRAIN_POINTS_PER_LIST = 39
 PQ_CENTROIDS = 256  # 8-bit PQ codes: every sub-quantizer is a 256-centroid k-means too
+# PQ sub-quantizers cluster dim/pq_m-dimensional slices (8 dims at 384/48): 64 points per centroid
+# place them well, and training them on all 39 x nlist sampled vectors took 45 s of 52 s at 40k.
+PQ_TRAIN_PER_CENTROID = 64
 ADD_BLOCK = 65_536  # rows added to an index per call when streaming from disk (~100 MB at dim 384)
 
 
@@ -61,6 +64,7 @@ def make_faiss_index(kind: str, dim: int, n: int, cfg: RetrievalConfig) -> faiss
         nlist = cfg.ivf_nlist or max(1, int(4 * math.sqrt(max(n, 1))))
         index = faiss.IndexIVFPQ(faiss.IndexFlatIP(dim), dim, nlist, cfg.pq_m, 8, faiss.METRIC_INNER_PRODUCT)
         index.nprobe = cfg.ivf_nprobe
+        index.pq.cp.max_points_per_centroid = PQ_TRAIN_PER_CENTROID
         return index
     raise ValueError(f"unknown index kind {kind!r}")
 
