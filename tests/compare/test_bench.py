@@ -65,6 +65,15 @@ def test_bench_run_folder_then_cached_repeat(
     assert "| system |" in (run / "report.md").read_text() and (run / "plots" / "accuracy_cost.png").is_file()
     assert "run folder:" in out and "accuracy" in out
     assert (run / "retrievability" / "pages.csv").is_file() and summary["retrievability"]["pages"] == 5
+    # dev tuning: the retriever by dev MRR, the adapter's lr (configured, a quarter) by dev accuracy,
+    # RAG and hybrid prompts one knob at a time (default, one-shot, completion, then k=3)
+    tuning = summary["tuning"]
+    assert (
+        tuning["split"] == "dev" and tuning["questions"] == 1 and tuning["retriever"]["chosen"] in retrieval
+    )
+    assert [t["knobs"]["lr"] for t in tuning["systems"]["ft"]["trials"]] == [0.002, 0.0005]
+    assert all(len(tuning["systems"][n]["trials"]) == 4 for n in ("rag", "hybrid"))
+    assert "## Tuning on dev" in (run / "report.md").read_text()
     # nothing changed: no training, no indexing, answers from the cache, same scores
     rc, out, err = run_cli(*bench_args(mini_dir, tiny_model_dir, runs))
     assert rc == 0, err

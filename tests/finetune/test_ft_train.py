@@ -227,3 +227,28 @@ def test_dev_sample_is_seeded_and_ordered() -> None:
     a = sample(items, 5, seed=0)
     assert a == sample(items, 5, seed=0) and a == sorted(a) and len(set(a)) == 5
     assert sample(items, 0, seed=0) == items and sample(items, 50, seed=0) == items
+
+
+def test_probe_epochs_then_continue_equals_one_run_and_keeps_each_epoch(
+    tiny_tokenizer, tmp_path: Path
+) -> None:
+    full = make_trainer(tiny_tokenizer, tmp_path / "a")
+    full.fit(progress=False)
+    probe = make_trainer(tiny_tokenizer, tmp_path / "b")
+    card = probe.fit(progress=False, stop_epochs=1)  # one epoch of the three-epoch schedule
+    assert not card["finished"] and card["epochs_done"] == 1
+    assert sorted(p.name for p in (tmp_path / "b" / "epochs").iterdir()) == ["1"]
+    rest = make_trainer(tiny_tokenizer, tmp_path / "b")
+    rest.resume()
+    assert rest.fit(progress=False)["finished"]
+    a, b = _adapter(full), _adapter(rest)
+    assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
+    # every epoch's adapter is a loadable PEFT folder; the last equals the final adapter
+    from safetensors.torch import load_file
+
+    assert sorted(p.name for p in (tmp_path / "b" / "epochs").iterdir()) == ["1", "2", "3"]
+    last = load_file(tmp_path / "b" / "epochs" / "3" / "adapter_model.safetensors")
+    final = load_file(tmp_path / "b" / "adapter" / "adapter_model.safetensors")
+    first = load_file(tmp_path / "b" / "epochs" / "1" / "adapter_model.safetensors")
+    assert last.keys() == final.keys() and all(torch.equal(last[k], final[k]) for k in last)
+    assert any(not torch.equal(first[k], last[k]) for k in last)
