@@ -23,6 +23,7 @@ from typing import Any
 
 from compare.config import PROFILES, BenchConfig
 from compare.costs import hourly_rate, load_prices
+from compare.model_axis import model_slug
 from compare.stages import StageCache, digest, questions_digest
 from compare.systems import SystemSpec, get_systems
 from corpus.chunking import ChunkConfig
@@ -264,6 +265,7 @@ def build_resources(
         if n != "sft" or not tune_ft
     }
     model, tok = load_model(train.model, train.device, train.dtype, train.trust_remote_code)
+    summary["model"] = model_facts(train.model, model)
     res = Resources(
         model, tok, retriever, bench.context_k, bench.context_budget, style_description(ds),
         bench.max_new_tokens, bench.batch_size, set(), chunk_text, bench.rag_shots,
@@ -274,6 +276,22 @@ def build_resources(
     for n in names:
         res.add_adapter(n, adapters[n])
     return res
+
+
+def model_facts(name: str, model: Any) -> dict[str, Any]:
+    """The generator's name, its size as registered ("135M") and its parameter count."""
+    from finetune.models import MODELS
+
+    params = sum(p.numel() for p in model.parameters())
+    spec = MODELS.get(name)
+    size = (
+        spec.params
+        if spec and spec.params
+        else f"{params / 1e6:.0f}M"
+        if params >= 1e6
+        else f"{params / 1e3:.0f}K"
+    )
+    return {"name": name, "size": size, "params": params}
 
 
 def tuned_sft(ds: Dataset, configs: dict, res: Any, cache: StageCache, summary: dict) -> Path:
@@ -350,31 +368,74 @@ def run_system(
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from compare.report import finish_run
-
     t0 = time.perf_counter()
     configs = resolve_configs(args)
     bench = configs["bench"]
     specs = get_systems(bench.system_names)
     hourly_rate(load_prices(), bench.hardware)  # an unknown price row fails now, not after the run
+    models = bench.model_names or [configs["train"].model]
+    configs["train"] = replace(configs["train"], model=models[0])
     path = resolve_dataset(args.dataset)
     ds, questions, loaded = load_questions(path, args.qa, bench)
     warnings = dataset_warnings(ds)
     print(format_report(loaded, dataset_stats(ds, configs["chunking"]), warnings))
     runs = Path(args.runs)
     run = latest_unfinished(runs, args.name) if args.resume else new_run_dir(runs, args.name)
-    save_config(run / "config.json", **configs, dataset={"path": str(path), "qa": args.qa, "name": ds.name})
+    dataset = {"path": str(path), "qa": args.qa, "name": ds.name}
+    save_config(run / "config.json", **configs, dataset=dataset)
     print(
         f"\nbench ({bench.profile}): {len(questions)} {bench.split} questions, "
-        f"systems {', '.join(s.name for s in specs)}; run folder {run}"
+        f"systems {', '.join(s.name for s in specs)}; model{'s' if len(models) > 1 else ''} "
+        f"{', '.join(models)}; run folder {run}"
     )
     cache = StageCache(runs / ".cache")
+    summaries = {}
+    # The first model's run is the run folder itself; every further model gets a complete run of
+    # its own under models/<name>/, and the first run's summary and report get the model axis.
+    for n, model in enumerate(reversed(models)):
+        first = n == len(models) - 1
+        folder = run if first else run / "models" / model_slug(model)
+        mconfigs = {**configs, "train": replace(configs["train"], model=model)}
+        done = folder / "summary.json"
+        if not first and done.is_file():  # a resumed multi-model bench keeps finished models
+            summaries[model] = json.loads(done.read_text())
+            continue
+        if not first:
+            folder.mkdir(parents=True, exist_ok=True)
+            save_config(folder / "config.json", **mconfigs, dataset=dataset)
+        if len(models) > 1:
+            print(f"\n=== model {model} ===")
+        axis = model_axis_of(summaries) if first and len(models) > 1 else None
+        summaries[model] = bench_model(args, ds, questions, loaded, warnings, mconfigs, specs, folder, cache,
+                                       axis, time.perf_counter())  # fmt: skip
+    if len(models) > 1:
+        print(f"\n{summaries[models[0]]['model_axis']['verdict']}")
+        print(f"run folder: {run}  ({(time.perf_counter() - t0) / 60:.1f} min, {len(models)} models)")
+    return 0
+
+
+def model_axis_of(others: dict[str, dict]) -> Any:
+    """A callback giving the model axis once the first model's summary exists (it comes last)."""
+    from compare.model_axis import model_axis
+
+    return lambda first_model, summary: model_axis({first_model: summary, **others})
+
+
+def bench_model(
+    args: argparse.Namespace, ds: Dataset, questions: list, loaded: Any, warnings: list, configs: dict,
+    specs: list[SystemSpec], run: Path, cache: StageCache, axis: Any, t0: float,
+) -> dict:  # fmt: skip
+    """Every system with one model, scored into ``run``; returns the summary."""
+    from compare.report import finish_run
+
+    bench = configs["bench"]
     summary: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "name": args.name,
         "dataset": ds.name,
         "profile": bench.profile,
         "warnings": [str(w) for w in warnings],
+        "run_folder": str(run),
     }
     res = build_resources(ds, configs, specs, cache, summary)
     if res.retriever is not None:
@@ -413,8 +474,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
         "device": str(res.model.device),
     }
     summary["cache_hits"] = cache.hits
-    finish_run(run, ds, questions, answers, res.chunk_text, summary, configs, time.perf_counter() - t0)
-    return 0
+
+    def add_axis(scored: dict) -> None:
+        scored["model_axis"] = axis(configs["train"].model, scored)
+
+    seconds = time.perf_counter() - t0
+    return finish_run(
+        run, ds, questions, answers, res.chunk_text, summary, configs, seconds, axis and add_axis
+    )
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -39,6 +39,8 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
             "tune_lrs": "2e-3,1e-3,5e-4,4e-3",
             "tune_probe_epochs": 0,
             "tune_questions": 0,
+            # the model axis: does the verdict hold at another size? (DESIGN.md, "A fair comparison")
+            "models": "smollm2-135m,gemma3-270m",
         },
         "train": {"epochs": 8},
     },
@@ -85,6 +87,9 @@ class BenchConfig:
     update_epochs: int = field(default=0, metadata={"help": "epochs of the FT update (0 = train.epochs)"})
     forgetting_replay: bool = field(
         default=True, metadata={"help": "also train an adapter with general replay examples"}
+    )
+    models: str = field(
+        default="", metadata={"help": "generators compared, comma-separated (default: train.model only)"}
     )
     # Dev tuning (compare/tuning.py): each system's knobs chosen on dev, test scored once. The
     # default grid is small enough for the quick profile; the full profile searches a wider one.
@@ -150,6 +155,10 @@ class BenchConfig:
     @property
     def scenario_names(self) -> list[str]:
         return [s.strip() for s in self.scenarios.split(",") if s.strip() and s.strip() != "none"]
+
+    @property
+    def model_names(self) -> list[str]:
+        return list(dict.fromkeys(m.strip() for m in self.models.split(",") if m.strip()))
 
     @property
     def system_names(self) -> list[str]:

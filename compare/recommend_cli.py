@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from compare.model_axis import model_slug, size_note
 from compare.recommend import Ranked, rank, system_facts
 from compare.usecase import UseCase, load_usecase, presets
 from corpus.io import atomic_write_text
@@ -65,6 +66,23 @@ def render(ranked: Sequence[Ranked], uc: UseCase, summary: Mapping[str, Any], ru
     return lines
 
 
+def model_tops(run: Path, summary: Mapping[str, Any], uc: UseCase, top: str) -> list[tuple[str, str, str]]:
+    """(model, size, first-ranked system) for every model of a model-axis run, smallest first;
+    the other models' summaries are their runs under ``<run>/models/``."""
+    rows = summary.get("model_axis", {}).get("rows", [])
+    primary = summary.get("model", {}).get("name")
+    tops = []
+    for row in rows:
+        if row["model"] == primary:
+            tops.append((row["model"], row["size"], top))
+            continue
+        other = run / "models" / model_slug(row["model"]) / "summary.json"
+        if other.is_file():
+            ranked = rank(system_facts(json.loads(other.read_text(encoding="utf-8"))), uc)
+            tops.append((row["model"], row["size"], ranked[0].system))
+    return tops
+
+
 def measured_line(summary: Mapping[str, Any], system: str, run: Path) -> str:
     """The measured small-model numbers the projections sit next to."""
     s = summary["systems"][system]
@@ -92,6 +110,8 @@ def cmd_recommend(args: argparse.Namespace) -> int:
         uc = load_usecase(name)
         ranked = rank(system_facts(summary), uc)
         lines = render(ranked, uc, summary, run)
+        note = size_note(model_tops(run, summary, uc, ranked[0].system))
+        lines += [note] if note else []
         if not args.no_projection:
             rows = project(summary, ranked[0].system)
             lines += ["", measured_line(summary, ranked[0].system, run)]

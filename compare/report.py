@@ -4,7 +4,7 @@ pattern, ``summary.json``, ``report.md`` with plots, and the table printed to th
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -190,8 +190,10 @@ def finish_run(
     summary: dict,
     configs: Mapping[str, Any],
     seconds: float,
+    amend: Callable[[dict], None] | None = None,
 ) -> dict:
-    """Score, cost, write the run folder and print the table; returns the summary."""
+    """Score, cost, write the run folder and print the table; returns the summary. ``amend`` adds
+    to the scored summary before it is written (the model axis, which needs this run's scores)."""
     style = ds.meta.get("house_style") if isinstance(ds.meta.get("house_style"), dict) else None
     rows_by = {name: result_rows(questions, b, chunk_text, style) for name, (b, _) in answers.items()}
     write_parquet(run / "results.parquet", [r for rows in rows_by.values() for r in rows])
@@ -205,6 +207,8 @@ def finish_run(
     summary["break_even"] = break_even_table(systems)
     summary["expectations"] = mark_ties(expectations(systems), summary.get("comparisons", []))
     summary["wall_seconds"] = round(seconds, 1)
+    if amend is not None:
+        amend(summary)
     from compare.plots import write_plots
 
     plots = write_plots(run / "plots", systems)
@@ -224,7 +228,8 @@ def render_report(summary: Mapping[str, Any], configs: Mapping[str, Any], plots:
     lines = [
         f"# Bench `{summary['name']}` on `{summary['dataset']}` ({summary['profile']} profile)",
         "",
-        f"Model {train.model} on {summary['machine']['device']} ({summary['machine']['platform']}, "
+        f"Model {train.model} ({summary.get('model', {}).get('size', '?')}) on "
+        f"{summary['machine']['device']} ({summary['machine']['platform']}, "
         f"{summary['machine']['cpus']} CPUs); {knobs_line(summary, bench, train)}. Wall time "
         f"{summary['wall_seconds'] / 60:.1f} min.",
         "",
@@ -313,6 +318,10 @@ def render_report(summary: Mapping[str, Any], configs: Mapping[str, Any], plots:
         ]
         lines += [""]
     lines += tuning_lines(summary.get("tuning", {}))
+    if summary.get("model_axis"):
+        from compare.model_axis import axis_lines
+
+        lines += axis_lines(summary["model_axis"])
     if summary.get("scenarios"):
         from compare.scenario_report import scenario_lines
 

@@ -29,7 +29,7 @@ from typing import Any
 from compare.config import PROMPT_VARIANTS
 from compare.evaluate import score_answer
 from compare.stages import digest
-from compare.systems import Resources, SystemSpec, cached_answers
+from compare.systems import Resources, SystemSpec, build_prompts, cached_answers
 from corpus.model import Dataset, QAItem
 
 RETRIEVER_METRIC = "mrr@10"  # the rank of the first relevant chunk is what a 1-3 chunk prompt needs
@@ -171,10 +171,18 @@ class Tuner:
         trial_spec = replace(spec, name=f"{spec.name}@tune")
         base = asdict(self.res.knobs(spec))
 
+        same: dict[str, Trial] = {}  # first rendered prompt -> trial: variants a model renders alike
+
         def evaluate(knobs: dict[str, Any]) -> Trial:
             self.res.tuned[spec.name] = {k: v for k, v in knobs.items() if v != base[k]}
+            prompt = build_prompts(trial_spec, self.questions[:1], self.res)[0][0] if self.questions else ""
+            if prompt in same:  # e.g. "completion" for a model without a chat template: not run twice
+                return Trial(
+                    knobs, same[prompt].accuracy, 0.0, f"same prompt as {_knobs(same[prompt].knobs)}"
+                )
             acc, seconds = self.score(trial_spec, key)
-            return Trial(knobs, acc, seconds)
+            same[prompt] = Trial(knobs, acc, seconds)
+            return same[prompt]
 
         axes = prompt_axes(spec, parse_list(bench.tune_prompts), parse_list(bench.tune_k, int))
         chosen, trials = coordinate_search(base, axes, evaluate)

@@ -226,3 +226,31 @@ def test_scenarios_run_and_report(run_cli, mini_dir: Path, tiny_model_dir: Path,
     report = (run / "report.md").read_text()
     assert "## Freshness" in report and "## Forgetting" in report and "## House style" in report
     assert "[scenario:freshness]" in out and "[adapter:sft-replay]" in out
+
+
+def test_two_models_bench_writes_each_run_and_the_axis(
+    run_cli, mini_dir: Path, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    other = tmp_path / "tiny-other"
+    shutil.copytree(tiny_model_dir, other)
+    runs = tmp_path / "runs"
+    models = f"bench.models={tiny_model_dir},{other}"
+    rc, out, err = run_cli(
+        *bench_args(mini_dir, tiny_model_dir, runs, "--set", models, "--systems", "base,rag")
+    )
+    assert rc == 0, err
+    (run,) = [p for p in runs.iterdir() if not p.name.startswith(".")]
+    (sub,) = list((run / "models").iterdir())
+    assert (sub / "summary.json").is_file() and (sub / "results.parquet").is_file()
+    assert json.loads((sub / "config.json").read_text())["train"]["model"] == str(other)
+    first = json.loads((run / "summary.json").read_text())
+    axis = first["model_axis"]
+    assert {r["model"] for r in axis["rows"]} == {str(tiny_model_dir), str(other)}
+    assert all(r["params"] > 0 and set(r["accuracy"]) == {"base", "rag"} for r in axis["rows"])
+    assert "## Does the verdict depend on model size?" in (run / "report.md").read_text()
+    assert axis["verdict"] in out and "2 models" in out
+    rc, out, err = run_cli("recommend", "--run", str(run), "--profile", "regulated", "--no-projection")
+    assert rc == 0, err
+    assert "model size:" in out

@@ -158,8 +158,16 @@ def test_ft_tie_between_epochs_keeps_the_fewer_and_without_probing_trains_each_l
     assert t.out["systems"]["ft"]["seconds"] == 6 * 10.0 + 300.0  # the losing lr's full training
 
 
-def test_prompt_tuning_sets_the_chosen_knobs_and_reads_only_dev() -> None:
+def test_prompt_tuning_sets_the_chosen_knobs_and_reads_only_dev(monkeypatch: pytest.MonkeyPatch) -> None:
     from compare.systems import PromptKnobs
+
+    # the rendered prompt: one-shot and few-shot differ, "completion" renders like one-shot here
+    # (as it does for a model without a chat template), so it is not answered again
+    def render(spec: SystemSpec, questions: list, res: Any) -> tuple[list[str], list, float]:
+        knobs = res.tuned.get("rag", {})
+        return [f"{knobs.get('shots', 3)}-{knobs.get('k', 1)}"], [None], 0.0
+
+    monkeypatch.setattr("compare.tuning.build_prompts", render)
 
     class Res(SimpleNamespace):
         def knobs(self, spec: SystemSpec) -> PromptKnobs:
@@ -167,16 +175,20 @@ def test_prompt_tuning_sets_the_chosen_knobs_and_reads_only_dev() -> None:
 
     res = Res(tuned={})
     ds = DevOnly("d", {}, [qa(i, s) for i in range(6) for s in ("dev", "test")])
-    t = Tuner(ds, {"bench": BenchConfig(tune_prompts="few-shot,completion", tune_k="1,3")}, res, None, {})
+    bench = BenchConfig(tune_prompts="few-shot,one-shot,completion", tune_k="1,3")
+    t = Tuner(ds, {"bench": bench}, res, None, {})
     seen = []
 
     def score(spec: SystemSpec, key: str) -> tuple[float, float]:
         knobs = res.tuned.get("rag", {})
         seen.append(knobs)
-        return (0.8 if knobs == {"layout": "completion"} else 0.4), 2.0
+        return (0.8 if knobs == {"shots": 1} else 0.4), 2.0
 
     t.score = score
     chosen = t.prompts(SystemSpec("rag", None, True, ""), "key")
-    assert chosen == {"k": 1, "context_budget": 512, "shots": 3, "layout": "completion"}
-    assert res.tuned["rag"] == {"layout": "completion"}  # only what differs from the defaults
-    assert len(seen) == 3 and t.out["systems"]["rag"]["seconds"] == 6.0
+    assert chosen == {"k": 1, "context_budget": 512, "shots": 1, "layout": "auto"}
+    assert res.tuned["rag"] == {"shots": 1}  # only what differs from the defaults
+    assert seen == [{}, {"shots": 1}, {"shots": 1, "k": 3}]  # completion: same prompt as few-shot, not run
+    rag = t.out["systems"]["rag"]
+    assert len(rag["trials"]) == 4 and rag["seconds"] == 6.0
+    assert rag["trials"][2]["label"].startswith("same prompt as") and rag["trials"][2]["seconds"] == 0
