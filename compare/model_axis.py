@@ -137,3 +137,16 @@ def size_note(tops: Sequence[tuple[str, str, str]]) -> str:
         return f"model size: the same system comes first at every measured size ({where})"
     between = ", ".join(f"between {a[1] or a[0]} and {b[1] or b[0]}" for a, b in changes)
     return f"model size: the recommendation flips {between} (measured at both): {where}"
+
+
+def verdict_basis(summary: Mapping[str, Any]) -> str:
+    """The model, its size and the knobs a run's verdict was reached with, in one line."""
+    model = summary.get("model", {})
+    who = f"{model.get('name', 'the run model')} ({model.get('size', '?')})"
+    tuned = summary.get("tuning", {}).get("systems", {})
+    if not tuned:
+        return f"verdict reached with {who}; knobs as configured (no dev tuning)"
+    chosen = "; ".join(
+        f"{n} {', '.join(f'{k}={v}' for k, v in t['chosen'].items())}" for n, t in tuned.items()
+    )
+    return f"verdict reached with {who}; knobs chosen on dev: {chosen}"

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from compare.model_axis import model_slug, size_note
+from compare.model_axis import model_slug, size_note, verdict_basis
 from compare.recommend import Ranked, rank, system_facts
 from compare.usecase import UseCase, load_usecase, presets
 from corpus.io import atomic_write_text
@@ -49,8 +49,9 @@ def describe(uc: UseCase) -> str:
 
 
 def render(ranked: Sequence[Ranked], uc: UseCase, summary: Mapping[str, Any], run: Path) -> list[str]:
-    lines = [describe(uc), "", f"ranking from run {run} ({summary.get('dataset')}, measured on "
-             f"{summary.get('machine', {}).get('device', '?')}):"]  # fmt: skip
+    device = summary.get("machine", {}).get("device", "?")
+    lines = [describe(uc), "", f"ranking from run {run} ({summary.get('dataset')}, measured on {device}):",
+             f"  ({verdict_basis(summary)})"]  # fmt: skip
     for n, r in enumerate(ranked, 1):
         status = "meets every must" if r.meets_all else "misses: " + "; ".join(r.failed)
         lines.append(f"{n}. {r.system:<7} score {r.points:5.2f}  ({status})")

@@ -77,3 +77,11 @@ def test_size_note_and_size_parsing() -> None:
     assert size_note([("a", "135M", "ft"), ("b", "270M", "ft")]).startswith("model size: the same system")
     note = size_note([("a", "135M", "ft"), ("b", "270M", "rag")])
     assert note.startswith("model size: the recommendation flips between 135M and 270M (measured at both)")
+
+
+def test_verdict_basis_names_model_size_and_knobs() -> None:
+    from compare.model_axis import verdict_basis
+
+    s = summary("smollm2-135m", "135M", 1, {"rag": 0.5})
+    assert verdict_basis(s) == "verdict reached with smollm2-135m (135M); knobs chosen on dev: rag k=1"
+    assert verdict_basis({}).endswith("knobs as configured (no dev tuning)")
