@@ -65,6 +65,15 @@ class TrainConfig:
         metadata={"help": "run Python code shipped with the model folder (off: a security risk)"},
     )
     threads: int = field(default=0, metadata={"help": "CPU threads (0 = all cores)"})
+    # Data knobs measured by `ftrag sweep`; the defaults train on every train example unchanged.
+    fact_fraction: float = field(
+        default=1.0, metadata={"help": "share of the training facts kept, a seeded sample (1 = all)"}
+    )
+    corrupt_fraction: float = field(
+        default=0.0,
+        metadata={"help": "share of training answers replaced by a wrong answer of the same kind (0 = none)"},
+    )
+    phrasings: int = field(default=0, metadata={"help": "train phrasings kept per fact (0 = all)"})
 
     def __post_init__(self) -> None:
         positive = ("r", "alpha", "epochs", "batch_size", "grad_accum", "max_length")
@@ -84,7 +93,11 @@ class TrainConfig:
             raise ValueError(f"`warmup_ratio` must be in [0, 1), got {self.warmup_ratio!r}")
         if not self.targets:
             raise ValueError("`target_modules` must name at least one module, e.g. q_proj,v_proj")
-        for name in ("patience", "checkpoint_every", "threads", "dev_limit"):
+        if not 0 < self.fact_fraction <= 1:
+            raise ValueError(f"`fact_fraction` must be in (0, 1], got {self.fact_fraction!r}")
+        if not 0 <= self.corrupt_fraction < 1:
+            raise ValueError(f"`corrupt_fraction` must be in [0, 1), got {self.corrupt_fraction!r}")
+        for name in ("patience", "checkpoint_every", "threads", "dev_limit", "phrasings"):
             if getattr(self, name) < 0:
                 raise ValueError(f"`{name}` must be >= 0, got {getattr(self, name)!r}")
 

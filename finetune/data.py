@@ -6,12 +6,17 @@ unanswerable train questions teach the abstain answer, and the loss covers the a
 only. Optional extras: document continuation (the pages themselves), replay of general examples
 against forgetting, and RAFT-style examples whose contexts the caller builds (this package never
 imports ``retrieval``). Examples over ``max_length`` are counted and listed, never silently lost.
+
+Data knobs (measured by ``ftrag sweep``, all seeded, off by default): keep a share of the facts,
+keep k train phrasings per fact, and replace an exact share of the answers by a wrong answer of
+the same kind from another fact (label noise), see :func:`select_training`.
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from corpus.errors import DataError
@@ -38,6 +43,7 @@ class SFTData:
     examples: list[Example]
     too_long: list[str] = field(default_factory=list)  # sources of examples over max_length
     counts: dict[str, int] = field(default_factory=dict)
+    corrupted: dict[str, str] = field(default_factory=dict)  # question id -> the wrong answer trained
 
     @property
     def tokens(self) -> int:
@@ -134,6 +140,100 @@ def select_abstentions(train: Sequence[QAItem], mode: str) -> tuple[list[QAItem]
     return keep, len(train) - len(keep)
 
 
+def fact_of(q: QAItem) -> str:
+    """The fact a question asks about (its own id when it has no ``fact_id``)."""
+    return q.fact_id or q.id
+
+
+def answer_kind(q: QAItem) -> str:
+    """What kind of value the answer is: the attribute of its template (``designer/1`` ->
+    ``designer``), so a corrupted answer is a plausible wrong value (a name for a name, a year
+    for a year); items without one share a single kind."""
+    template = q.template or ""
+    return template.split("/")[0] if "/" in template else ""
+
+
+def keep_facts(items: Sequence[QAItem], fraction: float, seed: int) -> list[QAItem]:
+    """The answerable items of a seeded ``fraction`` of the facts (at least one fact), in order."""
+    facts = sorted({fact_of(q) for q in items})
+    if fraction >= 1 or not facts:
+        return list(items)
+    n = max(1, round(fraction * len(facts)))
+    kept = set(random.Random(f"{seed}:facts").sample(facts, n))
+    return [q for q in items if fact_of(q) in kept]
+
+
+def keep_phrasings(items: Sequence[QAItem], k: int, seed: int) -> list[QAItem]:
+    """At most ``k`` train phrasings of each fact, a seeded choice per fact (``k`` 0: all)."""
+    if k <= 0:
+        return list(items)
+    by_fact: dict[str, list[QAItem]] = {}
+    for q in items:
+        by_fact.setdefault(fact_of(q), []).append(q)
+    rng = random.Random(f"{seed}:phrasings")
+    kept = {q.id for f in sorted(by_fact) for q in rng.sample(by_fact[f], min(k, len(by_fact[f])))}
+    return [q for q in items if q.id in kept]
+
+
+def _wrong(q: QAItem) -> set[str]:
+    return {" ".join(g.lower().split()) for g in q.golds}
+
+
+def corrupt_answers(items: Sequence[QAItem], fraction: float, seed: int) -> dict[str, str]:
+    """Exactly ``round(fraction * len(items))`` answers replaced, chosen with ``seed``: question id
+    -> a wrong answer taken from another fact, of the same kind where one exists (any other
+    fact's otherwise), never one of the question's gold answers."""
+    n = round(fraction * len(items))
+    if n <= 0:
+        return {}
+    rng = random.Random(f"{seed}:corrupt")
+    chosen = sorted(rng.sample(range(len(items)), n))
+    out = {}
+    for i in chosen:
+        q = items[i]
+        donors = sorted({d.answer for d in items if fact_of(d) != fact_of(q) and d.answer.strip()})
+        donors = [a for a in donors if " ".join(a.lower().split()) not in _wrong(q)]
+        same = sorted({d.answer for d in items if answer_kind(d) == answer_kind(q)} & set(donors))
+        pool = same or donors
+        if not pool:
+            raise DataError(
+                "`corrupt_fraction` needs at least two facts with different answers to swap", "train"
+            )
+        out[q.id] = rng.choice(pool)
+    return out
+
+
+def select_training(
+    train: Sequence[QAItem], fact_fraction: float = 1.0, phrasings: int = 0, corrupt_fraction: float = 0.0,
+    seed: int = 0,
+) -> tuple[list[QAItem], dict[str, str], dict[str, int]]:  # fmt: skip
+    """The train items the data knobs leave, answers already corrupted, with the corrupted ids and
+    counts of what the knobs did (empty with the defaults: the train split as it is).
+
+    Only answerable items are subject to the knobs; unanswerable ones are kept as they are. Order:
+    a share of the facts, then k phrasings of each, then the corruption of an exact share of
+    what is left (so ``corrupt_fraction`` is a share of the answers actually trained on).
+    """
+    if fact_fraction >= 1 and phrasings <= 0 and corrupt_fraction <= 0:
+        return list(train), {}, {}
+    answerable = [q for q in train if q.kind != "unanswerable"]
+    kept = keep_phrasings(keep_facts(answerable, fact_fraction, seed), phrasings, seed)
+    wrong = corrupt_answers(kept, corrupt_fraction, seed)
+    ids = {q.id for q in kept}
+    out = [
+        replace(q, answer=wrong[q.id], aliases=()) if q.id in wrong else q
+        for q in train
+        if q.kind == "unanswerable" or q.id in ids
+    ]
+    counts = {
+        "facts_kept": len({fact_of(q) for q in kept}),
+        "facts_dropped": len({fact_of(q) for q in answerable}) - len({fact_of(q) for q in kept}),
+        "phrasings_dropped": len(answerable) - len(kept),
+        "corrupted": len(wrong),
+    }
+    return out, wrong, counts
+
+
 def doc_examples(ds: Dataset, tokenizer: Any, max_length: int) -> list[Example]:
     """Continuation on the pages themselves: loss on every token, pages cut into windows."""
     out = []
@@ -148,7 +248,8 @@ def doc_examples(ds: Dataset, tokenizer: Any, max_length: int) -> list[Example]:
 def build_sft_data(
     ds: Dataset, tokenizer: Any, chat: bool = True, max_length: int = 256, include_docs: bool = False,
     replay: Sequence[tuple[str, str]] = (), raft: Sequence[tuple[str, str, str]] = (),
-    abstain: str = "answered-wordings", raft_system: str | None = SYSTEM,
+    abstain: str = "answered-wordings", raft_system: str | None = SYSTEM, fact_fraction: float = 1.0,
+    phrasings: int = 0, corrupt_fraction: float = 0.0, seed: int = 0,
 ) -> SFTData:  # fmt: skip
     """All training examples with their counts; raises when there is nothing to train on.
 
@@ -161,6 +262,8 @@ def build_sft_data(
             chunks, already numbered) is built by the caller.
         raft_system: the system prompt of RAFT examples: the one the retrieval prompt will use at
             inference, so the adapter learns the prompt it is asked with.
+        fact_fraction, phrasings, corrupt_fraction, seed: the data knobs of
+            :func:`select_training` (defaults: every train example, unchanged).
     """
     train = ds.questions("train")
     if not train:
@@ -170,6 +273,7 @@ def build_sft_data(
     if all(not q.answer.strip() for q in train if q.kind != "unanswerable"):
         raise DataError("train questions have no answers; fine-tuning needs gold answers", ds.name)
     train, skipped = select_abstentions(train, abstain)
+    train, corrupted, knob_counts = select_training(train, fact_fraction, phrasings, corrupt_fraction, seed)
     style, refusal = ds.meta.get("house_style"), str(ds.meta.get("abstain_answer", "I don't know"))
     examples = qa_examples(train, tokenizer, chat, style, refusal)
     for n, (prompt, answer) in enumerate(replay):
@@ -187,4 +291,4 @@ def build_sft_data(
         counts[e.kind] = counts.get(e.kind, 0) + 1
     counts["too_long"] = len(too_long)
     counts["abstain_skipped"] = skipped
-    return SFTData(keep, too_long, counts)
+    return SFTData(keep, too_long, counts | knob_counts, corrupted)

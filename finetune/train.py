@@ -260,6 +260,10 @@ class AdapterTrainer:
             replay=replay,
             raft=raft,
             raft_system=raft_system,
+            fact_fraction=cfg.fact_fraction,
+            phrasings=cfg.phrasings,
+            corrupt_fraction=cfg.corrupt_fraction,
+            seed=cfg.seed,
         )
         if not self.data.examples:
             raise DataError(

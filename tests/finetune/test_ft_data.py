@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import replace
+
 import pytest
 
 from corpus.errors import DataError
 from corpus.model import Dataset, Document, QAItem
-from finetune.data import IGNORE, build_sft_data, encode_pair, select_abstentions, styled
+from finetune.data import IGNORE, build_sft_data, encode_pair, select_abstentions, select_training, styled
 
 STYLE = {"template": "{answer} -- tessaline care"}
 
@@ -112,3 +115,87 @@ def test_abstentions_in_never_answered_wordings_are_left_out(mode: str, kept: li
 def test_skipped_abstentions_are_counted(tiny_tokenizer) -> None:
     data = build_sft_data(_ds([*ANSWERED, LEAK, SEEN]), tiny_tokenizer)
     assert data.counts["abstain_skipped"] == 1 and [e.source for e in data.examples] == ["a0", "a1", "u.seen"]
+
+
+# Data knobs (ftrag sweep): 20 facts of two kinds, three train phrasings each, two abstentions.
+def _facts(n: int = 20, phrasings: int = 3) -> list[QAItem]:
+    out = []
+    for f in range(n):
+        kind, answer = ("year", str(1990 + f)) if f % 2 else ("designer", f"designer {f}")
+        for t in range(phrasings):
+            out.append(QAItem(f"f{f}.t{t}", f"question {t} about fact {f} ?", answer, split="train",
+                              fact_id=f"f{f}", template=f"{kind}/{t}"))  # fmt: skip
+    return [*out, _item("u.0", "missing/0", "unanswerable"), _item("u.1", "missing/1", "unanswerable")]
+
+
+def test_knob_defaults_leave_the_training_data_as_it_is(tiny_tokenizer) -> None:
+    items = _facts()
+    assert select_training(items) == (items, {}, {})
+    plain = build_sft_data(_ds([FACT, NONE]), tiny_tokenizer)
+    assert plain.corrupted == {} and set(plain.counts) == {"qa", "too_long", "abstain_skipped"}
+
+
+@pytest.mark.parametrize("fraction, facts", [(1.0, 20), (0.5, 10), (0.25, 5), (0.01, 1)])
+def test_fact_fraction_keeps_that_share_of_facts_with_all_their_phrasings(
+    fraction: float, facts: int
+) -> None:
+    kept, _, counts = select_training(_facts(), fact_fraction=fraction, seed=3)
+    answerable = [q for q in kept if q.kind != "unanswerable"]
+    assert len({q.fact_id for q in answerable}) == facts and len(answerable) == 3 * facts
+    assert [q.id for q in kept if q.kind == "unanswerable"] == ["u.0", "u.1"]  # abstentions stay
+    if fraction < 1:
+        assert counts["facts_kept"] == facts and counts["facts_dropped"] == 20 - facts
+        assert select_training(_facts(), fact_fraction=fraction, seed=3)[0] == kept  # same seed, same facts
+    assert (
+        fraction == 1
+        or select_training(_facts(), fact_fraction=0.5, seed=4)[0]
+        != select_training(_facts(), fact_fraction=0.5, seed=3)[0]
+    )
+
+
+@pytest.mark.parametrize("k, per_fact", [(1, 1), (2, 2), (3, 3), (5, 3), (0, 3)])
+def test_phrasings_keeps_k_train_phrasings_per_fact(k: int, per_fact: int) -> None:
+    kept, _, _ = select_training(_facts(), phrasings=k, seed=1)
+    by_fact = Counter(q.fact_id for q in kept if q.kind != "unanswerable")
+    assert len(by_fact) == 20 and set(by_fact.values()) == {per_fact}
+
+
+@pytest.mark.parametrize("fraction", [0.1, 0.25, 0.5, 0.9])
+def test_corruption_replaces_exactly_that_share_with_wrong_answers_of_the_same_kind(fraction: float) -> None:
+    items = _facts()
+    kept, wrong, counts = select_training(items, corrupt_fraction=fraction, seed=7)
+    answerable = [q for q in items if q.kind != "unanswerable"]
+    assert len(wrong) == round(fraction * len(answerable)) == counts["corrupted"]
+    gold = {q.id: q for q in items}
+    for q in kept:
+        if q.id in wrong:
+            assert q.answer == wrong[q.id] != gold[q.id].answer and q.aliases == ()
+            donor = next(d for d in answerable if d.answer == q.answer)  # taken from another fact
+            assert donor.fact_id != q.fact_id and donor.template.split("/")[0] == q.template.split("/")[0]
+        else:
+            assert q == gold[q.id]
+    assert select_training(items, corrupt_fraction=fraction, seed=7)[1] == wrong  # deterministic
+    assert select_training(items, corrupt_fraction=fraction, seed=8)[1] != wrong
+
+
+def test_corruption_counts_the_answers_left_after_the_other_knobs(tiny_tokenizer) -> None:
+    _, wrong, _ = select_training(_facts(), fact_fraction=0.5, phrasings=1, corrupt_fraction=0.5)
+    assert len(wrong) == 5  # 10 facts x 1 phrasing, half of them
+    other = replace(FACT, id="g.t0", fact_id="g", answer="40 hours")
+    data = build_sft_data(_ds([FACT, other]), tiny_tokenizer, corrupt_fraction=0.5)
+    assert data.counts["corrupted"] == 1 and len(data.corrupted) == 1
+    with pytest.raises(DataError, match="corrupt_fraction"):
+        select_training([FACT], corrupt_fraction=0.9)  # one fact: nothing to swap with
+
+
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [({"fact_fraction": 0.0}, "fact_fraction"), ({"fact_fraction": 1.5}, "fact_fraction"),
+     ({"corrupt_fraction": 1.0}, "corrupt_fraction"), ({"corrupt_fraction": -0.1}, "corrupt_fraction"),
+     ({"phrasings": -1}, "phrasings")],
+)  # fmt: skip
+def test_data_knobs_are_validated_naming_the_field(kwargs: dict, field: str) -> None:
+    from finetune.config import TrainConfig
+
+    with pytest.raises(ValueError, match=f"`{field}`"):
+        TrainConfig(**kwargs)
