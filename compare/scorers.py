@@ -85,8 +85,10 @@ def contains_gold(answer: str, golds: Sequence[str], question: str = "", max_tok
     hit = any(re.search(rf"(?<!\w){re.escape(normalize(g))}(?!\w)", a) for g in golds if normalize(g))
     if not hit:
         return 0.0
-    gold_numbers = {n for g in golds for n in re.findall(r"\d+(?:\.\d+)?", g)}
-    others = set(re.findall(r"\d+(?:\.\d+)?", a)) - gold_numbers - set(re.findall(r"\d+(?:\.\d+)?", question))
+    # numbers as the normalised answer spells them ("1.7" is "17" there once punctuation is gone)
+    gold_numbers = {n for g in golds for n in re.findall(r"\d+(?:\.\d+)?", normalize(g))}
+    asked = set(re.findall(r"\d+(?:\.\d+)?", normalize(question)))
+    others = set(re.findall(r"\d+(?:\.\d+)?", a)) - gold_numbers - asked
     return 0.0 if gold_numbers and others else 1.0
 
 
