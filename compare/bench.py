@@ -27,11 +27,11 @@ from compare.model_axis import model_slug
 from compare.stages import StageCache, digest, questions_digest
 from compare.systems import SystemSpec, get_systems
 from corpus.chunking import ChunkConfig
-from corpus.config import apply_overrides, save_config
+from corpus.config import apply_overrides, read_saved_config, save_config
 from corpus.errors import DataError
 from corpus.formats import load
 from corpus.model import Dataset
-from corpus.paths import resolve_dataset
+from corpus.paths import check_run_name, resolve_dataset
 from corpus.validate import dataset_stats, dataset_warnings, format_report
 from finetune.config import TrainConfig
 from finetune.data import styled
@@ -87,7 +87,7 @@ def resolve_configs(args: argparse.Namespace) -> dict[str, Any]:
     items = [f"{sec}.{k}={v}" for sec, kv in PROFILES[profile].items() for k, v in kv.items()]
     items.append(f"bench.profile={profile}")
     if args.config:
-        saved = json.loads(Path(args.config).read_text())
+        saved = read_saved_config(args.config)
         items += [
             f"{sec}.{k}={v}"
             for sec, kv in saved.items()
@@ -369,6 +369,7 @@ def run_system(
 
 def cmd_bench(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
+    check_run_name(args.name)
     configs = resolve_configs(args)
     bench = configs["bench"]
     specs = get_systems(bench.system_names)
@@ -381,6 +382,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     print(format_report(loaded, dataset_stats(ds, configs["chunking"]), warnings))
     runs = Path(args.runs)
     run = latest_unfinished(runs, args.name) if args.resume else new_run_dir(runs, args.name)
+    args.partial_output = None if args.resume else run  # removed if the run is refused (compare.cli)
     dataset = {"path": str(path), "qa": args.qa, "name": ds.name}
     save_config(run / "config.json", **configs, dataset=dataset)
     print(

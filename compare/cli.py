@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
-from compare import bench, content_cli, lmeval_cli, recommend_cli
+from compare import bench, content_cli, lmeval_cli, recommend_cli, sweep_cli
 from corpus import cli as corpus_cli
 from corpus.errors import DataError
 from finetune import cli as finetune_cli
@@ -24,6 +26,7 @@ COMMANDS = (
     lmeval_cli.register,
     recommend_cli.register,
     content_cli.register,
+    sweep_cli.register,
 )
 USER_ERRORS = (
     DataError,
@@ -54,6 +57,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def remove_partial(path: Path | None) -> None:
+    """A run folder this command created and never finished (no summary.json) is removed when the
+    command is refused, so bad input leaves nothing behind; an interrupted run (Ctrl-C, kill) keeps
+    its folder for ``--resume``."""
+    if path is not None and Path(path).is_dir() and not (Path(path) / "summary.json").exists():
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -61,6 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except USER_ERRORS as exc:
         if os.environ.get("FTRAG_DEBUG"):
             raise
+        remove_partial(getattr(args, "partial_output", None))
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"ftrag: error: {msg}", file=sys.stderr)
         return 2

@@ -91,3 +91,22 @@ def apply_overrides(configs: dict[str, Any], items: list[str]) -> dict[str, Any]
             raise ValueError(f"override {item!r}: `{name}` takes {getattr(kind, '__name__', kind)}") from None
         out[section] = dataclasses.replace(out[section], **{name: typed})
     return out
+
+
+def read_saved_config(path: str | Path) -> dict[str, dict[str, Any]]:
+    """A saved ``config.json`` (``{"train": {...}, ...}``); errors name the file and line."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: config file not found; check --config")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}:{exc.lineno}: malformed JSON ({exc.msg})") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not valid UTF-8; a config is a JSON file") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a JSON object of sections, got {type(data).__name__}")
+    bad = next((k for k, v in data.items() if not isinstance(v, dict)), None)
+    if bad is not None:
+        raise ValueError(f"{path}: section `{bad}` must be an object of field: value")
+    return data

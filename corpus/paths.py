@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -21,3 +22,10 @@ def resolve_dataset(name_or_path: str | Path | None) -> Path:
     if path.exists() or path.is_absolute() or len(path.parts) > 1:
         return path
     return datasets_dir() / path
+
+
+def check_run_name(name: str) -> str:
+    """A run name becomes part of a folder name: letters, digits, ``.``, ``_`` and ``-`` only."""
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", name) or set(name) == {"."}:
+        raise ValueError(f"`--name` {name!r} must be 1-64 letters, digits, '.', '_' or '-' (no '/')")
+    return name
