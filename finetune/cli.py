@@ -23,21 +23,26 @@ def cmd_train(args: argparse.Namespace) -> int:
     trainer = AdapterTrainer(cfg, ds, out)
     if args.resume:
         trainer.resume()
-    save_config(out / "config.json", train=cfg)
+    say = print if trainer.dist.is_main else lambda *a, **k: None  # one voice under `accelerate launch`
+    if trainer.dist.is_main:
+        save_config(out / "config.json", train=cfg)
     n, c = len(trainer.data.examples), trainer.data.counts
-    print(f"training {trainer.method} on {cfg.model} ({trainer.device}): {n} examples {c}, "
-          f"{len(trainer.dev)} dev, {trainer.total_steps} steps")  # fmt: skip
+    say(f"training {trainer.method} on {cfg.model} ({trainer.device}): {n} examples {c}, "
+        f"{len(trainer.dev)} dev, {trainer.total_steps} steps")  # fmt: skip
     try:
         card = trainer.fit()
     except KeyboardInterrupt:
         done = "a checkpoint" if trainer.ckpt_dir.is_dir() else "no checkpoint yet"
-        print(f"ftrag: stopped at step {trainer.state.step}; {out} has {done} "
-              "(checkpoints are swapped in atomically): rerun with --resume", file=sys.stderr)  # fmt: skip
+        say(f"ftrag: stopped at step {trainer.state.step}; {out} has {done} "
+            "(checkpoints are swapped in atomically): rerun with --resume", file=sys.stderr)  # fmt: skip
         raise
     dev = [round(x, 3) for _, x in card["dev_loss"]]
-    print(f"done in {card['wall_seconds']:.0f} s, {card['tokens_per_second']:.0f} tokens/s, "
-          f"peak {card['peak_memory_mb']:.0f} MB; dev loss by epoch {dev}")  # fmt: skip
-    print(f"adapter -> {out / 'adapter'}; card -> {out / 'training_card.json'}")
+    say(f"done in {card['wall_seconds']:.0f} s, {card['tokens_per_second']:.0f} tokens/s, "
+        f"peak {card['peak_memory_mb']:.0f} MB; dev loss by epoch {dev}")  # fmt: skip
+    if card["processes"] > 1:
+        each = card["tokens_per_second"] / card["processes"]
+        say(f"{card['processes']} processes: {each:.0f} tokens/s each")
+    say(f"adapter -> {out / 'adapter'}; card -> {out / 'training_card.json'}")
     return 0
 
 

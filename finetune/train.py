@@ -6,7 +6,8 @@ the head's compute and memory (the Trainer computes logits for every position). 
 length-grouped so little is padding. Checkpoints hold adapter, optimizer, scheduler and the
 data position, so ``--resume`` continues to the same weights as an uninterrupted run. Each
 epoch's adapter is kept under ``epochs/<n>/`` (a loadable PEFT folder), so the harness can choose
-the number of epochs by dev accuracy without training again.
+the number of epochs by dev accuracy without training again. Under ``accelerate launch`` the same
+loop runs on several processes, each taking its rows of every batch (see ``finetune/distributed.py``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from corpus.config import config_to_dict
 from corpus.errors import DataError
 from corpus.io import atomic_write_text
 from corpus.model import Dataset
+from finetune import distributed
 from finetune.config import TrainConfig
 from finetune.data import IGNORE, Example, build_sft_data, qa_examples
 
@@ -135,16 +137,17 @@ def shared_prefix_len(batch: dict[str, torch.Tensor], min_len: int = 4) -> int:
     return n if n >= min_len else 0
 
 
-def body_hidden(body: Any, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+def body_hidden(body: Any, batch: dict[str, torch.Tensor], prefix: int | None = None) -> torch.Tensor:
     """Last hidden states of every position, running a prefix shared by all rows only once.
 
     Every chat example starts with the same system turn and user header (11 of ~40 tokens for
     SmolLM2): the prefix runs at batch size 1, its key/value cache is repeated across the batch
     and the rows continue from it. Same numbers as the plain pass (the prefix sees nothing
     after it), a quarter less transformer compute; gradients flow back through the cache.
+    ``prefix`` overrides the measured length (0: one plain pass).
     """
     ids, mask = batch["input_ids"], batch["attention_mask"]
-    p = shared_prefix_len(batch)
+    p = shared_prefix_len(batch) if prefix is None else prefix
     if not p:
         return body(input_ids=ids, attention_mask=mask).last_hidden_state
     head = body(input_ids=ids[:1, :p], attention_mask=mask[:1, :p], use_cache=True)
@@ -160,10 +163,12 @@ def _cache_arg(body: Any) -> str:
     return "cache" if "cache" in inspect.signature(body.forward).parameters else "past_key_values"
 
 
-def answer_loss(model: Any, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
+def answer_loss(
+    model: Any, batch: dict[str, torch.Tensor], prefix: int | None = None
+) -> tuple[torch.Tensor, int]:
     """Summed cross-entropy over supervised positions, computing logits only there."""
     body, head = causal_lm_parts(model)
-    hidden = body_hidden(body, batch)
+    hidden = body_hidden(body, batch, prefix)
     targets = batch["labels"][:, 1:]
     keep = targets != IGNORE
     logits = head(hidden[:, :-1][keep])
@@ -241,6 +246,9 @@ class AdapterTrainer:
             torch.set_num_threads(cfg.threads)
         torch.manual_seed(cfg.seed)
         self.device, _ = pick_device_dtype(cfg.device, cfg.dtype)
+        self.dist = distributed.make(self.device == "cpu")  # a no-op without a launcher
+        if self.dist.world > 1:
+            self.device = self.dist.device  # this process's GPU, or the CPU
         self.method = resolve_method(cfg.method, self.device)
         spec = MODELS.get(cfg.model)
         self.chat = spec.chat if spec else True
@@ -280,6 +288,8 @@ class AdapterTrainer:
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, _lr_lambda(self.total_steps, warmup)
         )
+        if self.dist.world > 1:
+            self.optimizer = self.dist.prepare(self.model, self.optimizer)
         self.state = TrainState()
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
 
@@ -297,7 +307,7 @@ class AdapterTrainer:
 
         Sorted by length and in batches of 32 (no activations kept, so larger batches are cheap):
         about twice as fast as training-sized batches in arrival order, which matters because this
-        runs every epoch.
+        runs every epoch. Several processes score their rows of each batch and sum.
         """
         if not self.dev:
             return math.nan
@@ -306,29 +316,51 @@ class AdapterTrainer:
         total, n = 0.0, 0
         with torch.inference_mode():
             for i in range(0, len(dev), size):
-                loss, k = answer_loss(self.model, collate(dev[i : i + size], self.pad_id, self.device))
-                total, n = total + float(loss), n + k
+                rows, weight = self.dist.shard(range(i, min(i + size, len(dev))))
+                loss, k = self._loss(collate([dev[j] for j in rows], self.pad_id, self.device))
+                total, n = total + weight * float(loss), n + weight * k
         self.model.train()
+        total, n = self.dist.sum([total, n])
         return total / max(n, 1)
 
+    def _loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
+        if self.dist.world == 1:
+            return answer_loss(self.model, batch)
+        return self.dist.loss(batch), int((batch["labels"][:, 1:] != IGNORE).sum())
+
     def _step(self, group: list[list[int]]) -> float:
-        """One optimizer step over ``grad_accum`` micro-batches; loss is per supervised token."""
+        """One optimizer step over ``grad_accum`` micro-batches; loss is per supervised token.
+
+        Several processes: each runs its rows of every micro-batch; the loss is divided by the
+        global supervised-token count (every process holds all examples, so no communication), and
+        the gradients all-reduced on the last micro-batch sum to the single-process gradient.
+        """
+        d, ex = self.dist, self.data.examples
         self.optimizer.zero_grad(set_to_none=True)
-        micro = [collate([self.data.examples[i] for i in b], self.pad_id, self.device) for b in group]
-        n_total = sum(int((m["labels"][:, 1:] != IGNORE).sum()) for m in micro)
-        total = 0.0
-        for m in micro:
+        shards = [d.shard(b) for b in group]
+        micro = [collate([ex[i] for i in rows], self.pad_id, self.device) for rows, _ in shards]
+        n_total = sum(t != IGNORE for b in group for i in b for t in ex[i].labels[1:])
+        total, tokens, computed = 0.0, 0, 0
+        for j, (m, (_, weight)) in enumerate(zip(micro, shards, strict=True)):
             try:
-                loss, _ = answer_loss(self.model, m)
-                (loss / max(n_total, 1)).backward()
+                with d.no_sync(last=j == len(micro) - 1):
+                    loss, _ = self._loss(m)
+                    scaled = loss / max(n_total, 1)
+                    if d.world > 1:  # DDP and FSDP average gradients over processes: make it a sum
+                        scaled = scaled * (d.world * weight)
+                    scaled.backward()
             except (torch.OutOfMemoryError, MemoryError, RuntimeError) as exc:
                 raise out_of_memory(exc, self.cfg) from None
-            total += float(loss.detach())
-            self.state.tokens += int(m["attention_mask"].sum())
-            b, width = m["input_ids"].shape
-            self.state.computed += b * width - (b - 1) * shared_prefix_len(m)
+            if weight:  # a stand-in row (fewer rows than processes) counts for nothing
+                total += float(loss.detach())
+                tokens += int(m["attention_mask"].sum())
+                b, width = m["input_ids"].shape
+                computed += b * width - (b - 1) * (0 if d.fsdp else shared_prefix_len(m))
+        total, tokens, computed = d.sum([total, tokens, computed])  # global figures for the card
+        self.state.tokens += int(tokens)
+        self.state.computed += int(computed)
         self.state.supervised += n_total
-        torch.nn.utils.clip_grad_norm_([p for p in self.model.parameters() if p.requires_grad], 1.0)
+        d.clip([p for p in self.model.parameters() if p.requires_grad], 1.0)
         self.optimizer.step()
         self.scheduler.step()
         return total / max(n_total, 1)
@@ -346,8 +378,8 @@ class AdapterTrainer:
 
         cfg, st = self.cfg, self.state
         lengths = [len(e.input_ids) for e in self.data.examples]
-        bar = tqdm(total=self.total_steps, initial=st.step, disable=None if progress else True,
-                   desc="training", unit="step")  # fmt: skip
+        show = None if progress and self.dist.is_main else True
+        bar = tqdm(total=self.total_steps, initial=st.step, disable=show, desc="training", unit="step")
         self.model.train()
         while st.epoch < cfg.epochs:
             if stop_epochs is not None and st.epoch >= stop_epochs:
@@ -399,13 +431,22 @@ class AdapterTrainer:
     def save_snapshot(self) -> None:
         """This epoch's adapter as a PEFT folder (about 20 MB for SmolLM2-135M at rank 16)."""
         final, tmp = self.snapshot_dir(self.state.epoch), self.out / "epochs" / ".tmp"
-        shutil.rmtree(tmp, ignore_errors=True)
-        self.model.save_pretrained(tmp, safe_serialization=True)
-        shutil.rmtree(final, ignore_errors=True)
-        os.replace(tmp, final)
+        full = self.dist.full_state()  # every process takes part under FSDP; one writes
+        with distributed.main_first(self.dist) as main:
+            if main:
+                shutil.rmtree(tmp, ignore_errors=True)
+                self.model.save_pretrained(tmp, safe_serialization=True, state_dict=full)
+                shutil.rmtree(final, ignore_errors=True)
+                os.replace(tmp, final)
 
     def save_checkpoint(self) -> None:
         """Adapter, optimizer, scheduler, RNG and data position, swapped in atomically."""
+        full = self.dist.full_state()
+        with distributed.main_first(self.dist) as main:
+            if main:
+                self._write_checkpoint(full)
+
+    def _write_checkpoint(self, full: dict[str, torch.Tensor] | None) -> None:
         from peft import get_peft_model_state_dict
         from safetensors.torch import save_file
 
@@ -413,7 +454,7 @@ class AdapterTrainer:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         save_file(
-            {k: v.contiguous() for k, v in get_peft_model_state_dict(self.model).items()},
+            {k: v.contiguous() for k, v in get_peft_model_state_dict(self.model, state_dict=full).items()},
             tmp / "adapter.safetensors",
         )
         torch.save({"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
@@ -432,6 +473,8 @@ class AdapterTrainer:
         from safetensors.torch import load_file
 
         d = self.ckpt_dir
+        if self.dist.fsdp:  # the optimizer state is sharded and checkpoints hold one process's
+            raise ValueError("--resume is not supported under FSDP; train again, or resume under DDP")
         if not (d / "state.json").is_file():
             raise DataError("no checkpoint to resume from; run without --resume", d)
         try:
@@ -456,6 +499,7 @@ class AdapterTrainer:
         trainable = sum(p.numel() for p in self.model.parameters() if p.requires_grad)
         return {
             "card_version": CARD_VERSION, "finished": finished, "config": config_to_dict(self.cfg),
+            "processes": self.dist.world,  # tokens and losses below are summed over them
             "method": self.method, "device": self.device, "dtype": str(next(self.model.parameters()).dtype),
             "examples": self.data.counts, "too_long": self.data.too_long[:50], "dev_examples": len(self.dev),
             "steps": st.step, "epochs_done": st.epoch, "tokens_seen": st.tokens,
@@ -470,11 +514,13 @@ class AdapterTrainer:
         }  # fmt: skip
 
     def save_outputs(self) -> dict[str, Any]:
-        """Adapter (safetensors), tokenizer and the training card."""
-        self.model.save_pretrained(self.out / "adapter", safe_serialization=True)
-        self.tokenizer.save_pretrained(self.out / "tokenizer")
-        card = self.card(finished=True)
-        atomic_write_text(self.out / "training_card.json", json.dumps(card, indent=1) + "\n")
+        """Adapter (safetensors), tokenizer and the training card (written by the main process)."""
+        full, card = self.dist.full_state(), self.card(finished=True)
+        with distributed.main_first(self.dist) as main:
+            if main:
+                self.model.save_pretrained(self.out / "adapter", safe_serialization=True, state_dict=full)
+                self.tokenizer.save_pretrained(self.out / "tokenizer")
+                atomic_write_text(self.out / "training_card.json", json.dumps(card, indent=1) + "\n")
         return card
 
 
