@@ -23,12 +23,17 @@ def load_summary(run: Path) -> dict[str, Any]:
         raise FileNotFoundError(f"{run}: no summary.json; point to a finished `ftrag bench` run folder")
     try:
         summary = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not valid JSON ({exc.msg}); re-run the bench") from None
-    if summary.get("schema_version", 0) < MIN_SCHEMA or "systems" not in summary:
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
+        raise ValueError(f"{path}: not valid JSON ({msg}); re-run the bench") from None
+    if not isinstance(summary, dict) or not isinstance(summary.get("systems"), dict):
+        raise ValueError(f"{path}: not a run summary (no `systems` object); re-run the bench")
+    if summary.get("schema_version", 0) < MIN_SCHEMA:
         raise ValueError(
             f"{path}: schema version {summary.get('schema_version')} is too old; re-run the bench"
         )
+    if not summary["systems"]:
+        raise ValueError(f"{path}: the run scored no systems; re-run the bench with --systems")
     return summary
 
 

@@ -92,6 +92,11 @@ def load_usecase(name_or_file: str) -> UseCase:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise ValueError(f"{path}: not valid YAML ({exc})") from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        raise ValueError(f"{path}{where}: not valid YAML ({problem})") from None
+    if data is not None and not isinstance(data, dict):
+        raise ValueError(f"{path}: a use case is a YAML mapping of fields, got a {type(data).__name__}")
     data = {"name": path.stem, **(data or {})}
     return parse_usecase(data, str(path))

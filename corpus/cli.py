@@ -66,6 +66,8 @@ def cmd_qagen(args: argparse.Namespace) -> int:
         from corpus.errors import DataError
 
         raise DataError(loaded.problems)
+    if args.max_per_doc < 1:
+        raise ValueError(f"`--max-per-doc` must be a positive integer, got {args.max_per_doc}")
     out = Path(args.out)
     if out.exists() and not args.force:
         raise FileExistsError(f"{out} exists; pass --force to overwrite it")

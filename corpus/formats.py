@@ -13,9 +13,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from corpus.errors import DataError, Problem
 from corpus.io import iter_jsonl, read_text
@@ -39,6 +41,31 @@ class Format:
     help: str
 
 
+def meta_problems(meta: Any) -> list[str]:
+    """What is wrong with a dataset.json: it must be an object, and a house style's template must
+    format with ``{answer}`` only and its pattern must compile (both are used on every answer)."""
+    if not isinstance(meta, dict):
+        return [f"expected a JSON object, got {type(meta).__name__}"]
+    style = meta.get("house_style")
+    if style is None:
+        return []
+    if not isinstance(style, dict):
+        return ["field `house_style` must be an object with `template` and `pattern`"]
+    problems = []
+    template, pattern = style.get("template", "{answer}"), style.get("pattern", "")
+    try:
+        str(template).format(answer="x")
+        if not isinstance(template, str):
+            raise TypeError
+    except (KeyError, IndexError, ValueError, TypeError):
+        problems.append("field `house_style.template` must be a string using {answer} and no other fields")
+    try:
+        re.compile(str(pattern))
+    except re.error as exc:
+        problems.append(f"field `house_style.pattern` is not a valid regular expression ({exc})")
+    return problems
+
+
 def _load_ftrag(root: Path, out: Loaded, enc: str) -> None:
     meta: dict = {}
     manifest = root / "dataset.json"
@@ -48,6 +75,7 @@ def _load_ftrag(root: Path, out: Loaded, enc: str) -> None:
             meta = json.loads(text) if text is not None else {}
         except json.JSONDecodeError as exc:
             out.problems.append(Problem(str(manifest), f"malformed JSON ({exc.msg})", exc.lineno))
+        out.problems.extend(Problem(str(manifest), msg) for msg in meta_problems(meta))
     docs = load_doc_folder(root / "docs", out, enc)
     out.dataset.docs.update(docs)
     out.dataset.meta.update(meta if isinstance(meta, dict) else {})

@@ -127,6 +127,9 @@ def estimate(
         )
     if not 0 < efficiency <= 1:
         raise ValueError(f"`efficiency` must be in (0, 1], got {efficiency}")
+    for name, value in (("params", params), ("tokens", tokens), ("r", r), ("batch", batch), ("seq", seq)):
+        if not value > 0:  # zero parameters divide by zero; zero tokens or rank project nothing
+            raise ValueError(f"`{name}` must be positive, got {value:g}")
     mem, trainable = memory_breakdown(params, method, r, batch, seq)
     g = hw["gpus"][gpu]
     total = sum(mem.values())

@@ -15,6 +15,7 @@ import hashlib
 import importlib.util
 import logging
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -140,6 +141,8 @@ def pick_device_dtype(device: str = "auto", dtype: str = "auto") -> tuple[str, A
     """CUDA with bf16 when available, else CPU with fp32 (CPU bf16 matmuls are slow without AMX)."""
     import torch
 
+    if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", device):
+        raise ValueError(f"`device` must be auto, cpu, cuda, cuda:<n> or mps, got {device!r}")
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():

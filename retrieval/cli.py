@@ -114,6 +114,17 @@ def cmd_index_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def parse_ks(text: str) -> tuple[int, ...]:
+    """``--ks 1,3,5`` as positive integers; anything else names the flag."""
+    try:
+        ks = tuple(int(k) for k in text.split(","))
+    except ValueError:
+        ks = ()
+    if not ks or min(ks) < 1:
+        raise ValueError(f"`--ks` must be comma-separated positive integers such as 1,3,5, got {text!r}")
+    return ks
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     ds = _dataset(args)
     cfg, chunking = config_from_args(RetrievalConfig, args), config_from_args(ChunkConfig, args)
@@ -121,7 +132,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     emb = emb or Embedder(index.manifest["embedder"])
     split = None if args.split == "all" else args.split
     names = sorted(RETRIEVERS) if cfg.retriever == "all" else [cfg.retriever]
-    ks = tuple(int(k) for k in args.ks.split(","))
+    ks = parse_ks(args.ks)
     results = {}
     for name in names:
         ev = RetrievalEvaluator(ds, split=split, ks=ks)
@@ -156,6 +167,10 @@ def _given_queries(path: Path) -> list[PageQuery]:
 
 
 def cmd_retrievability(args: argparse.Namespace) -> int:
+    if args.cutoff < 1:
+        raise ValueError(f"`--cutoff` must be a positive integer, got {args.cutoff}")
+    if not args.beta >= 0:  # a negative exponent would reward low ranks
+        raise ValueError(f"`--beta` must be >= 0, got {args.beta}")
     loaded = load(resolve_dataset(args.docs), fmt=args.format)
     if loaded.problems:
         raise DataError(loaded.problems)
