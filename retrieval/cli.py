@@ -66,8 +66,12 @@ def cmd_index_build(args: argparse.Namespace) -> int:
         return cmd_index_build_streaming(args)
     ds = _dataset(args)
     cfg, chunking = config_from_args(RetrievalConfig, args), config_from_args(ChunkConfig, args)
+    out = Path(args.out) if args.out else Path("indexes") / ds.name
+    if out.exists() and not (out / "manifest.json").is_file() and (out.is_file() or any(out.iterdir())):
+        # saving swaps the folder in whole: never replace a file or a folder that is not an index
+        raise FileExistsError(f"{out} exists and is not an index folder; choose another --out")
     index, emb = build_index(ds, cfg, chunking)
-    out = index.save(Path(args.out) if args.out else Path("indexes") / ds.name)
+    out = index.save(out)
     save_config(out / "config.json", retrieval=cfg, chunking=chunking)
     b = index.manifest["build"]
     print(f"indexed {len(ds.docs)} documents as {len(index.chunks)} chunks ({index.kind}, dim {emb.dim})")
