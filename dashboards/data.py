@@ -105,8 +105,9 @@ def run_path(folder: Path, root: Path, name: str) -> tuple[Path | None, str]:
 
 
 def is_run(path: Path) -> bool:
-    """A folder holding any file a bench writes (an empty folder is nothing yet)."""
-    return any((path / m).exists() for m in RUN_MARKERS)
+    """A folder holding any file a bench writes (an empty folder is nothing yet); a sweep's folder
+    (``sweep.csv``) is not a bench run: the Sweeps page lists those."""
+    return any((path / m).exists() for m in RUN_MARKERS) and not (path / "sweep.csv").exists()
 
 
 def list_runs(folder: Path, root: Path) -> list[RunInfo]:
