@@ -28,6 +28,7 @@ PAGE_SPECS = (
     ("content.py", "Content", "content", ":material/article:"),
     ("decide.py", "Decide", "decide", ":material/rule:"),
     ("compare_runs.py", "Compare runs", "compare", ":material/compare_arrows:"),
+    ("sweeps.py", "Sweeps", "sweeps", ":material/tune:"),
 )
 
 

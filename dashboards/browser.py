@@ -37,6 +37,7 @@ PAGES = [
     ("content", "Content"),
     ("decide", "Decide"),
     ("compare", "Compare runs"),
+    ("sweeps", "Sweeps"),
 ]
 # Page state read in the browser: has Streamlit finished the run, and what went wrong?
 STATE_JS = """(() => {
