@@ -312,17 +312,44 @@ def _num(v: Any) -> float:
         return math.nan
 
 
-def one_knob_group(rows: Sequence[Mapping[str, Any]], knob: str) -> list[Mapping[str, Any]]:
-    """The largest set of finished variants that differ in ``knob`` only (every other knob column
-    equal), sorted by the knob's value; [] when no two do."""
+def one_knob_groups(rows: Sequence[Mapping[str, Any]], knob: str) -> list[tuple[str, list]]:
+    """Every set of finished variants that differ in ``knob`` only (two values at least), sorted by
+    the knob's value, each with a label naming the other swept knobs' values (``phrasings=1``)."""
+    rs = done(rows)
+    varying = [k for k in KNOBS if k != knob and len({knob_text(k, r.get(k)) for r in rs}) > 1]
     groups: dict[tuple, list[Mapping[str, Any]]] = {}
-    for r in done(rows):
-        rest = tuple(knob_text(k, r.get(k)) for k in KNOBS if k != knob)
-        groups.setdefault(rest, []).append(r)
-    best = max(groups.values(), key=lambda g: len({knob_text(knob, r.get(knob)) for r in g}), default=[])
-    if len({knob_text(knob, r.get(knob)) for r in best}) < 2:
-        return []
-    return sorted(best, key=lambda r: _order(knob, r.get(knob)))
+    for r in rs:
+        groups.setdefault(tuple(knob_text(k, r.get(k)) for k in KNOBS if k != knob), []).append(r)
+    return [
+        (
+            " ".join(f"{k}={knob_text(k, g[0].get(k))}" for k in varying),
+            sorted(g, key=lambda r: _order(knob, r[knob])),
+        )
+        for g in groups.values()
+        if len({knob_text(knob, r.get(knob)) for r in g}) >= 2
+    ]
+
+
+def per_group(
+    knob: str, check: Callable[[list], tuple[str, str, dict]]
+) -> Callable[..., tuple[str, str, dict]]:
+    """A rule over one knob, checked in every group of variants that differ in that knob only: the
+    verdict where all measured groups agree, "did not hold" (mixed) where they do not."""
+
+    def run(rows: Sequence[Mapping[str, Any]]) -> tuple[str, str, dict]:
+        results = [(label, *check(g)) for label, g in one_knob_groups(rows, knob)]
+        measured = [x for x in results if x[1] != NOT_MEASURED]
+        if not results:
+            return NOT_MEASURED, f"needs finished variants that differ in {knob} only", {}
+        if len(results) == 1 or not measured:
+            return results[0][1:]
+        statuses = {x[1] for x in measured}
+        detail = "; ".join(f"with {label}: {status}, {d}" for label, status, d, _ in measured)
+        if len(statuses) > 1:
+            return NOT_HELD, "mixed: " + detail, {label: n for label, _, _, n in measured}
+        return measured[0][1], detail, {label: n for label, _, _, n in measured}
+
+    return run
 
 
 def _order(knob: str, value: Any) -> Any:
@@ -339,8 +366,7 @@ def _by_value(rows: Sequence[Mapping[str, Any]], knob: str, col: str) -> dict[st
     return {knob_text(knob, r[knob]): round(_num(r[col]), 4) for r in rows}
 
 
-def rule_low_lr(rows: Sequence[Mapping[str, Any]]) -> tuple[str, str, dict]:
-    g = one_knob_group(rows, "lr")
+def rule_low_lr(g: list[Mapping[str, Any]]) -> tuple[str, str, dict]:
     low = [r for r in g if LOW_LR[0] <= r["lr"] <= LOW_LR[1]]
     if not low or len(low) == len(g):
         return NOT_MEASURED, "needs variants at a learning rate of 1e-5..5e-5 and above it", {}
@@ -354,8 +380,8 @@ def rule_low_lr(rows: Sequence[Mapping[str, Any]]) -> tuple[str, str, dict]:
     return (HELD if held else NOT_HELD), detail, {"accuracy": _by_value(g, "lr", "accuracy")}
 
 
-def rule_lr_forgets(rows: Sequence[Mapping[str, Any]]) -> tuple[str, str, dict]:
-    g = [r for r in one_knob_group(rows, "lr") if not math.isnan(_num(r["retention"]))]
+def rule_lr_forgets(g: list[Mapping[str, Any]]) -> tuple[str, str, dict]:
+    g = [r for r in g if not math.isnan(_num(r["retention"]))]
     if len(g) < 2:
         return NOT_MEASURED, "needs two learning rates with a measured retention", {}
     lo, hi = g[0], g[-1]
@@ -368,8 +394,7 @@ def rule_lr_forgets(rows: Sequence[Mapping[str, Any]]) -> tuple[str, str, dict]:
     return (HELD if drop > MARGIN else NOT_HELD), detail, numbers
 
 
-def rule_epochs(rows: Sequence[Mapping[str, Any]]) -> tuple[str, str, dict]:
-    g = one_knob_group(rows, "epochs")
+def rule_epochs(g: list[Mapping[str, Any]]) -> tuple[str, str, dict]:
     inside = [r for r in g if GOOD_EPOCHS[0] <= r["epochs"] <= GOOD_EPOCHS[1]]
     if not inside or len(inside) == len(g):
         return NOT_MEASURED, "needs variants with 3-5 epochs and with fewer or more", {}
@@ -450,10 +475,7 @@ def rule_qlora(rows: Sequence[Mapping[str, Any]]) -> tuple[str, str, dict]:
     )
 
 
-def rule_phrasings(rows: Sequence[Mapping[str, Any]]) -> tuple[str, str, dict]:
-    g = one_knob_group(rows, "phrasings")
-    if len(g) < 2:
-        return NOT_MEASURED, "needs variants with one and with more train phrasings per fact", {}
+def rule_phrasings(g: list[Mapping[str, Any]]) -> tuple[str, str, dict]:
     one, most = g[0], g[-1]
     gain = _num(most["accuracy"]) - _num(one["accuracy"])
     detail = (
@@ -464,10 +486,7 @@ def rule_phrasings(rows: Sequence[Mapping[str, Any]]) -> tuple[str, str, dict]:
     return (HELD if gain > MARGIN else NOT_HELD), detail, numbers
 
 
-def rule_replay(rows: Sequence[Mapping[str, Any]]) -> tuple[str, str, dict]:
-    g = one_knob_group(rows, "replay")
-    if len(g) < 2:
-        return NOT_MEASURED, "needs variants with and without replay", {}
+def rule_replay(g: list[Mapping[str, Any]]) -> tuple[str, str, dict]:
     gain = _num(g[-1]["retention"]) - _num(g[0]["retention"])
     detail = (
         f"retention by replay ratio: {_fmt(g, 'replay', 'retention')}; "
@@ -477,15 +496,23 @@ def rule_replay(rows: Sequence[Mapping[str, Any]]) -> tuple[str, str, dict]:
 
 
 RULES: list[Rule] = [
-    Rule("low-lr", "A learning rate of 1e-5 to 5e-5 is the one to use", rule_low_lr),
-    Rule("lr-forgets", "Higher learning rates make the model forget more", rule_lr_forgets),
-    Rule("epochs", "3-5 epochs are enough", rule_epochs),
+    Rule("low-lr", "A learning rate of 1e-5 to 5e-5 is the one to use", per_group("lr", rule_low_lr)),
+    Rule("lr-forgets", "Higher learning rates make the model forget more", per_group("lr", rule_lr_forgets)),
+    Rule("epochs", "3-5 epochs are enough", per_group("epochs", rule_epochs)),
     Rule("examples", "A fine-tune needs 1,000-50,000 examples", rule_examples),
     Rule("quality", "Quality beats quantity", rule_quality),
     Rule("lora-share", "LoRA trains about 0.1% of the parameters", rule_lora_share),
     Rule("qlora", "QLoRA makes a single GPU enough", rule_qlora),
-    Rule("phrasings", "Injected knowledge is only extractable when seen in many phrasings", rule_phrasings),
-    Rule("replay", "Mixing general examples back in (replay) reduces forgetting", rule_replay),
+    Rule(
+        "phrasings",
+        "Injected knowledge is only extractable when seen in many phrasings",
+        per_group("phrasings", rule_phrasings),
+    ),
+    Rule(
+        "replay",
+        "Mixing general examples back in (replay) reduces forgetting",
+        per_group("replay", rule_replay),
+    ),
 ]
 
 

@@ -184,3 +184,16 @@ def test_every_rule_has_a_case_and_numbers_in_its_detail() -> None:
     assert "2e-05: 0.00" in low.detail and low.numbers["accuracy"] == {"2e-05": 0.0, "0.002": 0.5}
     qlora = next(v for v in verdicts if v.rule == "qlora")
     assert qlora.status == NOT_MEASURED and "method=lora,qlora" in qlora.detail
+
+
+def test_a_rule_is_checked_in_every_group_that_varies_its_knob_alone() -> None:
+    (low,) = [r for r in RULES if r.name == "low-lr"]
+    agree = [row(0.0, lr=2e-5, phrasings=1), row(0.3, lr=2e-3, phrasings=1), row(0.0, lr=2e-5),
+             row(0.5, lr=2e-3)]  # fmt: skip
+    (v,) = check_rules(agree, [low])
+    assert v.status == NOT_HELD and "with phrasings=1: did not hold" in v.detail
+    assert set(v.numbers) == {"phrasings=1", "phrasings=0"}
+    mixed = [row(0.0, lr=2e-5, phrasings=1), row(0.3, lr=2e-3, phrasings=1), row(0.5, lr=2e-5),
+             row(0.5, lr=2e-3)]  # fmt: skip
+    (v,) = check_rules(mixed, [low])
+    assert v.status == NOT_HELD and v.detail.startswith("mixed: ") and "with phrasings=0: held" in v.detail
