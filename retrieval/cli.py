@@ -130,13 +130,13 @@ def parse_ks(text: str) -> tuple[int, ...]:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    ks = parse_ks(args.ks)  # before the index is built: a bad flag fails at once
     ds = _dataset(args)
     cfg, chunking = config_from_args(RetrievalConfig, args), config_from_args(ChunkConfig, args)
     index, emb = (ChunkIndex.load(args.index), None) if args.index else build_index(ds, cfg, chunking)
     emb = emb or Embedder(index.manifest["embedder"])
     split = None if args.split == "all" else args.split
     names = sorted(RETRIEVERS) if cfg.retriever == "all" else [cfg.retriever]
-    ks = parse_ks(args.ks)
     results = {}
     for name in names:
         ev = RetrievalEvaluator(ds, split=split, ks=ks)
