@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import time
 from pathlib import Path
 from typing import Any
@@ -85,6 +86,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         },
         "budget": {
             "wall_seconds": round(wall, 1),
+            "cpu_seconds": round(cpu_seconds(), 1),
             "train_seconds": round(sum(r["train_seconds"] for r in done if not r["cached"]), 1),
             "train_seconds_all": round(sum(r["train_seconds"] for r in done), 1),
             "cost_usd": sum(r["cost_usd"] for r in done),
@@ -98,6 +100,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     print_table(summary)
     print(f"run folder: {run}  ({wall / 60:.1f} min)")
     return 0
+
+
+def cpu_seconds() -> float:
+    """CPU time this process has used (user + system): on a shared machine the wall time also
+    counts what other processes took."""
+    use = resource.getrusage(resource.RUSAGE_SELF)
+    return use.ru_utime + use.ru_stime
 
 
 def print_table(summary: dict[str, Any]) -> None:

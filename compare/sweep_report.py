@@ -104,7 +104,8 @@ def report_md(
         f"{len(rows)} variants of {', '.join(summary['knobs']) or 'no knob'} ({sweep['profile']} profile), "
         f"model {train['model']} on {summary['machine']['device']} ({summary['machine']['cpus']} CPUs); "
         f"{b['trained']} trained, {b['cached']} from the cache, {b['skipped']} skipped; "
-        f"wall time {b['wall_seconds'] / 60:.1f} min, training {b['train_seconds'] / 60:.1f} min, "
+        f"wall time {b['wall_seconds'] / 60:.1f} min (CPU time {b.get('cpu_seconds', 0) / 60:.1f} min), "
+        f"training {b['train_seconds'] / 60:.1f} min, "
         f"training cost ${b['cost_usd']:.4f} at ${b['usd_per_hour']}/h ({sweep['hardware']}).",
         "",
         f"Knowledge accuracy: closed book on the {summary['questions']} `{sweep['split']}` questions "
