@@ -21,6 +21,8 @@ from typing import Any
 
 import torch
 
+from finetune.data import IGNORE
+
 # Launcher configs shipped with the package: finetune/accelerate/{ddp,fsdp}.yaml.
 CONFIGS = os.path.join(os.path.dirname(__file__), "accelerate")
 
@@ -67,6 +69,15 @@ class Single:
 
     rank, world, is_main, fsdp = 0, 1, True, False
 
+    def prepare(self, model: Any, optimizer: Any) -> Any:
+        self.model = model
+        return optimizer
+
+    def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
+        from finetune.train import answer_loss
+
+        return answer_loss(self.model, batch)
+
     def shard(self, rows: Sequence[int]) -> tuple[list[int], float]:
         return list(rows), 1.0
 
@@ -100,7 +111,7 @@ class Multi:
         self.rank, self.world = self.acc.process_index, self.acc.num_processes
         self.is_main = self.acc.is_main_process
         self.fsdp = self.acc.distributed_type == DistributedType.FSDP
-        self.device = str(self.acc.device)
+        self.device = "cpu" if self.acc.device.type == "cpu" else str(self.acc.device)  # not "cpu:0"
         self.wrapped: Any = None
 
     def prepare(self, model: Any, optimizer: Any) -> Any:
@@ -129,8 +140,10 @@ class Multi:
         """Gradients are all-reduced on the last micro-batch of a step only."""
         return contextlib.nullcontext() if last else self.acc.no_sync(self.wrapped)
 
-    def loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        return self.wrapped(batch["input_ids"], batch["attention_mask"], batch["labels"])
+    def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
+        """Summed loss through the wrapped module, and the supervised tokens it covers."""
+        loss = self.wrapped(batch["input_ids"], batch["attention_mask"], batch["labels"])
+        return loss, int((batch["labels"][:, 1:] != IGNORE).sum())
 
     def clip(self, params: list[torch.nn.Parameter], norm: float) -> None:
         # FSDP computes the norm over its shards only when handed its own parameter list.

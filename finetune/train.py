@@ -288,8 +288,7 @@ class AdapterTrainer:
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, _lr_lambda(self.total_steps, warmup)
         )
-        if self.dist.world > 1:
-            self.optimizer = self.dist.prepare(self.model, self.optimizer)
+        self.optimizer = self.dist.prepare(self.model, self.optimizer)  # DDP/FSDP wrapping under a launcher
         self.state = TrainState()
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
 
@@ -317,16 +316,11 @@ class AdapterTrainer:
         with torch.inference_mode():
             for i in range(0, len(dev), size):
                 rows, weight = self.dist.shard(range(i, min(i + size, len(dev))))
-                loss, k = self._loss(collate([dev[j] for j in rows], self.pad_id, self.device))
+                loss, k = self.dist.loss(collate([dev[j] for j in rows], self.pad_id, self.device))
                 total, n = total + weight * float(loss), n + weight * k
         self.model.train()
         total, n = self.dist.sum([total, n])
         return total / max(n, 1)
-
-    def _loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
-        if self.dist.world == 1:
-            return answer_loss(self.model, batch)
-        return self.dist.loss(batch), int((batch["labels"][:, 1:] != IGNORE).sum())
 
     def _step(self, group: list[list[int]]) -> float:
         """One optimizer step over ``grad_accum`` micro-batches; loss is per supervised token.
@@ -344,7 +338,7 @@ class AdapterTrainer:
         for j, (m, (_, weight)) in enumerate(zip(micro, shards, strict=True)):
             try:
                 with d.no_sync(last=j == len(micro) - 1):
-                    loss, _ = self._loss(m)
+                    loss, _ = self.dist.loss(m)
                     scaled = loss / max(n_total, 1)
                     if d.world > 1:  # DDP and FSDP average gradients over processes: make it a sum
                         scaled = scaled * (d.world * weight)
