@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from compare import bench, content_cli, lmeval_cli, recommend_cli, sweep_cli
+from compare import bench, content_cli, injection, lmeval_cli, recommend_cli, sweep_cli
 from corpus import cli as corpus_cli
 from corpus.errors import DataError
 from finetune import cli as finetune_cli
@@ -26,6 +26,7 @@ COMMANDS = (
     lmeval_cli.register,
     recommend_cli.register,
     content_cli.register,
+    injection.register,
     sweep_cli.register,
 )
 USER_ERRORS = (
