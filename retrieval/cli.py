@@ -133,6 +133,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     ks = parse_ks(args.ks)  # before the index is built: a bad flag fails at once
     ds = _dataset(args)
     cfg, chunking = config_from_args(RetrievalConfig, args), config_from_args(ChunkConfig, args)
+    if cfg.retriever != "all" and cfg.retriever not in RETRIEVERS:
+        make_retriever(cfg.retriever, None, None)  # raises, naming the valid ones
     index, emb = (ChunkIndex.load(args.index), None) if args.index else build_index(ds, cfg, chunking)
     emb = emb or Embedder(index.manifest["embedder"])
     split = None if args.split == "all" else args.split
