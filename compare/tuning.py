@@ -218,7 +218,10 @@ class Tuner:
             _, cards[lr] = train_adapter(replace(train, lr=lr), None)
             for epoch in range(1, cards[lr]["epochs_done"] + 1):
                 self.snapshot_trial(lr, epoch, cards[lr], trials)
-        chosen = pick([t for t in trials.values() if t.knobs["lr"] in cards])  # fewer epochs win a tie
+        finals = sorted(
+            (t for t in trials.values() if t.knobs["lr"] in cards), key=lambda t: t.knobs["epochs"]
+        )
+        chosen = pick(finals)  # in epoch order, so fewer epochs win a tie
         card = cards[chosen.knobs["lr"]]
         # Tuning's own cost: the runs that lost (the chosen one is the adapter's training cost).
         lost = {lr: c.get("train_seconds", 0.0) for lr, c in cards.items() if c is not card}

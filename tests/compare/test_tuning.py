@@ -156,6 +156,11 @@ def test_ft_tie_between_epochs_keeps_the_fewer_and_without_probing_trains_each_l
     _, card = t.ft(fake_training(trained))
     assert trained == [(0.002, None), (0.0005, None)] and card["epoch"] == 1
     assert t.out["systems"]["ft"]["seconds"] == 6 * 10.0 + 300.0  # the losing lr's full training
+    # after probing, the probe's epoch is scored first; a tie with an earlier epoch still takes it
+    table = {(lr, e): 0.5 for lr in (0.002, 0.0005) for e in range(1, 5)}
+    t = tuner(table, BenchConfig(tune_probe_epochs=2), TrainConfig(lr=2e-3, epochs=4))
+    _, card = t.ft(fake_training([]))
+    assert card["epoch"] == 1
 
 
 def test_prompt_tuning_sets_the_chosen_knobs_and_reads_only_dev(monkeypatch: pytest.MonkeyPatch) -> None:
