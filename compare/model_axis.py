@@ -71,20 +71,29 @@ def flips(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 
 def verdict(rows: Sequence[Mapping[str, Any]]) -> str:
-    """The answer to "does the verdict depend on model size?" in one sentence."""
+    """The answer to "does the verdict depend on model size?" in one sentence: yes (the leader
+    changes between two measured sizes), partly (one system leads or ties for the lead at every
+    size, but others lead only at some), or no (the same leaders everywhere)."""
     if len(rows) < 2:
         return "one model measured: run more than one (bench.models) to see the size axis"
     changes = flips(rows)
-    if not changes:
-        lead = " = ".join(rows[0]["leaders"])
-        return f"no: {lead} leads (or ties for the lead) at every measured size ({_sizes(rows)})"
-    parts = [
-        f"{' = '.join(c['from'])} leads at {c['from_size'] or c['from_model']}, "
-        f"{' = '.join(c['to'])} at {c['to_size'] or c['to_model']}: the verdict flips between "
-        f"{c['from_size'] or c['from_model']} and {c['to_size'] or c['to_model']} (measured at both)"
-        for c in changes
-    ]
-    return "yes: " + "; ".join(parts)
+    per_size = "; ".join(f"{r['size'] or r['model']}: {' = '.join(r['leaders'])}" for r in rows)
+    if changes:
+        parts = [
+            f"{' = '.join(c['from'])} leads at {c['from_size'] or c['from_model']}, "
+            f"{' = '.join(c['to'])} at {c['to_size'] or c['to_model']}: the verdict flips between "
+            f"{c['from_size'] or c['from_model']} and {c['to_size'] or c['to_model']} (measured at both)"
+            for c in changes
+        ]
+        return "yes: " + "; ".join(parts)
+    common = [n for n in rows[0]["leaders"] if all(n in r["leaders"] for r in rows)]
+    if all(set(r["leaders"]) == set(rows[0]["leaders"]) for r in rows):
+        return f"no: {' = '.join(common)} lead(s) at every measured size ({_sizes(rows)})"
+    only = sorted({n for r in rows for n in r["leaders"]} - set(common))
+    return (
+        f"partly: {' = '.join(common)} leads or ties for the lead at every measured size, "
+        f"{', '.join(only)} only at some ({per_size})"
+    )
 
 
 def axis_lines(axis: Mapping[str, Any]) -> list[str]:
