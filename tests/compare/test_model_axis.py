@@ -46,13 +46,14 @@ def test_leaders_are_the_best_and_its_direct_ties() -> None:
         ),
         (
             {"small": SMALL, "small2": summary("small2", "360M", 360_000_000, {"rag": 0.5, "ft": 0.9})},
-            "no: ft leads",
+            "no: ft lead(s) at every",
         ),
         ({"small": SMALL}, "one model measured"),
         # a tie that still holds the earlier leader is not a flip
         (
             {"small": SMALL, "b": summary("b", "1B", 10**9, {"rag": 0.8, "ft": 0.78}, ties=(("rag", "ft"),))},
-            "partly: ft leads or ties for the lead at every measured size, rag only at some (135M: ft; 1B: rag = ft)",
+            "partly: ft leads or ties for the lead at every measured size, rag only at some "
+            "(135M: ft; 1B: rag = ft)",
         ),
     ],
 )
