@@ -25,7 +25,8 @@ MARK = {HELD: "held", NOT_HELD: "did not hold"}
 
 def _cell(v: Any) -> Any:
     if isinstance(v, float):
-        return "" if math.isnan(v) else round(v, 6)
+        # six significant digits, not decimals: a tiny training's cost (3e-7 $) must not read as 0
+        return "" if math.isnan(v) else float(f"{v:.6g}")
     return v
 
 

@@ -264,8 +264,10 @@ def write_run(root: Path) -> Path:
     run.mkdir(parents=True)
     cfg = {"dataset": {"name": "tiny", "path": str(write_dataset(root)), "qa": None}, "train": {"model": "m"}}
     fresh = {"version": "v2", "changed_pages": ["a/alpha"], "systems": {}}
-    summary = {"schema_version": 2, "dataset": "tiny", "profile": "quick", "systems": {},
-               "machine": {"device": "cpu", "cpus": 2}, "scenarios": {"freshness": fresh}}  # fmt: skip
+    summary = {
+        "schema_version": 2, "dataset": "tiny", "profile": "quick", "systems": {"rag": {"accuracy": 0.5}},
+        "machine": {"device": "cpu", "cpus": 2}, "scenarios": {"freshness": fresh},
+    }  # fmt: skip
     (run / "config.json").write_text(json.dumps(cfg), encoding="utf-8")
     (run / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
     results().to_parquet(run / "results.parquet", index=False)
