@@ -23,6 +23,7 @@ from typing import Any
 
 from compare.config import PROFILES, BenchConfig
 from compare.costs import hourly_rate, load_prices
+from compare.executors import ExecutorConfig, ModelRef, open_executor
 from compare.model_axis import model_slug
 from compare.stages import StageCache, digest, questions_digest
 from compare.systems import SystemSpec, get_systems
@@ -80,6 +81,7 @@ def resolve_configs(args: argparse.Namespace) -> dict[str, Any]:
         "train": TrainConfig(),
         "retrieval": RetrievalConfig(),
         "chunking": ChunkConfig(),
+        "executor": ExecutorConfig(),
     }
     profile = args.profile or "quick"
     if profile not in PROFILES:
@@ -99,7 +101,32 @@ def resolve_configs(args: argparse.Namespace) -> dict[str, Any]:
     items += [f"bench.systems={args.systems}"] if args.systems else []
     items += [f"bench.scenarios={args.scenarios}"] if getattr(args, "scenarios", None) else []
     items += [f"train.device={args.device}"] if args.device else []
+    items += executor_items(args)
     return apply_overrides(configs, items)
+
+
+def executor_items(args: argparse.Namespace) -> list[str]:
+    """``--executor``, ``--address`` and ``--workers`` as overrides of the executor section."""
+    flags = (("name", "executor"), ("address", "address"), ("workers", "workers"))
+    return [f"executor.{k}={getattr(args, a)}" for k, a in flags if getattr(args, a, None) not in (None, "")]
+
+
+def add_executor_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--executor", choices=["local", "ray"], help="where generation runs (default: local)")
+    p.add_argument("--address", help="a running Ray cluster (default: start a local Ray for this command)")
+    p.add_argument("--workers", type=int, help="Ray workers (default: one per CPU of the cluster)")
+
+
+def model_ref(train: TrainConfig) -> ModelRef:
+    """What an executor's workers load: a registered name as it is, a model folder as an absolute path."""
+    from finetune.models import MODELS
+
+    name = (
+        train.model
+        if train.model in MODELS or not Path(train.model).exists()
+        else str(Path(train.model).resolve())
+    )
+    return ModelRef(name, train.device, train.dtype, train.trust_remote_code)
 
 
 def load_questions(path: Path, qa: str | None, bench: BenchConfig) -> tuple[Dataset, list, Any]:
@@ -247,8 +274,9 @@ def adapter_stage(
 
 
 def build_resources(
-    ds: Dataset, configs: dict, specs: list[SystemSpec], cache: StageCache, summary: dict
-) -> Any:
+    ds: Dataset, configs: dict, specs: list[SystemSpec], cache: StageCache, summary: dict,
+    executor: Any = None,
+) -> Any:  # fmt: skip
     """Index, adapters and the model the systems share; stage facts go into ``summary``."""
     from compare.systems import Resources
     from finetune.models import load_model
@@ -270,6 +298,7 @@ def build_resources(
         model, tok, retriever, bench.context_k, bench.context_budget, style_description(ds),
         bench.max_new_tokens, bench.batch_size, set(), chunk_text, bench.rag_shots,
         partial(styled, house_style=ds.meta.get("house_style")), bench.rag_layout,
+        executor=executor, model_ref=model_ref(train),
     )  # fmt: skip
     if tune_ft:
         adapters["sft"] = tuned_sft(ds, configs, res, cache, summary)
@@ -391,7 +420,22 @@ def cmd_bench(args: argparse.Namespace) -> int:
         f"{', '.join(models)}; run folder {run}"
     )
     cache = StageCache(runs / ".cache")
-    summaries = {}
+    with open_executor(configs["executor"]) as executor:
+        summaries = bench_models(args, ds, questions, loaded, warnings, configs, specs, run, cache, dataset,
+                                 executor)  # fmt: skip
+    if len(models) > 1:
+        print(f"\n{summaries[models[0]]['model_axis']['verdict']}")
+        print(f"run folder: {run}  ({(time.perf_counter() - t0) / 60:.1f} min, {len(models)} models)")
+    return 0
+
+
+def bench_models(
+    args: argparse.Namespace, ds: Dataset, questions: list, loaded: Any, warnings: list, configs: dict,
+    specs: list[SystemSpec], run: Path, cache: StageCache, dataset: dict, executor: Any,
+) -> dict[str, dict]:  # fmt: skip
+    """The whole comparison once per generator; the summaries by model."""
+    models = configs["bench"].model_names or [configs["train"].model]
+    summaries: dict[str, dict] = {}
     # The first model's run is the run folder itself; every further model gets a complete run of
     # its own under models/<name>/, and the first run's summary and report get the model axis.
     for n, model in enumerate(reversed(models)):
@@ -409,11 +453,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
             print(f"\n=== model {model} ===")
         axis = model_axis_of(summaries) if first and len(models) > 1 else None
         summaries[model] = bench_model(args, ds, questions, loaded, warnings, mconfigs, specs, folder, cache,
-                                       axis, time.perf_counter())  # fmt: skip
-    if len(models) > 1:
-        print(f"\n{summaries[models[0]]['model_axis']['verdict']}")
-        print(f"run folder: {run}  ({(time.perf_counter() - t0) / 60:.1f} min, {len(models)} models)")
-    return 0
+                                       axis, time.perf_counter(), executor)  # fmt: skip
+    return summaries
 
 
 def model_axis_of(others: dict[str, dict]) -> Any:
@@ -425,7 +466,7 @@ def model_axis_of(others: dict[str, dict]) -> Any:
 
 def bench_model(
     args: argparse.Namespace, ds: Dataset, questions: list, loaded: Any, warnings: list, configs: dict,
-    specs: list[SystemSpec], run: Path, cache: StageCache, axis: Any, t0: float,
+    specs: list[SystemSpec], run: Path, cache: StageCache, axis: Any, t0: float, executor: Any = None,
 ) -> dict:  # fmt: skip
     """Every system with one model, scored into ``run``; returns the summary."""
     from compare.report import finish_run
@@ -439,7 +480,9 @@ def bench_model(
         "warnings": [str(w) for w in warnings],
         "run_folder": str(run),
     }
-    res = build_resources(ds, configs, specs, cache, summary)
+    res = build_resources(ds, configs, specs, cache, summary, executor)
+    if executor is not None:
+        summary["executor"] = executor.describe()
     if res.retriever is not None:
         retrievability_stage(ds, configs, run, summary)
     keys = {
@@ -508,4 +551,5 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--scenarios",
         help="scenarios after the comparison: freshness,forgetting,style (default all; 'none' skips them)",
     )
+    add_executor_args(p)
     p.set_defaults(func=cmd_bench)

@@ -62,6 +62,13 @@ def cut_at_stop(text: str, stops: Sequence[str]) -> str:
     return text[:end].strip()
 
 
+def plan_batches(prompts: Sequence[str], batch_size: int) -> list[list[int]]:
+    """The prompt indices of each batch: sorted by length (so a batch pads little), then cut in
+    order. An executor that spreads batches over workers uses the same plan, so answers match."""
+    order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+
 class _StopAndClock:
     """Stopping criterion that ends a row once a stop string appears in its new tokens, and
     records when the first new token of the batch was produced (for time to first token)."""
@@ -143,7 +150,8 @@ class Engine:
         row = tuple(ids[0, : len(prefix)].tolist())
         return copy.deepcopy(cache) if ids.shape[1] > len(prefix) and row == prefix else None
 
-    def _batch(self, prompts: list[str]) -> list[Generation]:
+    def batch(self, prompts: list[str]) -> list[Generation]:
+        """One batch as it is (no sorting, no splitting): what a worker of an executor runs."""
         tok = self.tokenizer
         ids, mask, shared = self.encode(prompts)
         width = ids.shape[1]
@@ -178,11 +186,9 @@ class Engine:
         self, prompts: Sequence[str], progress: Callable[[int], None] | None = None
     ) -> list[Generation]:
         """Answers to ``prompts`` in their order, batched by similar length."""
-        order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
         out: list[Generation | None] = [None] * len(prompts)
-        for i in range(0, len(order), self.batch_size):
-            idx = order[i : i + self.batch_size]
-            for j, gen in zip(idx, self._batch([prompts[j] for j in idx]), strict=True):
+        for idx in plan_batches(prompts, self.batch_size):
+            for j, gen in zip(idx, self.batch([prompts[j] for j in idx]), strict=True):
                 out[j] = gen
             if progress:
                 progress(len(idx))
@@ -191,4 +197,4 @@ class Engine:
     def single(self, prompt: str) -> Generation:
         """One request alone: its wall time is the latency a user sees (a prompt prefix kept from
         an earlier batch is reused, as serving engines with prefix caching do)."""
-        return self._batch([prompt])[0]
+        return self.batch([prompt])[0]

@@ -11,16 +11,17 @@ import time
 from pathlib import Path
 from typing import Any
 
+from compare.bench import add_executor_args, executor_items
+from compare.executors import ExecutorConfig, SweepJob, open_executor
 from compare.sweep import MARGIN, PROFILES, SweepConfig, parse_grids, variant_grid, varied_knobs
 from corpus.config import apply_overrides
-from corpus.errors import DataError
 from finetune.config import TrainConfig
 
 
 def resolve_configs(args: argparse.Namespace) -> dict[str, Any]:
     """Defaults, then the profile, then ``--set`` overrides, then ``--knob`` grids (which replace the
     profile's grids: several ``--knob`` flags make one cartesian product)."""
-    configs: dict[str, Any] = {"sweep": SweepConfig(), "train": TrainConfig()}
+    configs: dict[str, Any] = {"sweep": SweepConfig(), "train": TrainConfig(), "executor": ExecutorConfig()}
     profile = args.profile or "quick"
     if profile not in PROFILES:
         raise ValueError(f"`profile` must be one of {', '.join(PROFILES)}, got {profile!r}")
@@ -30,16 +31,14 @@ def resolve_configs(args: argparse.Namespace) -> dict[str, Any]:
         parse_grids(" x ".join(args.knob))  # a bad knob names itself before anything else happens
         items.append("sweep.knobs=" + " x ".join(args.knob))
     items += [f"train.device={args.device}"] if args.device else []
-    return apply_overrides(configs, items)
+    return apply_overrides(configs, items + executor_items(args))
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from compare.bench import first_facts, latest_unfinished, new_run_dir
+    from compare.bench import latest_unfinished, new_run_dir
     from compare.costs import hourly_rate, load_prices
-    from compare.stages import StageCache
     from compare.sweep_report import SUMMARY_KIND, SUMMARY_VERSION, finish, write_csv
-    from compare.sweep_run import SweepContext, cuda_available, run_variants
-    from corpus.formats import load
+    from compare.sweep_run import cuda_available
     from corpus.paths import resolve_dataset
 
     t0 = time.perf_counter()
@@ -48,19 +47,25 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     variants = variant_grid(parse_grids(sweep.knobs), train)
     knobs = varied_knobs(variants)
     path = resolve_dataset(args.dataset)
-    loaded = load(path, qa=args.qa)
-    if loaded.problems:
-        raise DataError(loaded.problems)
-    ds = first_facts(loaded.dataset, sweep.facts)
     runs = Path(args.runs)
-    ctx = SweepContext(ds, configs, StageCache(runs / ".cache"))
+    # absolute paths: a Ray worker rebuilds the context from them wherever it runs
+    job = SweepJob(str(Path(path).resolve()), args.qa and str(Path(args.qa).resolve()), configs,
+                   str((runs / ".cache").resolve()))  # fmt: skip
+    ctx = job.context()
+    ds = ctx.ds
     run = latest_unfinished(runs, args.name) if args.resume else new_run_dir(runs, args.name)
     print(
         f"sweep ({sweep.profile}): {len(variants)} variants of {', '.join(knobs) or 'no knob'} on {ds.name} "
         f"({len(ds.questions('train'))} train questions, {len(ctx.questions)} {sweep.split} questions "
         f"scored, {len(ctx.probes)} probes); run folder {run}"
     )
-    rows = run_variants(ctx, variants, lambda rs: write_csv(run / "sweep.csv", rs), progress=not args.quiet)
+
+    def on_row(rows: list[dict]) -> None:  # the table so far, kept up to date in the run folder
+        write_csv(run / "sweep.csv", rows)
+
+    with open_executor(configs["executor"]) as executor:
+        rows = executor.variants(job, variants, on_row, progress=not args.quiet, ctx=ctx)
+        ran_on = executor.describe()
     done = [r for r in rows if r["status"] == "done"]
     rate = hourly_rate(load_prices(), sweep.hardware)
     wall = time.perf_counter() - t0
@@ -79,6 +84,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         "probes": len(ctx.probes),
         "kept_probes": max((r.get("kept_probes", 0) for r in done), default=0),
         "margin": MARGIN,
+        "executor": ran_on,
         "machine": {
             "platform": platform.platform(),
             "cpus": os.cpu_count(),
@@ -160,4 +166,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--name", default="sweep", help="run name (default: sweep)")
     p.add_argument("--resume", action="store_true", help="continue the newest unfinished sweep of this name")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_executor_args(p)
     p.set_defaults(func=cmd_sweep)

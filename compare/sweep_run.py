@@ -166,16 +166,8 @@ def score_adapter(ctx: SweepContext, folder: Path, key: str, trained: set[str]) 
         out["drift_kl"] = drift(res.model, res.tokenizer, name, ctx.general)
         out["kept_probes"] = len(kept)
     finally:
-        release(res, name, spec.name)
+        res.drop_adapter(name)
     return out
-
-
-def release(res: Resources, adapter: str, system: str) -> None:
-    """Drop a scored adapter from the shared model, so a long sweep does not pile them up."""
-    res._engines.pop(system, None)
-    if adapter in res.adapters:
-        res.adapters.discard(adapter)
-        res.model.delete_adapter(adapter)
 
 
 def variant_row(ctx: SweepContext, v: Variant, progress: bool = True) -> dict[str, Any]:

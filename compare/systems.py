@@ -107,6 +107,11 @@ class Resources:
     # Knobs chosen on dev per system (``rag``: {"k": 3, "shots": 1}); a scenario variant such as
     # ``rag@reindex`` uses its system's.
     tuned: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Where generation batches run (compare.executors; None: here) and what its workers load: the
+    # model by name or folder, each adapter by its folder.
+    executor: Any = None
+    model_ref: Any = None
+    adapter_paths: dict[str, str] = field(default_factory=dict)
     _engines: dict[str, Engine] = field(default_factory=dict, repr=False)
 
     def add_adapter(self, name: str, path: str | Path) -> None:
@@ -122,6 +127,24 @@ class Resources:
             self._engines.clear()  # engines made before hold the unwrapped model
         self.model.eval()
         self.adapters.add(name)
+        self.adapter_paths[name] = str(path)
+
+    def drop_adapter(self, name: str) -> None:
+        """Unload adapter ``name`` (a long sweep does not pile them up); engines are made anew."""
+        self._engines.clear()
+        if name in self.adapters:
+            self.adapters.discard(name)
+            self.adapter_paths.pop(name, None)
+            self.model.delete_adapter(name)
+
+    def check(self, spec: SystemSpec) -> None:
+        """A ValueError when ``spec`` needs an index or an adapter these resources lack."""
+        if spec.retrieval and self.retriever is None:
+            raise ValueError(f"system {spec.name!r} needs an index; build one or drop it from --systems")
+        if spec.adapter and spec.adapter not in self.adapters:
+            raise ValueError(
+                f"system {spec.name!r} needs the {spec.adapter!r} adapter, which was not trained"
+            )
 
     def knobs(self, spec: SystemSpec) -> PromptKnobs:
         """The prompt knobs ``spec`` answers with: the defaults, then what dev tuning chose."""
@@ -131,12 +154,7 @@ class Resources:
     @contextlib.contextmanager
     def engine(self, spec: SystemSpec) -> Iterator[Engine]:
         """An engine with ``spec``'s adapter active (or every adapter off for the base weights)."""
-        if spec.retrieval and self.retriever is None:
-            raise ValueError(f"system {spec.name!r} needs an index; build one or drop it from --systems")
-        if spec.adapter and spec.adapter not in self.adapters:
-            raise ValueError(
-                f"system {spec.name!r} needs the {spec.adapter!r} adapter, which was not trained"
-            )
+        self.check(spec)
         # One engine per system, so a prompt prefix it cached stays with the adapter it was run with.
         engine = self._engines.get(spec.name) or Engine(
             self.model, self.tokenizer, self.max_new_tokens, batch_size=self.batch_size
@@ -207,10 +225,15 @@ def answer_questions(
     progress: Callable[[int], None] | None = None,
 ) -> list[Answer]:
     """Batched answers (throughput mode): retrieval for all questions at once, then generation in
-    batches of similar prompt length; timings are each question's share of its batch."""
-    with res.engine(spec) as engine:
-        prompts, contexts, r_s = build_prompts(spec, questions, res)
-        gens = engine.generate(prompts, progress)
+    batches of similar prompt length (here, or spread over the workers of ``res.executor``);
+    timings are each question's share of its batch."""
+    res.check(spec)
+    prompts, contexts, r_s = build_prompts(spec, questions, res)
+    if res.executor is not None:
+        gens = res.executor.generate(res, spec, prompts, progress)
+    else:
+        with res.engine(spec) as engine:
+            gens = engine.generate(prompts, progress)
     n = max(1, len(questions))
     return [to_answer(spec, q, g, c, r_s / n) for q, g, c in zip(questions, gens, contexts, strict=True)]
 

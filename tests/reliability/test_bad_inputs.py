@@ -106,6 +106,11 @@ CASES: list[tuple[str, Build, str]] = [
     ("unknown embedder", lambda t, m, model: bench(t, m, "--systems", "rag", "--set", "retrieval.embedder=nosuch",
                                                    "--set", f"train.model={model}"), "embedder 'nosuch'"),
     ("--resume with no run", lambda t, m, _: bench(t, m, "--resume"), "no unfinished run named 'bench'"),
+    ("--address without --executor ray", lambda t, m, _: bench(t, m, "--address", "auto"),
+     "`address` is a Ray cluster's; pass --executor ray"),
+    ("--workers negative", lambda t, m, _: bench(t, m, "--executor", "ray", "--workers", "-1"), "`workers` must be >= 0"),
+    ("executor.worker_cpus zero", lambda t, m, _: bench(t, m, "--set", "executor.worker_cpus=0"),
+     "`worker_cpus` must be a positive integer"),
     ("--runs is a file", lambda t, m, model: (bench(t, m, "--runs", _write(t / "f", "x"), "--set",
                                                     f"train.model={model}")[0], t / "f"), "Not a directory"),
     # --- index, retrieval eval, retrievability ---
