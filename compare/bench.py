@@ -117,6 +117,14 @@ def add_executor_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, help="Ray workers (default: one per CPU of the cluster)")
 
 
+def generators(bench: BenchConfig, train: TrainConfig, args: argparse.Namespace) -> list[str]:
+    """The models compared: ``bench.models`` (the full profile names both bundled ones), with a
+    model the user named by ``--set train.model=...`` put first when the list lacks it."""
+    models = bench.model_names or [train.model]
+    named = any(str(s).split("=", 1)[0].strip() == "train.model" for s in (args.set or []))
+    return [train.model, *models] if named and train.model not in models else models
+
+
 def model_ref(train: TrainConfig) -> ModelRef:
     """What an executor's workers load: a registered name as it is, a model folder as an absolute path."""
     from finetune.models import MODELS
@@ -403,7 +411,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     bench = configs["bench"]
     specs = get_systems(bench.system_names)
     hourly_rate(load_prices(), bench.hardware)  # an unknown price row fails now, not after the run
-    models = bench.model_names or [configs["train"].model]
+    models = generators(bench, configs["train"], args)
+    configs["bench"] = bench = replace(bench, models=",".join(models) if len(models) > 1 else bench.models)
     configs["train"] = replace(configs["train"], model=models[0])
     path = resolve_dataset(args.dataset)
     ds, questions, loaded = load_questions(path, args.qa, bench)

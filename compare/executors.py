@@ -217,7 +217,16 @@ class RayExecutor:
             tag, worker = running.pop(ready)
             if pending:
                 submit(worker)
-            yield tag, ray.get(ready)
+            try:
+                result = ray.get(ready)
+            except ray.exceptions.RayTaskError as exc:
+                # the worker's own error (a model folder missing on that machine, say), as it is,
+                # so the command reports it in one line like a local one
+                cause = getattr(exc, "cause", None)
+                if isinstance(cause, Exception) and not isinstance(cause, ray.exceptions.RayError):
+                    raise cause from None
+                raise
+            yield tag, result
 
     def variants(self, job: SweepJob, variants: Sequence[Any], on_row: Callable[[list[dict]], None],
                  progress: bool = True, ctx: Any = None) -> list[dict[str, Any]]:  # fmt: skip

@@ -254,3 +254,27 @@ def test_two_models_bench_writes_each_run_and_the_axis(
     rc, out, err = run_cli("recommend", "--run", str(run), "--profile", "regulated", "--no-projection")
     assert rc == 0, err
     assert "model size:" in out
+
+
+@pytest.mark.parametrize(
+    "models, sets, expected",
+    [
+        ("", [], ["smollm2-135m"]),
+        ("smollm2-135m,gemma3-270m", [], ["smollm2-135m", "gemma3-270m"]),
+        # the full profile's two models plus one the user names: the user's comes first
+        ("smollm2-135m,gemma3-270m", ["train.model=/m/mine"], ["/m/mine", "smollm2-135m", "gemma3-270m"]),
+        ("smollm2-135m,/m/mine", ["train.model=/m/mine"], ["smollm2-135m", "/m/mine"]),
+        ("", ["train.model=/m/mine"], ["/m/mine"]),
+    ],
+)
+def test_generators_add_the_model_the_user_names(models: str, sets: list, expected: list) -> None:
+    import argparse
+    from dataclasses import replace
+
+    from compare.bench import generators
+    from compare.config import BenchConfig
+    from finetune.config import TrainConfig
+
+    model = next((s.split("=", 1)[1] for s in sets), "smollm2-135m")
+    train = replace(TrainConfig(), model=model)
+    assert generators(BenchConfig(models=models), train, argparse.Namespace(set=sets)) == expected
