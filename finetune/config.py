@@ -59,7 +59,19 @@ class TrainConfig:
         metadata={"help": "unanswerable train questions to learn from: all | answered-wordings | none"},
     )
     device: str = field(default="auto", metadata={"help": "auto | cpu | cuda"})
+    # auto: bf16 on CUDA, and on a CPU that multiplies bf16 natively (AVX512-BF16 or AMX: there the
+    # frozen base's matmuls run about 4x faster than fp32), fp32 on other CPUs. The adapter's own
+    # weights and the optimizer stay fp32 either way.
     dtype: str = field(default="auto", metadata={"help": "auto | float32 | bfloat16"})
+    # auto: eager on CPU (at tens of tokens per example the fused SDPA kernel's backward costs more
+    # than the plain matmuls, most of all in bf16), SDPA on CUDA.
+    attention: str = field(
+        default="auto", metadata={"help": "training attention kernel: auto | eager | sdpa"}
+    )
+    # The chat prefix every example shares runs once per batch (same loss and gradients, tested);
+    # it saves compute, but where a batch-1 pass over the prefix is slow relative to the batched
+    # rest (bf16 on CPU) turning it off is faster: bench/train_perf.py measures both.
+    share_prefix: bool = field(default=True, metadata={"help": "run the shared chat prefix once per batch"})
     trust_remote_code: bool = field(
         default=False,
         metadata={"help": "run Python code shipped with the model folder (off: a security risk)"},
@@ -87,6 +99,8 @@ class TrainConfig:
             raise ValueError(f"`method` must be one of {', '.join(METHODS)}, got {self.method!r}")
         if not 0 < self.lr < 1:
             raise ValueError(f"`lr` must be in (0, 1), got {self.lr!r}")
+        if self.attention not in ("auto", "eager", "sdpa"):
+            raise ValueError(f"`attention` must be auto, eager or sdpa, got {self.attention!r}")
         if not 0 <= self.dropout < 1:
             raise ValueError(f"`dropout` must be in [0, 1), got {self.dropout!r}")
         if not 0 <= self.warmup_ratio < 1:

@@ -69,6 +69,8 @@ class Single:
 
     rank, world, is_main, fsdp = 0, 1, True, False
 
+    prefix: int | None = None  # 0: no shared-prefix pass (TrainConfig.share_prefix off)
+
     def prepare(self, model: Any, optimizer: Any) -> Any:
         self.model = model
         return optimizer
@@ -76,7 +78,7 @@ class Single:
     def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
         from finetune.train import answer_loss
 
-        return answer_loss(self.model, batch)
+        return answer_loss(self.model, batch, prefix=self.prefix)
 
     def shard(self, rows: Sequence[int]) -> tuple[list[int], float]:
         return list(rows), 1.0
@@ -100,6 +102,8 @@ class Single:
 class Multi:
     """Several processes through ``accelerate.Accelerator`` (DDP, or FSDP from the launch config)."""
 
+    prefix: int | None = None  # as in Single
+
     def __init__(self, cpu: bool):
         from accelerate import Accelerator, DistributedDataParallelKwargs
         from accelerate.utils import DistributedType
@@ -118,7 +122,7 @@ class Multi:
         """Wrap the loss module (DDP or FSDP); returns the optimizer to step (FSDP remaps it)."""
         # FSDP runs each forward of a layer once per micro-batch on every rank: the shared-prefix
         # pass (two body calls whose count could differ between ranks) is off there.
-        module = AnswerLossModule(model, prefix=0 if self.fsdp else None)
+        module = AnswerLossModule(model, prefix=0 if self.fsdp else self.prefix)
         if self.fsdp:
             self.wrapped, optimizer = self.acc.prepare(module, optimizer)
         else:

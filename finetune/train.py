@@ -62,6 +62,17 @@ def apply_lora(model: Any, cfg: TrainConfig) -> Any:
     return get_peft_model(model, lora)
 
 
+def set_attention(model: Any, attention: str, device: str) -> str:
+    """Switch the model's attention kernel for training (``auto``: eager on CPU, SDPA elsewhere);
+    returns the one in use. A model without the switch keeps its own."""
+    want = ("eager" if device == "cpu" else "sdpa") if attention == "auto" else attention
+    if hasattr(model, "set_attn_implementation"):
+        model.set_attn_implementation(want)
+    elif hasattr(model, "config"):
+        model.config._attn_implementation = want
+    return str(getattr(getattr(model, "config", None), "_attn_implementation", want))
+
+
 def load_adapter_weights(model: Any, folder: Path) -> None:
     """Copy a saved adapter's weights into ``model``'s LoRA modules (same rank and targets)."""
     from peft import set_peft_model_state_dict
@@ -239,14 +250,16 @@ class AdapterTrainer:
     def __init__(self, cfg: TrainConfig, ds: Dataset, out: Path, model: Any = None, tokenizer: Any = None,
                  raft: Sequence[tuple[str, str, str]] = (), raft_system: str | None = None,
                  replay: Sequence[tuple[str, str]] = (), init_adapter: str | Path | None = None):  # fmt: skip
-        from finetune.models import MODELS, load_model, pick_device_dtype
+        from finetune.models import MODELS, load_model, pick_device_dtype, training_dtype
 
         self.cfg, self.ds, self.out = cfg, ds, Path(out)
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
         torch.manual_seed(cfg.seed)
         self.device, _ = pick_device_dtype(cfg.device, cfg.dtype)
+        self.dtype = training_dtype(self.device, cfg.dtype)
         self.dist = distributed.make(self.device == "cpu")  # a no-op without a launcher
+        self.dist.prefix = None if cfg.share_prefix else 0
         if self.dist.world > 1:
             self.device = self.dist.device  # this process's GPU, or the CPU
         self.method = resolve_method(cfg.method, self.device)
@@ -255,6 +268,7 @@ class AdapterTrainer:
         if model is None:
             model, tokenizer = self._load(load_model)
         self.tokenizer = tokenizer
+        self.attention = set_attention(model, cfg.attention, self.device)
         self.model = apply_lora(model, cfg).to(self.device)
         if init_adapter is not None:  # continued training (a knowledge update) starts from these weights
             load_adapter_weights(self.model, Path(init_adapter))
@@ -294,7 +308,7 @@ class AdapterTrainer:
 
     def _load(self, load_model: Any) -> tuple[Any, Any]:
         if self.method != "qlora":
-            return load_model(self.cfg.model, self.device, self.cfg.dtype, self.cfg.trust_remote_code)
+            return load_model(self.cfg.model, self.device, self.dtype, self.cfg.trust_remote_code)
         return load_qlora(self.cfg.model, self.device, self.cfg.trust_remote_code)
 
     @property
@@ -349,7 +363,8 @@ class AdapterTrainer:
                 total += float(loss.detach())
                 tokens += int(m["attention_mask"].sum())
                 b, width = m["input_ids"].shape
-                computed += b * width - (b - 1) * (0 if d.fsdp else shared_prefix_len(m))
+                shared = 0 if d.fsdp or d.prefix == 0 else shared_prefix_len(m)
+                computed += b * width - (b - 1) * shared
         total, tokens, computed = d.sum([total, tokens, computed])  # global figures for the card
         self.state.tokens += int(tokens)
         self.state.computed += int(computed)
@@ -495,6 +510,7 @@ class AdapterTrainer:
             "card_version": CARD_VERSION, "finished": finished, "config": config_to_dict(self.cfg),
             "processes": self.dist.world,  # tokens and losses below are summed over them
             "method": self.method, "device": self.device, "dtype": str(next(self.model.parameters()).dtype),
+            "attention": self.attention, "share_prefix": self.cfg.share_prefix,
             "examples": self.data.counts, "too_long": self.data.too_long[:50], "dev_examples": len(self.dev),
             "steps": st.step, "epochs_done": st.epoch, "tokens_seen": st.tokens,
             "supervised_tokens": st.supervised, "train_seconds": round(st.seconds, 2),

@@ -191,7 +191,7 @@ def test_method_auto() -> None:
      ({"warmup_ratio": -0.1}, "warmup_ratio"), ({"target_modules": " , "}, "target_modules"),
      ({"epochs": 0}, "epochs"), ({"patience": -1}, "patience"), ({"abstain": "some"}, "abstain"),
      ({"batch_size": 0}, "batch_size"), ({"grad_accum": -2}, "grad_accum"),
-     ({"max_length": 0}, "max_length")],
+     ({"max_length": 0}, "max_length"), ({"attention": "flash"}, "attention")],
 )  # fmt: skip
 def test_config_validation_names_the_field(kwargs: dict, field: str) -> None:
     with pytest.raises(ValueError, match=f"`{field}`"):
@@ -252,3 +252,26 @@ def test_probe_epochs_then_continue_equals_one_run_and_keeps_each_epoch(
     first = load_file(tmp_path / "b" / "epochs" / "1" / "adapter_model.safetensors")
     assert last.keys() == final.keys() and all(torch.equal(last[k], final[k]) for k in last)
     assert any(not torch.equal(first[k], last[k]) for k in last)
+
+
+@pytest.mark.parametrize(
+    "device, dtype, native, expected",
+    [("cpu", "auto", True, "bfloat16"), ("cpu", "auto", False, "float32"),
+     ("cuda", "auto", False, "bfloat16"), ("cpu", "float32", True, "float32"),
+     ("cpu", "bfloat16", False, "bfloat16")],
+)  # fmt: skip
+def test_training_dtype(monkeypatch, device: str, dtype: str, native: bool, expected: str) -> None:
+    from finetune import models
+
+    monkeypatch.setattr(models, "cpu_has_bf16", lambda: native)
+    assert models.training_dtype(device, dtype) == expected
+
+
+def test_attention_kernel_and_prefix_switch_are_recorded(tiny_tokenizer, tmp_path: Path) -> None:
+    """auto is eager on CPU; share_prefix off runs one plain pass (same loss, by answer_loss's test)."""
+    tr = make_trainer(tiny_tokenizer, tmp_path / "a", epochs=1, share_prefix=False)
+    assert tr.attention == "eager" and tr.dist.prefix == 0
+    card = tr.fit(progress=False)
+    assert card["attention"] == "eager" and card["share_prefix"] is False and card["dtype"] == "torch.float32"
+    sdpa = make_trainer(tiny_tokenizer, tmp_path / "b", epochs=1, attention="sdpa")
+    assert sdpa.attention == "sdpa" and sdpa.dist.prefix is None
