@@ -4,15 +4,16 @@
     .venv/bin/python bench/train_perf.py --skip-quality --skip-qlora           # speed only (~3 min)
 
 Each phase runs in its own process (so its peak memory is its own) on the same model
-(SmolLM2-135M-Instruct, fp32 on CPU) and the train split of the first ``--products`` products of
-the bundled dataset (the quick profile: 20 products = 100 facts):
+(SmolLM2-135M-Instruct, in the training config's dtype: ``auto`` is fp32 on CPU, ``--dtype
+bfloat16`` trains the frozen base in bf16) and the train split of the first
+``--products`` products of the bundled dataset (the quick profile: 20 products = 100 facts):
 
 - speed: our loop and the Trainer, same examples, LoRA config, batch size, learning rate and
   schedule, ``--speed-epochs`` each, one after the other. Tokens/s counts the examples' input
   tokens (padding excluded) over training time only; dev loss (mean per answer token) is computed
   the same way for both after the same number of examples.
-- utilisation: tokens/s x 4N FLOPs per token over this machine's measured fp32 matmul FLOP/s (the
-  issue's convention), and the FLOPs our loop actually executes over the same peak.
+- utilisation: tokens/s x 4N FLOPs per token over this machine's measured matmul FLOP/s in the
+  dtype trained in, and the FLOPs our loop actually executes over the same peak.
 - quality: train with the quick profile, then greedy answers (16 new tokens) to the held-out test
   phrasings, scored "gold contained in a short answer", with the adapter and with the base model.
 - qlora: a few QLoRA steps on CPU (tokens/s, peak memory); QLoRA on CUDA where one is present.
@@ -58,11 +59,11 @@ def load_subset(products: int) -> Any:
     return subset(load_dataset(datasets_dir() / "tessaline"), products)
 
 
-def matmul_flops(n: int = 1024, reps: int = 20) -> float:
-    """fp32 matmul FLOP/s of this machine (best of three timings)."""
+def matmul_flops(n: int = 1024, reps: int = 20, dtype: str = "float32") -> float:
+    """Matmul FLOP/s of this machine in ``dtype`` (best of three timings)."""
     import torch
 
-    a, b = torch.randn(n, n), torch.randn(n, n)
+    a, b = torch.randn(n, n, dtype=getattr(torch, dtype)), torch.randn(n, n, dtype=getattr(torch, dtype))
     for _ in range(3):
         a @ b
     best = 0.0
@@ -118,7 +119,8 @@ def phase_ours(cfg: TrainConfig, products: int, quality: bool) -> dict[str, Any]
     tr = AdapterTrainer(cfg, ds, WORK / f"ours-{cfg.method}")
     card = tr.fit(progress=False)
     keys = ("train_seconds", "tokens_per_second", "tokens_seen", "steps", "params", "trainable_params",
-            "examples", "dev_loss", "method", "executed_flops")  # fmt: skip
+            "examples", "dev_loss", "method", "executed_flops", "dtype", "attention",
+            "share_prefix")  # fmt: skip
     out = {k: card[k] for k in keys} | {"peak_memory_mb": _memory_mb()}
     if quality:
         tests = [q for q in ds.questions("test") if q.kind == "fact"]
@@ -179,10 +181,12 @@ def run_phase(fn: Any, *args: Any) -> dict[str, Any]:
         return pool.submit(fn, *args).result()
 
 
-def speed(cfg: TrainConfig, args: argparse.Namespace, peak: float) -> dict[str, Any]:
+def speed(cfg: TrainConfig, args: argparse.Namespace, peaks: dict[str, float]) -> dict[str, Any]:
     side = replace(cfg, epochs=args.speed_epochs, patience=0)
     ours = run_phase(phase_ours, side, args.products, False)
     print("ours", json.dumps(ours), flush=True)
+    # utilisation against the matmul rate of the dtype the base ran in (bf16 is ~4x fp32 where native)
+    peak = peaks["bfloat16" if "bfloat16" in ours["dtype"] else "float32"]
     n = ours["params"]
     ours["utilisation_4N"] = ours["tokens_per_second"] * 4 * n / peak
     ours["utilisation_executed"] = ours["executed_flops"] / ours["train_seconds"] / peak
@@ -207,11 +211,11 @@ def main() -> None:
     add_config_args(ap, TrainConfig)
     args = ap.parse_args()
     cfg = config_from_args(TrainConfig, args, **{"device": "cpu", **_unless_given(args, PROFILES["quick"])})
-    peak = matmul_flops()
-    result: dict[str, Any] = {"machine": machine(peak), "products": args.products}
+    peaks = {dt: matmul_flops(dtype=dt) for dt in ("float32", "bfloat16")}
+    result: dict[str, Any] = {"machine": machine(peaks), "products": args.products}
     print(json.dumps(result["machine"]), flush=True)
     if not args.skip_speed:
-        result["speed"] = speed(cfg, args, peak)
+        result["speed"] = speed(cfg, args, peaks)
     if not args.skip_quality:
         result["quality"] = {"config": cfg.to_dict(), **run_phase(phase_ours, cfg, args.products, True)}
         print("quality", json.dumps(result["quality"]), flush=True)
@@ -222,13 +226,14 @@ def main() -> None:
         Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
 
 
-def machine(peak: float) -> dict[str, Any]:
+def machine(peaks: dict[str, float]) -> dict[str, Any]:
     import torch
 
     info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
     cpu = re.search(r"model name\s*:\s*(.*)", info)
     return {"platform": platform.platform(), "cpu": cpu.group(1) if cpu else platform.processor(),
-            "cpus": os.cpu_count(), "torch": torch.__version__, "matmul_gflops": peak / 1e9}  # fmt: skip
+            "cpus": os.cpu_count(), "torch": torch.__version__, "matmul_gflops": peaks["float32"] / 1e9,
+            "matmul_gflops_bf16": peaks["bfloat16"] / 1e9}  # fmt: skip
 
 
 def _unless_given(args: argparse.Namespace, profile: dict[str, Any]) -> dict[str, Any]:

@@ -59,18 +59,17 @@ class TrainConfig:
         metadata={"help": "unanswerable train questions to learn from: all | answered-wordings | none"},
     )
     device: str = field(default="auto", metadata={"help": "auto | cpu | cuda"})
-    # auto: bf16 on CUDA, and on a CPU that multiplies bf16 natively (AVX512-BF16 or AMX: there the
-    # frozen base's matmuls run about 4x faster than fp32), fp32 on other CPUs. The adapter's own
-    # weights and the optimizer stay fp32 either way.
+    # auto: bf16 on CUDA, fp32 on CPU. On a CPU with native bf16 (AVX512-BF16 or AMX) bfloat16
+    # trains the quick profile 1.8x faster, but its adapter answered fewer test questions (0.468 vs
+    # 0.577 in the quick bench, docs/benchmarks.md), so it is opt-in there.
     dtype: str = field(default="auto", metadata={"help": "auto | float32 | bfloat16"})
-    # auto: eager on CPU (at tens of tokens per example the fused SDPA kernel's backward costs more
-    # than the plain matmuls, most of all in bf16), SDPA on CUDA.
+    # auto: eager on CPU (at tens of tokens per example the fused SDPA kernel's backward is no faster
+    # in fp32 and costs more than plain matmuls in bf16: 702 vs 503 tokens/s), SDPA on CUDA.
     attention: str = field(
         default="auto", metadata={"help": "training attention kernel: auto | eager | sdpa"}
     )
-    # The chat prefix every example shares runs once per batch (same loss and gradients, tested);
-    # it saves compute, but where a batch-1 pass over the prefix is slow relative to the batched
-    # rest (bf16 on CPU) turning it off is faster: bench/train_perf.py measures both.
+    # The chat prefix every example shares runs once per batch (same loss and gradients, tested):
+    # 6% more tokens/s in fp32 on CPU; off, every row runs whole (bench/train_perf.py measures both).
     share_prefix: bool = field(default=True, metadata={"help": "run the shared chat prefix once per batch"})
     trust_remote_code: bool = field(
         default=False,

@@ -156,29 +156,6 @@ def pick_device_dtype(device: str = "auto", dtype: str = "auto") -> tuple[str, A
     return device, table[dtype]
 
 
-def cpu_has_bf16() -> bool:
-    """Whether this CPU multiplies bf16 natively (AVX512-BF16 or AMX flags in /proc/cpuinfo).
-
-    There a bf16 matmul runs about 4x as fast as fp32 (881 vs 211 GFLOP/s at 2048^3 on a 2-core
-    EPYC); elsewhere bf16 is emulated and slower than fp32, so fp32 stays the CPU default.
-    """
-    try:
-        info = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return False
-    lines = (line for line in info.splitlines() if line.startswith("flags"))
-    flags = next((line.split(":", 1)[1].split() for line in lines), [])
-    return bool({"avx512_bf16", "amx_bf16"} & set(flags))
-
-
-def training_dtype(device: str, dtype: str = "auto") -> str:
-    """The dtype a training loads its frozen base in: ``auto`` is bf16 on CUDA and on a CPU with
-    native bf16 (see :func:`cpu_has_bf16`), fp32 on other CPUs; anything else as given."""
-    if dtype != "auto":
-        return dtype
-    return "bfloat16" if device.startswith("cuda") or (device == "cpu" and cpu_has_bf16()) else "float32"
-
-
 def load_model(
     name_or_path: str, device: str = "auto", dtype: str = "auto", trust_remote_code: bool = False
 ) -> tuple[Any, Any]:

@@ -250,14 +250,13 @@ class AdapterTrainer:
     def __init__(self, cfg: TrainConfig, ds: Dataset, out: Path, model: Any = None, tokenizer: Any = None,
                  raft: Sequence[tuple[str, str, str]] = (), raft_system: str | None = None,
                  replay: Sequence[tuple[str, str]] = (), init_adapter: str | Path | None = None):  # fmt: skip
-        from finetune.models import MODELS, load_model, pick_device_dtype, training_dtype
+        from finetune.models import MODELS, load_model, pick_device_dtype
 
         self.cfg, self.ds, self.out = cfg, ds, Path(out)
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
         torch.manual_seed(cfg.seed)
         self.device, _ = pick_device_dtype(cfg.device, cfg.dtype)
-        self.dtype = training_dtype(self.device, cfg.dtype)
         self.dist = distributed.make(self.device == "cpu")  # a no-op without a launcher
         self.dist.prefix = None if cfg.share_prefix else 0
         if self.dist.world > 1:
@@ -308,7 +307,7 @@ class AdapterTrainer:
 
     def _load(self, load_model: Any) -> tuple[Any, Any]:
         if self.method != "qlora":
-            return load_model(self.cfg.model, self.device, self.dtype, self.cfg.trust_remote_code)
+            return load_model(self.cfg.model, self.device, self.cfg.dtype, self.cfg.trust_remote_code)
         return load_qlora(self.cfg.model, self.device, self.cfg.trust_remote_code)
 
     @property
@@ -513,8 +512,8 @@ class AdapterTrainer:
             "attention": self.attention, "share_prefix": self.cfg.share_prefix,
             "examples": self.data.counts, "too_long": self.data.too_long[:50], "dev_examples": len(self.dev),
             "steps": st.step, "epochs_done": st.epoch, "tokens_seen": st.tokens,
-            "supervised_tokens": st.supervised, "train_seconds": round(st.seconds, 2),
-            "wall_seconds": round(st.seconds + st.eval_seconds, 2),
+            "supervised_tokens": st.supervised, "train_seconds": round(st.seconds, 4),
+            "wall_seconds": round(st.seconds + st.eval_seconds, 4),
             "tokens_per_second": round(st.tokens / max(st.seconds, 1e-9), 1),
             "peak_memory_mb": round(peak_memory_mb(self.device), 1), "params": n_params,
             "trainable_params": trainable, "train_loss": st.losses, "dev_loss": st.dev_losses,

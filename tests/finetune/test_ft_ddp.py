@@ -72,8 +72,7 @@ resumed.fit(progress=False)
 
 # 9 train examples in batches of 4, 2 micro-batches a step: batches of 4, 4 and 1 (the last leaves
 # rank 1 a stand-in row), 2 steps an epoch, 2 epochs; the one dev question is a stand-in too.
-# float32: the tolerances below are about float32 sums in another order (a CPU with native bf16
-# would otherwise train this tiny model in bf16, whose rounding is far coarser)
+# float32 (the CPU default) spelled out: the tolerances below are about float32 sums in another order
 CFG = {"r": 4, "alpha": 8, "lr": 5e-3, "epochs": 2, "batch_size": 4, "grad_accum": 2, "device": "cpu",
        "target_modules": "q_proj,v_proj,down_proj", "threads": 1, "dtype": "float32"}  # fmt: skip
 WORDS = ["what is the battery of brisil 40 pro ?", "how long does it last ?", "who designed brisil ?",

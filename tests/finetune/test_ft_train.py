@@ -254,19 +254,6 @@ def test_probe_epochs_then_continue_equals_one_run_and_keeps_each_epoch(
     assert any(not torch.equal(first[k], last[k]) for k in last)
 
 
-@pytest.mark.parametrize(
-    "device, dtype, native, expected",
-    [("cpu", "auto", True, "bfloat16"), ("cpu", "auto", False, "float32"),
-     ("cuda", "auto", False, "bfloat16"), ("cpu", "float32", True, "float32"),
-     ("cpu", "bfloat16", False, "bfloat16")],
-)  # fmt: skip
-def test_training_dtype(monkeypatch, device: str, dtype: str, native: bool, expected: str) -> None:
-    from finetune import models
-
-    monkeypatch.setattr(models, "cpu_has_bf16", lambda: native)
-    assert models.training_dtype(device, dtype) == expected
-
-
 def test_attention_kernel_and_prefix_switch_are_recorded(tiny_tokenizer, tmp_path: Path) -> None:
     """auto is eager on CPU; share_prefix off runs one plain pass (same loss, by answer_loss's test)."""
     tr = make_trainer(tiny_tokenizer, tmp_path / "a", epochs=1, share_prefix=False)
