@@ -63,8 +63,8 @@ class TrainConfig:
     # trains the quick profile 1.8x faster, but its adapter answered fewer test questions (0.468 vs
     # 0.577 in the quick bench, docs/benchmarks.md), so it is opt-in there.
     dtype: str = field(default="auto", metadata={"help": "auto | float32 | bfloat16"})
-    # auto: eager on CPU (at tens of tokens per example the fused SDPA kernel's backward is no faster
-    # in fp32 and costs more than plain matmuls in bf16: 702 vs 503 tokens/s), SDPA on CUDA.
+    # auto: the model's own kernel (SDPA). At tens of tokens per example eager is as fast in fp32
+    # on CPU (302 vs 301 tokens/s) and faster in bf16 (702 vs 503), so it is there to opt into.
     attention: str = field(
         default="auto", metadata={"help": "training attention kernel: auto | eager | sdpa"}
     )

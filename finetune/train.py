@@ -62,15 +62,15 @@ def apply_lora(model: Any, cfg: TrainConfig) -> Any:
     return get_peft_model(model, lora)
 
 
-def set_attention(model: Any, attention: str, device: str) -> str:
-    """Switch the model's attention kernel for training (``auto``: eager on CPU, SDPA elsewhere);
-    returns the one in use. A model without the switch keeps its own."""
-    want = ("eager" if device == "cpu" else "sdpa") if attention == "auto" else attention
-    if hasattr(model, "set_attn_implementation"):
-        model.set_attn_implementation(want)
-    elif hasattr(model, "config"):
-        model.config._attn_implementation = want
-    return str(getattr(getattr(model, "config", None), "_attn_implementation", want))
+def set_attention(model: Any, attention: str) -> str:
+    """Switch the model's attention kernel for training (``auto`` keeps the one it was loaded
+    with); returns the one in use."""
+    if attention != "auto":
+        if hasattr(model, "set_attn_implementation"):
+            model.set_attn_implementation(attention)
+        elif hasattr(model, "config"):
+            model.config._attn_implementation = attention
+    return str(getattr(getattr(model, "config", None), "_attn_implementation", attention))
 
 
 def load_adapter_weights(model: Any, folder: Path) -> None:
@@ -267,7 +267,7 @@ class AdapterTrainer:
         if model is None:
             model, tokenizer = self._load(load_model)
         self.tokenizer = tokenizer
-        self.attention = set_attention(model, cfg.attention, self.device)
+        self.attention = set_attention(model, cfg.attention)
         self.model = apply_lora(model, cfg).to(self.device)
         if init_adapter is not None:  # continued training (a knowledge update) starts from these weights
             load_adapter_weights(self.model, Path(init_adapter))

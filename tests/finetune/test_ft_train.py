@@ -255,8 +255,9 @@ def test_probe_epochs_then_continue_equals_one_run_and_keeps_each_epoch(
 
 
 def test_attention_kernel_and_prefix_switch_are_recorded(tiny_tokenizer, tmp_path: Path) -> None:
-    """auto is eager on CPU; share_prefix off runs one plain pass (same loss, by answer_loss's test)."""
-    tr = make_trainer(tiny_tokenizer, tmp_path / "a", epochs=1, share_prefix=False)
+    """An explicit kernel is switched to; share_prefix off runs one plain pass (same loss, by
+    answer_loss's test)."""
+    tr = make_trainer(tiny_tokenizer, tmp_path / "a", epochs=1, share_prefix=False, attention="eager")
     assert tr.attention == "eager" and tr.dist.prefix == 0
     card = tr.fit(progress=False)
     assert card["attention"] == "eager" and card["share_prefix"] is False and card["dtype"] == "torch.float32"
