@@ -20,11 +20,12 @@ PROMPT_VARIANTS: dict[str, dict[str, Any]] = {
 
 # What each profile changes, per config section; everything else keeps its dataclass default.
 # quick: the first 100 facts (20 products) of the bundled dataset and 12 single-request latency
-# samples per system. On a 2-core CPU: 19.8 min with the scenarios before dev tuning; dev tuning
-# adds about 13 min (a second learning rate's 2-epoch probe, 8 adapter and 8 prompt trials on 48
-# dev questions); 25.5 min without the scenarios, measured (docs/benchmarks.md). It skips the
-# forgetting scenario's second adapter (trained with a general replay mix: one more full training,
-# about 8 minutes there); turn it on with bench.forgetting_replay=true.
+# samples per system. On a 2-core AMD EPYC: 17.3 min with dev tuning (10 min of it in the tuning
+# stages, the adapter's own training included: a second learning rate's 2-epoch probe, 8 adapter
+# and 8 prompt trials on 48 dev questions) and the scenarios, measured on a fresh clone
+# (docs/benchmarks.md); the budget is 20 minutes. It skips the forgetting scenario's second
+# adapter (trained with a general replay mix: one more full training, about 4 minutes here);
+# turn it on with bench.forgetting_replay=true.
 # full: every fact, more epochs, 50 latency samples, the replay adapter.
 PROFILES: dict[str, dict[str, dict[str, Any]]] = {
     "quick": {
