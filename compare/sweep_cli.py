@@ -145,7 +145,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dataset", help="dataset folder or bundled name (default: tessaline)")
     p.add_argument("--qa", help="questions JSONL for a plain docs folder")
     p.add_argument(
-        "--profile", choices=sorted(PROFILES), help="quick (default: 2 x 2, ~15 min on CPU) or sweep"
+        "--profile", choices=sorted(PROFILES), help="quick (default: 2 x 2, 8 min on 2 CPU cores) or sweep"
     )
     p.add_argument(
         "--knob",
