@@ -23,7 +23,7 @@ from typing import Any
 
 from compare.config import PROFILES, BenchConfig
 from compare.costs import hourly_rate, load_prices
-from compare.executors import ExecutorConfig, ModelRef, open_executor
+from compare.executors import ExecutorConfig, ModelRef, add_executor_args, executor_items, open_executor
 from compare.model_axis import model_slug
 from compare.stages import StageCache, digest, questions_digest
 from compare.systems import SystemSpec, get_systems
@@ -103,18 +103,6 @@ def resolve_configs(args: argparse.Namespace) -> dict[str, Any]:
     items += [f"train.device={args.device}"] if args.device else []
     items += executor_items(args)
     return apply_overrides(configs, items)
-
-
-def executor_items(args: argparse.Namespace) -> list[str]:
-    """``--executor``, ``--address`` and ``--workers`` as overrides of the executor section."""
-    flags = (("name", "executor"), ("address", "address"), ("workers", "workers"))
-    return [f"executor.{k}={getattr(args, a)}" for k, a in flags if getattr(args, a, None) not in (None, "")]
-
-
-def add_executor_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--executor", choices=["local", "ray"], help="where generation runs (default: local)")
-    p.add_argument("--address", help="a running Ray cluster (default: start a local Ray for this command)")
-    p.add_argument("--workers", type=int, help="Ray workers (default: one per CPU of the cluster)")
 
 
 def generators(bench: BenchConfig, train: TrainConfig, args: argparse.Namespace) -> list[str]:
@@ -475,7 +463,7 @@ def model_axis_of(others: dict[str, dict]) -> Any:
 
 def bench_model(
     args: argparse.Namespace, ds: Dataset, questions: list, loaded: Any, warnings: list, configs: dict,
-    specs: list[SystemSpec], run: Path, cache: StageCache, axis: Any, t0: float, executor: Any = None,
+    specs: list[SystemSpec], run: Path, cache: StageCache, axis: Any, t0: float, executor: Any,
 ) -> dict:  # fmt: skip
     """Every system with one model, scored into ``run``; returns the summary."""
     from compare.report import finish_run
@@ -490,8 +478,7 @@ def bench_model(
         "run_folder": str(run),
     }
     res = build_resources(ds, configs, specs, cache, summary, executor)
-    if executor is not None:
-        summary["executor"] = executor.describe()
+    summary["executor"] = executor.describe()
     if res.retriever is not None:
         retrievability_stage(ds, configs, run, summary)
     keys = {

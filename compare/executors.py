@@ -16,6 +16,7 @@ Add an executor with :func:`register_executor`; ``ExecutorConfig.name`` picks it
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import time
@@ -70,13 +71,26 @@ class ModelRef:
     trust_remote_code: bool = False
 
 
+def executor_items(args: argparse.Namespace) -> list[str]:
+    """``--executor``, ``--address`` and ``--workers`` as overrides of the executor section."""
+    flags = (("name", "executor"), ("address", "address"), ("workers", "workers"))
+    return [f"executor.{k}={getattr(args, a)}" for k, a in flags if getattr(args, a, None) not in (None, "")]
+
+
+def add_executor_args(p: argparse.ArgumentParser) -> None:
+    """The executor flags of a command that generates (bench, sweep)."""
+    p.add_argument("--executor", choices=["local", "ray"], help="where generation runs (default: local)")
+    p.add_argument("--address", help="a running Ray cluster (default: start a local Ray for this command)")
+    p.add_argument("--workers", type=int, help="Ray workers (default: one per CPU of the cluster)")
+
+
 class LocalExecutor:
     """Everything in this process, one batch and one variant after another (the default)."""
 
     name = "local"
 
-    def __init__(self, cfg: ExecutorConfig):
-        self.cfg = cfg
+    def __init__(self, cfg: ExecutorConfig | None = None):
+        self.cfg = cfg or ExecutorConfig()
 
     def generate(
         self, res: Any, spec: Any, prompts: Sequence[str], progress: Callable[[int], None] | None = None
@@ -143,8 +157,7 @@ class RayExecutor:
             if cfg.address:
                 kwargs["address"] = cfg.address
             else:
-                cpus = max(cfg.workers * cfg.worker_cpus, 0) or (os.cpu_count() or 1)
-                kwargs["num_cpus"] = cpus
+                kwargs["num_cpus"] = cfg.workers * cfg.worker_cpus or os.cpu_count() or 1
             t0 = time.perf_counter()
             try:
                 ray.init(runtime_env={"env_vars": env}, **kwargs)

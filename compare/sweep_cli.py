@@ -11,8 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from compare.bench import add_executor_args, executor_items
-from compare.executors import ExecutorConfig, SweepJob, open_executor
+from compare.executors import ExecutorConfig, SweepJob, add_executor_args, executor_items, open_executor
 from compare.sweep import MARGIN, PROFILES, SweepConfig, parse_grids, variant_grid, varied_knobs
 from corpus.config import apply_overrides
 from finetune.config import TrainConfig

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from compare.executors import LocalExecutor
 from compare.generate import Engine, Generation, render_prompt
 from corpus.model import QAItem
 from finetune.data import SYSTEM as CLOSED_BOOK_SYSTEM
@@ -107,8 +108,8 @@ class Resources:
     # Knobs chosen on dev per system (``rag``: {"k": 3, "shots": 1}); a scenario variant such as
     # ``rag@reindex`` uses its system's.
     tuned: dict[str, dict[str, Any]] = field(default_factory=dict)
-    # Where generation batches run (compare.executors; None: here) and what its workers load: the
-    # model by name or folder, each adapter by its folder.
+    # Where generation batches run (compare.executors; None: in this process) and what its
+    # workers load: the model by name or folder, each adapter by its folder.
     executor: Any = None
     model_ref: Any = None
     adapter_paths: dict[str, str] = field(default_factory=dict)
@@ -227,13 +228,9 @@ def answer_questions(
     """Batched answers (throughput mode): retrieval for all questions at once, then generation in
     batches of similar prompt length (here, or spread over the workers of ``res.executor``);
     timings are each question's share of its batch."""
-    res.check(spec)
+    res.check(spec)  # before retrieval: a missing index or adapter is named, not an AttributeError
     prompts, contexts, r_s = build_prompts(spec, questions, res)
-    if res.executor is not None:
-        gens = res.executor.generate(res, spec, prompts, progress)
-    else:
-        with res.engine(spec) as engine:
-            gens = engine.generate(prompts, progress)
+    gens = (res.executor or LocalExecutor()).generate(res, spec, prompts, progress)
     n = max(1, len(questions))
     return [to_answer(spec, q, g, c, r_s / n) for q, g, c in zip(questions, gens, contexts, strict=True)]
 
