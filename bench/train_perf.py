@@ -1,7 +1,7 @@
 """Training benchmark: our loop vs Hugging Face Trainer + PEFT, utilisation, memory and quality.
 
     .venv/bin/python bench/train_perf.py --out docs/train_perf.json            # everything
-    .venv/bin/python bench/train_perf.py --skip-quality --skip-qlora           # speed only (~3 min)
+    .venv/bin/python bench/train_perf.py --skip-quality --qlora-steps 0         # speed only (~2 min)
 
 Each phase runs in its own process (so its peak memory is its own) on the same model
 (SmolLM2-135M-Instruct, in the training config's dtype: ``auto`` is fp32 on CPU, ``--dtype
@@ -9,7 +9,8 @@ bfloat16`` trains the frozen base in bf16) and the train split of the first
 ``--products`` products of the bundled dataset (the quick profile: 20 products = 100 facts):
 
 - speed: our loop and the Trainer, same examples, LoRA config, batch size, learning rate and
-  schedule, ``--speed-epochs`` each, one after the other. Tokens/s counts the examples' input
+  schedule, ``--speed-epochs`` each, one after the other (and our loop on the generic forward,
+  where the fused one applied, to show its share). Tokens/s counts the examples' input
   tokens (padding excluded) over training time only; dev loss (mean per answer token) is computed
   the same way for both after the same number of examples.
 - utilisation: tokens/s x 4N FLOPs per token over this machine's measured matmul FLOP/s in the
@@ -120,7 +121,7 @@ def phase_ours(cfg: TrainConfig, products: int, quality: bool) -> dict[str, Any]
     card = tr.fit(progress=False)
     keys = ("train_seconds", "tokens_per_second", "tokens_seen", "steps", "params", "trainable_params",
             "examples", "dev_loss", "method", "executed_flops", "dtype", "attention",
-            "share_prefix")  # fmt: skip
+            "share_prefix", "fused", "fused_off")  # fmt: skip
     out = {k: card[k] for k in keys} | {"peak_memory_mb": _memory_mb()}
     if quality:
         tests = [q for q in ds.questions("test") if q.kind == "fact"]
@@ -139,7 +140,8 @@ def phase_trainer(cfg: TrainConfig, products: int) -> dict[str, Any]:
     from finetune.train import AdapterTrainer
 
     torch.set_num_threads(cfg.threads or os.cpu_count() or 1)
-    ours = AdapterTrainer(cfg, load_subset(products), WORK / "hf-data")  # examples, dev set, LoRA model
+    # examples, dev set and the LoRA model; the Trainer runs the model's own (unfused) forward
+    ours = AdapterTrainer(replace(cfg, fused=False), load_subset(products), WORK / "hf-data")
     rows = [{"input_ids": list(e.input_ids), "labels": list(e.labels)} for e in ours.data.examples]
     args = TrainingArguments(
         output_dir=str(WORK / "hf"), per_device_train_batch_size=cfg.batch_size, learning_rate=cfg.lr,
@@ -191,6 +193,11 @@ def speed(cfg: TrainConfig, args: argparse.Namespace, peaks: dict[str, float]) -
     ours["utilisation_4N"] = ours["tokens_per_second"] * 4 * n / peak
     ours["utilisation_executed"] = ours["executed_flops"] / ours["train_seconds"] / peak
     result = {"config": side.to_dict(), "ours": ours}
+    if ours["fused"]:  # the same loop on the generic (unfused) forward, for the fused path's share
+        generic = run_phase(phase_ours, replace(side, fused=False), args.products, False)
+        print("ours_generic", json.dumps(generic), flush=True)
+        result["ours_generic"] = generic
+        result["fused_gain"] = ours["tokens_per_second"] / generic["tokens_per_second"]
     if not args.skip_trainer:
         hf = run_phase(phase_trainer, side, args.products)
         print("hf_trainer", json.dumps(hf), flush=True)

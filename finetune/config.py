@@ -71,6 +71,11 @@ class TrainConfig:
     # The chat prefix every example shares runs once per batch (same loss and gradients, tested):
     # 6% more tokens/s in fp32 on CPU; off, every row runs whole (bench/train_perf.py measures both).
     share_prefix: bool = field(default=True, metadata={"help": "run the shared chat prefix once per batch"})
+    # Llama-architecture models train through finetune/fused.py (q/k/v and gate/up in one matmul
+    # each, the adapters' A matrices inside the frozen matmuls, the prefix in the same matmuls):
+    # same loss and gradients (tested), more tokens/s (docs/benchmarks.md). It needs one process,
+    # plain LoRA without dropout and `attention` auto; elsewhere the generic path runs.
+    fused: bool = field(default=True, metadata={"help": "fused LoRA training forward for Llama models"})
     trust_remote_code: bool = field(
         default=False,
         metadata={"help": "run Python code shipped with the model folder (off: a security risk)"},

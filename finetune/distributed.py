@@ -70,6 +70,7 @@ class Single:
     rank, world, is_main, fsdp = 0, 1, True, False
 
     prefix: int | None = None  # 0: no shared-prefix pass (TrainConfig.share_prefix off)
+    fused: Any = None  # a finetune.fused.FusedLlama where that path applies
 
     def prepare(self, model: Any, optimizer: Any) -> Any:
         self.model = model
@@ -78,7 +79,7 @@ class Single:
     def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
         from finetune.train import answer_loss
 
-        return answer_loss(self.model, batch, prefix=self.prefix)
+        return answer_loss(self.model, batch, prefix=self.prefix, fused=self.fused)
 
     def shard(self, rows: Sequence[int]) -> tuple[list[int], float]:
         return list(rows), 1.0

@@ -175,14 +175,20 @@ def _cache_arg(body: Any) -> str:
 
 
 def answer_loss(
-    model: Any, batch: dict[str, torch.Tensor], prefix: int | None = None
+    model: Any, batch: dict[str, torch.Tensor], prefix: int | None = None, fused: Any = None
 ) -> tuple[torch.Tensor, int]:
-    """Summed cross-entropy over supervised positions, computing logits only there."""
+    """Summed cross-entropy over supervised positions, computing logits only there.
+
+    ``fused``: a ``finetune.fused.FusedLlama`` of ``model`` runs the body (same numbers, faster).
+    """
     body, head = causal_lm_parts(model)
-    hidden = body_hidden(body, batch, prefix)
     targets = batch["labels"][:, 1:]
     keep = targets != IGNORE
-    logits = head(hidden[:, :-1][keep])
+    if fused is not None:
+        hidden = fused.answer_hidden(batch, shared_prefix_len(batch) if prefix is None else prefix, keep)
+    else:
+        hidden = body_hidden(body, batch, prefix)[:, :-1][keep]
+    logits = head(hidden)
     loss = torch.nn.functional.cross_entropy(logits.float(), targets[keep], reduction="sum")
     return loss, int(keep.sum())
 
@@ -227,6 +233,11 @@ class TrainState:
     dev_losses: list[tuple[int, float]] = field(default_factory=list)
     best_dev: float = math.inf
     stale_epochs: int = 0
+
+
+def _fused_adamw(device: str) -> bool | None:
+    """The fused AdamW kernel where torch has one for ``device`` (CPU and CUDA), else the default."""
+    return True if device == "cpu" or device.startswith("cuda") else None
 
 
 def _lr_lambda(total: int, warmup: int) -> Any:  # a closure for LambdaLR
@@ -294,7 +305,9 @@ class AdapterTrainer:
         dev = qa_examples(ds.questions("dev"), tokenizer, self.chat, style, abstain)
         self.dev = sample([e for e in dev if len(e.input_ids) <= cfg.max_length], cfg.dev_limit, cfg.seed)
         params = [p for p in self.model.parameters() if p.requires_grad]
-        self.optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        # fused: one kernel for all parameters (as the HF Trainer's default, adamw_torch_fused)
+        self.optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay,
+                                           fused=_fused_adamw(self.device))  # fmt: skip
         steps_per_epoch = math.ceil(math.ceil(len(self.data.examples) / cfg.batch_size) / cfg.grad_accum)
         self.total_steps = steps_per_epoch * cfg.epochs
         warmup = max(1, int(cfg.warmup_ratio * self.total_steps))
@@ -302,6 +315,7 @@ class AdapterTrainer:
             self.optimizer, _lr_lambda(self.total_steps, warmup)
         )
         self.optimizer = self.dist.prepare(self.model, self.optimizer)  # DDP/FSDP wrapping under a launcher
+        self.fused_off = self._fuse()
         self.state = TrainState()
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
 
@@ -309,6 +323,22 @@ class AdapterTrainer:
         if self.method != "qlora":
             return load_model(self.cfg.model, self.device, self.cfg.dtype, self.cfg.trust_remote_code)
         return load_qlora(self.cfg.model, self.device, self.cfg.trust_remote_code)
+
+    def _fuse(self) -> str | None:
+        """Train through the fused forward where it applies; returns why not (None: it does)."""
+        from finetune.fused import FusedLlama, fusable
+
+        cfg = self.cfg
+        if not cfg.fused:
+            return "`fused` is off"
+        if self.dist.world > 1:
+            return "several processes"
+        if cfg.attention != "auto":
+            return f"`attention` {cfg.attention} was asked for"
+        why = fusable(self.model)
+        if why is None:
+            self.dist.fused, self.attention = FusedLlama(self.model), "fused"
+        return why
 
     @property
     def ckpt_dir(self) -> Path:
@@ -510,6 +540,7 @@ class AdapterTrainer:
             "processes": self.dist.world,  # tokens and losses below are summed over them
             "method": self.method, "device": self.device, "dtype": str(next(self.model.parameters()).dtype),
             "attention": self.attention, "share_prefix": self.cfg.share_prefix,
+            "fused": self.fused_off is None, "fused_off": self.fused_off,
             "examples": self.data.counts, "too_long": self.data.too_long[:50], "dev_examples": len(self.dev),
             "steps": st.step, "epochs_done": st.epoch, "tokens_seen": st.tokens,
             "supervised_tokens": st.supervised, "train_seconds": round(st.seconds, 4),
