@@ -9,12 +9,13 @@ bfloat16`` trains the frozen base in bf16) and the train split of the first
 ``--products`` products of the bundled dataset (the quick profile: 20 products = 100 facts):
 
 - speed: our loop and the Trainer, same examples, LoRA config, batch size, learning rate and
-  schedule, ``--speed-epochs`` each, one after the other (and our loop on the generic forward,
-  where the fused one applied, to show its share). Tokens/s counts the examples' input
-  tokens (padding excluded) over training time only; dev loss (mean per answer token) is computed
-  the same way for both after the same number of examples.
+  schedule, ``--speed-epochs`` each, one after the other; where the fused forward applied, our
+  loop also on torch's own matmul and on the generic forward, for each part's share. Tokens/s
+  counts the examples' input tokens (padding excluded) over training time only; dev loss (mean
+  per answer token) is computed the same way for both after the same number of examples.
 - utilisation: tokens/s x 4N FLOPs per token over this machine's measured matmul FLOP/s in the
-  dtype trained in, and the FLOPs our loop actually executes over the same peak.
+  dtype trained in (for fp32 the faster of torch's ``mm`` and oneDNN), and the FLOPs our loop
+  actually executes over the same peak.
 - quality: train with the quick profile, then greedy answers (16 new tokens) to the held-out test
   phrasings, scored "gold contained in a short answer", with the adapter and with the base model.
 - qlora: a few QLoRA steps on CPU (tokens/s, peak memory); QLoRA on CUDA where one is present.
@@ -60,20 +61,36 @@ def load_subset(products: int) -> Any:
     return subset(load_dataset(datasets_dir() / "tessaline"), products)
 
 
-def matmul_flops(n: int = 1024, reps: int = 20, dtype: str = "float32") -> float:
-    """Matmul FLOP/s of this machine in ``dtype`` (best of three timings)."""
+def matmul_flops(n: int = 1024, reps: int = 20, dtype: str = "float32", kernel: str = "torch") -> float:
+    """Matmul FLOP/s of this machine in ``dtype`` through ``kernel`` (torch's ``mm``, which is MKL
+    for fp32 on CPU, or oneDNN's linear); best of five timings."""
     import torch
 
+    from finetune.fused import pick_linear
+
+    linear = pick_linear(kernel, "cpu")[1]
     a, b = torch.randn(n, n, dtype=getattr(torch, dtype)), torch.randn(n, n, dtype=getattr(torch, dtype))
     for _ in range(3):
-        a @ b
+        linear(a, b)
     best = 0.0
-    for _ in range(3):
+    for _ in range(5):
         t0 = time.perf_counter()
         for _ in range(reps):
-            a @ b
+            linear(a, b)
         best = max(best, 2 * n**3 * reps / (time.perf_counter() - t0))
     return best
+
+
+def measure_peaks() -> dict[str, float]:
+    """fp32 through both kernels and bf16; ``float32`` is the faster fp32 kernel's rate (the
+    machine's measured peak, which utilisation is taken against)."""
+    from finetune.fused import onednn_linear
+
+    peaks = {"float32_torch": matmul_flops(), "bfloat16": matmul_flops(dtype="bfloat16")}
+    if onednn_linear() is not None:
+        peaks["float32_onednn"] = matmul_flops(kernel="onednn")
+    peaks["float32"] = max(v for k, v in peaks.items() if k.startswith("float32_"))
+    return peaks
 
 
 def norm(text: str) -> str:
@@ -121,7 +138,7 @@ def phase_ours(cfg: TrainConfig, products: int, quality: bool) -> dict[str, Any]
     card = tr.fit(progress=False)
     keys = ("train_seconds", "tokens_per_second", "tokens_seen", "steps", "params", "trainable_params",
             "examples", "dev_loss", "method", "executed_flops", "dtype", "attention",
-            "share_prefix", "fused", "fused_off")  # fmt: skip
+            "share_prefix", "fused", "fused_off", "matmul")  # fmt: skip
     out = {k: card[k] for k in keys} | {"peak_memory_mb": _memory_mb()}
     if quality:
         tests = [q for q in ds.questions("test") if q.kind == "fact"]
@@ -183,6 +200,10 @@ def run_phase(fn: Any, *args: Any) -> dict[str, Any]:
         return pool.submit(fn, *args).result()
 
 
+# Our loop again with one part switched off, for each part's share of the speed.
+ABLATIONS = {"ours_torch_matmul": {"matmul": "torch"}, "ours_generic": {"fused": False}}
+
+
 def speed(cfg: TrainConfig, args: argparse.Namespace, peaks: dict[str, float]) -> dict[str, Any]:
     side = replace(cfg, epochs=args.speed_epochs, patience=0)
     ours = run_phase(phase_ours, side, args.products, False)
@@ -193,11 +214,10 @@ def speed(cfg: TrainConfig, args: argparse.Namespace, peaks: dict[str, float]) -
     ours["utilisation_4N"] = ours["tokens_per_second"] * 4 * n / peak
     ours["utilisation_executed"] = ours["executed_flops"] / ours["train_seconds"] / peak
     result = {"config": side.to_dict(), "ours": ours}
-    if ours["fused"]:  # the same loop on the generic (unfused) forward, for the fused path's share
-        generic = run_phase(phase_ours, replace(side, fused=False), args.products, False)
-        print("ours_generic", json.dumps(generic), flush=True)
-        result["ours_generic"] = generic
-        result["fused_gain"] = ours["tokens_per_second"] / generic["tokens_per_second"]
+    for name, change in ABLATIONS.items() if ours["fused"] and not args.skip_ablations else ():
+        arm = run_phase(phase_ours, replace(side, **change), args.products, False)
+        print(name, json.dumps(arm), flush=True)
+        result[name] = arm | {"ours_over_this": ours["tokens_per_second"] / arm["tokens_per_second"]}
     if not args.skip_trainer:
         hf = run_phase(phase_trainer, side, args.products)
         print("hf_trainer", json.dumps(hf), flush=True)
@@ -212,13 +232,14 @@ def main() -> None:
     ap.add_argument("--speed-epochs", type=int, default=1, help="epochs of the side-by-side speed run")
     ap.add_argument("--skip-speed", action="store_true")
     ap.add_argument("--skip-trainer", action="store_true")
+    ap.add_argument("--skip-ablations", action="store_true", help="only our loop as configured")
     ap.add_argument("--skip-quality", action="store_true")
     ap.add_argument("--qlora-steps", type=int, default=2, help="QLoRA steps to time (0 = skip)")
     ap.add_argument("--out", help="results JSON")
     add_config_args(ap, TrainConfig)
     args = ap.parse_args()
     cfg = config_from_args(TrainConfig, args, **{"device": "cpu", **_unless_given(args, PROFILES["quick"])})
-    peaks = {dt: matmul_flops(dtype=dt) for dt in ("float32", "bfloat16")}
+    peaks = measure_peaks()
     result: dict[str, Any] = {"machine": machine(peaks), "products": args.products}
     print(json.dumps(result["machine"]), flush=True)
     if not args.skip_speed:
@@ -239,8 +260,8 @@ def machine(peaks: dict[str, float]) -> dict[str, Any]:
     info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
     cpu = re.search(r"model name\s*:\s*(.*)", info)
     return {"platform": platform.platform(), "cpu": cpu.group(1) if cpu else platform.processor(),
-            "cpus": os.cpu_count(), "torch": torch.__version__, "matmul_gflops": peaks["float32"] / 1e9,
-            "matmul_gflops_bf16": peaks["bfloat16"] / 1e9}  # fmt: skip
+            "cpus": os.cpu_count(), "torch": torch.__version__,
+            **{f"matmul_gflops_{k}": v / 1e9 for k, v in peaks.items()}}  # fmt: skip
 
 
 def _unless_given(args: argparse.Namespace, profile: dict[str, Any]) -> dict[str, Any]:

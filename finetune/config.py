@@ -76,6 +76,11 @@ class TrainConfig:
     # same loss and gradients (tested), more tokens/s (docs/benchmarks.md). It needs one process,
     # plain LoRA without dropout and `attention` auto; elsewhere the generic path runs.
     fused: bool = field(default=True, metadata={"help": "fused LoRA training forward for Llama models"})
+    # The fused path's large matmuls. auto: oneDNN on CPU where this torch build has it (fp32 at
+    # 2.2x MKL's rate on the AMD Zen 5 box, where MKL takes its AVX2 path), torch's own elsewhere.
+    matmul: str = field(
+        default="auto", metadata={"help": "fused path's matmul kernel: auto | onednn | torch"}
+    )
     trust_remote_code: bool = field(
         default=False,
         metadata={"help": "run Python code shipped with the model folder (off: a security risk)"},
@@ -103,6 +108,8 @@ class TrainConfig:
             raise ValueError(f"`method` must be one of {', '.join(METHODS)}, got {self.method!r}")
         if not 0 < self.lr < 1:
             raise ValueError(f"`lr` must be in (0, 1), got {self.lr!r}")
+        if self.matmul not in ("auto", "onednn", "torch"):
+            raise ValueError(f"`matmul` must be auto, onednn or torch, got {self.matmul!r}")
         if self.attention not in ("auto", "eager", "sdpa"):
             raise ValueError(f"`attention` must be auto, eager or sdpa, got {self.attention!r}")
         if not 0 <= self.dropout < 1:

@@ -20,11 +20,51 @@ The frozen weights are re-pointed into one buffer per group, so the fused copy c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.nn.functional as F
+
+Linear = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (x, w) -> x @ w.T
+
+
+def torch_linear(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    return x @ w.t()
+
+
+def onednn_linear() -> Linear | None:
+    """oneDNN's linear from this torch build (``x @ w.T`` in the inputs' dtype), or None.
+
+    PyTorch sends an fp32 ``mm`` on CPU to MKL, which takes its AVX2 path on AMD CPUs; oneDNN
+    uses AVX-512 there: 2.2x the fp32 matmul rate on the 2-core AMD Zen 5 box for the fused
+    projections and 2.5x for the vocabulary head, same precision (docs/benchmarks.md). It is the
+    op inductor emits for CPU linears; small matmuls (the adapters' B) stay with MKL, which is
+    as fast or faster there.
+    """
+    try:
+        op = torch.ops.mkldnn._linear_pointwise
+    except (AttributeError, RuntimeError):
+        return None
+    if not torch.backends.mkldnn.is_available():
+        return None
+    return lambda x, w: op(x, w, None, "none", [], "")
+
+
+def pick_linear(kind: str, device: str) -> tuple[str, Linear]:
+    """The kernel named by ``TrainConfig.matmul`` for ``device``: (its name, the function)."""
+    if kind == "torch" or (kind == "auto" and device != "cpu"):
+        return "torch", torch_linear
+    op = onednn_linear() if device == "cpu" else None
+    if op is None:
+        if kind == "onednn":
+            raise ValueError(
+                f"`matmul` onednn: no oneDNN linear on {device} in this torch build; use --matmul torch"
+            )
+        return "torch", torch_linear
+    return "onednn", op
+
 
 GROUPS = (("self_attn", ("q_proj", "k_proj", "v_proj")), ("self_attn", ("o_proj",)),
           ("mlp", ("gate_proj", "up_proj")), ("mlp", ("down_proj",)))  # fmt: skip
@@ -35,22 +75,23 @@ class _FusedLinear(torch.autograd.Function):
 
     Inputs: ``x`` [M, in], ``wcat`` [sum(out) + k*r, in] (frozen rows, then the adapters' A rows,
     kept equal to the A parameters by the caller), the column range of each adapter's output,
-    the scaling, and the A and B parameters (A is passed for its gradient only).
+    the scaling, the kernel for the two large matmuls, and the A and B parameters (A is passed
+    for its gradient only).
     """
 
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor, wcat: torch.Tensor, spans: tuple[tuple[int, int], ...],
-                n_out: int, scaling: float, *ab: torch.Tensor) -> torch.Tensor:  # fmt: skip
+                n_out: int, scaling: float, linear: Linear, *ab: torch.Tensor) -> torch.Tensor:  # fmt: skip
         k = len(spans)
         a_s, b_s = ab[:k], ab[k:]
-        z = x @ wcat.t()
+        z = linear(x, wcat)
         y, h = z[:, :n_out], z[:, n_out:]
         r = a_s[0].shape[0]
         for j, ((lo, hi), b) in enumerate(zip(spans, b_s, strict=True)):
             y[:, lo:hi].addmm_(h[:, j * r : (j + 1) * r], b.t(), alpha=scaling)
         # saved pre-scaled (a new tensor either way, so h need not keep all of z alive)
         ctx.save_for_backward(x, wcat, h * scaling, *(b * scaling for b in b_s))
-        ctx.spans, ctx.n_out, ctx.r = spans, n_out, r
+        ctx.spans, ctx.n_out, ctx.r, ctx.linear = spans, n_out, r, linear
         return y
 
     @staticmethod
@@ -65,9 +106,24 @@ class _FusedLinear(torch.autograd.Function):
             grad_b.append(gj.t() @ hs[:, j * r : (j + 1) * r])  # s * g_j^T @ H_j
         grad_x = None
         if ctx.needs_input_grad[0]:  # g @ W + gh @ A, without concatenating g and gh
-            grad_x = (g @ wcat[: ctx.n_out]).addmm_(gh, wcat[ctx.n_out :])
+            grad_x = ctx.linear(g, wcat[: ctx.n_out].t()).addmm_(gh, wcat[ctx.n_out :])
         grad_a = list((gh.t() @ x).split(r))
-        return (grad_x, None, None, None, None, *grad_a, *grad_b)
+        return (grad_x, None, None, None, None, None, *grad_a, *grad_b)
+
+
+class _FrozenLinear(torch.autograd.Function):
+    """``x @ w.T`` for a frozen ``w``: the input gradient only, both through ``linear``."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, w: torch.Tensor, linear: Linear) -> torch.Tensor:
+        ctx.save_for_backward(w)
+        ctx.linear = linear
+        return linear(x, w)
+
+    @staticmethod
+    def backward(ctx: Any, g: torch.Tensor) -> tuple[Any, ...]:
+        (w,) = ctx.saved_tensors
+        return (ctx.linear(g, w.t()) if ctx.needs_input_grad[0] else None), None, None
 
 
 @dataclass
@@ -81,13 +137,15 @@ class Group:
     a: list[torch.nn.Parameter]
     b: list[torch.nn.Parameter]
     scaling: float
+    linear: Linear
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         if not self.a:
-            return x @ self.wcat.t()
+            return _FrozenLinear.apply(x, self.wcat, self.linear)
         with torch.no_grad():  # the A parameters changed at the last optimizer step
             torch.cat([a.detach() for a in self.a], out=self.wcat[self.n_out :])
-        return _FusedLinear.apply(x, self.wcat, self.spans, self.n_out, self.scaling, *self.a, *self.b)
+        return _FusedLinear.apply(x, self.wcat, self.spans, self.n_out, self.scaling, self.linear,
+                                  *self.a, *self.b)  # fmt: skip
 
 
 def _lora_parts(module: Any) -> tuple[torch.nn.Linear, Any]:
@@ -124,7 +182,7 @@ def fusable(model: Any) -> str | None:
     return None
 
 
-def _group(modules: list[Any]) -> Group:
+def _group(modules: list[Any], linear: Linear) -> Group:
     parts = [_lora_parts(m) for m in modules]
     splits = [base.out_features for base, _ in parts]
     adapted = [(i, lora) for i, (_, lora) in enumerate(parts) if lora is not None]
@@ -144,21 +202,26 @@ def _group(modules: list[Any]) -> Group:
         at += n
     starts = [sum(splits[:i]) for i in range(len(splits))]
     spans = tuple((starts[i], starts[i] + splits[i]) for i, _ in adapted)
-    return Group(wcat, sum(splits), splits, spans, a, b, scales.pop() if scales else 1.0)
+    return Group(wcat, sum(splits), splits, spans, a, b, scales.pop() if scales else 1.0, linear)
 
 
 class FusedLlama:
-    """The fused forward of one (PEFT-wrapped) Llama model; build once, after ``.to(device)``."""
+    """The fused forward of one (PEFT-wrapped) Llama model; build once, after ``.to(device)``.
 
-    def __init__(self, model: Any):
+    ``linear`` runs the large matmuls (the fused projections, their input gradients and the
+    vocabulary head): ``onednn_linear()`` on CPU where it exists, else ``torch_linear``.
+    """
+
+    def __init__(self, model: Any, linear: Linear = torch_linear):
         inner = model.get_base_model() if hasattr(model, "get_base_model") else model
         self.body, self.head = inner.model, inner.lm_head
         cfg = inner.config
         self.heads, self.kv_heads = cfg.num_attention_heads, cfg.num_key_value_heads
         self.head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // self.heads
+        self.linear = linear
         self.layers = []
         for layer in self.body.layers:
-            groups = [_group([getattr(getattr(layer, p), n) for n in names]) for p, names in GROUPS]
+            groups = [_group([getattr(getattr(layer, p), n) for n in names], linear) for p, names in GROUPS]
             self.layers.append((layer, groups))
 
     def hidden(self, ids: torch.Tensor, prefix: int, rows: torch.Tensor | None = None) -> torch.Tensor:
@@ -213,6 +276,13 @@ class FusedLlama:
         rows, cols = keep.nonzero(as_tuple=True)
         at = torch.where(cols < prefix, cols, prefix + rows * (w - prefix) + cols - prefix)
         return self.body.norm(self.hidden(ids, prefix, at))
+
+    def logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        """The vocabulary head on ``hidden`` (its weight is frozen: input gradient only)."""
+        w = self.head.weight
+        if w.requires_grad or getattr(self.head, "bias", None) is not None:
+            return self.head(hidden)
+        return _FrozenLinear.apply(hidden, w, self.linear)
 
 
 def _masks(p: int, t: int, groups: int, device: Any) -> tuple[torch.Tensor, torch.Tensor]:

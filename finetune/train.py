@@ -186,9 +186,9 @@ def answer_loss(
     keep = targets != IGNORE
     if fused is not None:
         hidden = fused.answer_hidden(batch, shared_prefix_len(batch) if prefix is None else prefix, keep)
+        logits = fused.logits(hidden)
     else:
-        hidden = body_hidden(body, batch, prefix)[:, :-1][keep]
-    logits = head(hidden)
+        logits = head(body_hidden(body, batch, prefix)[:, :-1][keep])
     loss = torch.nn.functional.cross_entropy(logits.float(), targets[keep], reduction="sum")
     return loss, int(keep.sum())
 
@@ -326,9 +326,10 @@ class AdapterTrainer:
 
     def _fuse(self) -> str | None:
         """Train through the fused forward where it applies; returns why not (None: it does)."""
-        from finetune.fused import FusedLlama, fusable
+        from finetune.fused import FusedLlama, fusable, pick_linear
 
         cfg = self.cfg
+        self.matmul: str | None = None
         if not cfg.fused:
             return "`fused` is off"
         if self.dist.world > 1:
@@ -337,7 +338,8 @@ class AdapterTrainer:
             return f"`attention` {cfg.attention} was asked for"
         why = fusable(self.model)
         if why is None:
-            self.dist.fused, self.attention = FusedLlama(self.model), "fused"
+            self.matmul, linear = pick_linear(cfg.matmul, self.device)
+            self.dist.fused, self.attention = FusedLlama(self.model, linear), "fused"
         return why
 
     @property
@@ -540,7 +542,7 @@ class AdapterTrainer:
             "processes": self.dist.world,  # tokens and losses below are summed over them
             "method": self.method, "device": self.device, "dtype": str(next(self.model.parameters()).dtype),
             "attention": self.attention, "share_prefix": self.cfg.share_prefix,
-            "fused": self.fused_off is None, "fused_off": self.fused_off,
+            "fused": self.fused_off is None, "fused_off": self.fused_off, "matmul": self.matmul,
             "examples": self.data.counts, "too_long": self.data.too_long[:50], "dev_examples": len(self.dev),
             "steps": st.step, "epochs_done": st.epoch, "tokens_seen": st.tokens,
             "supervised_tokens": st.supervised, "train_seconds": round(st.seconds, 4),

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from finetune.config import TrainConfig
-from finetune.fused import FusedLlama, fusable
+from finetune.fused import FusedLlama, fusable, onednn_linear, pick_linear, torch_linear
 from finetune.train import answer_loss, collate
 from tests.finetune.test_ft_train import make_trainer
 
@@ -21,13 +21,19 @@ def _grads(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     return grads
 
 
+KERNELS = {"torch": torch_linear, "onednn": onednn_linear()}
+
+
 @pytest.mark.parametrize(
-    ("targets", "prefix"),
-    [(ALL, None), (ALL, 0), ("q_proj,v_proj,down_proj", None), ("k_proj,up_proj", 0), ("o_proj", None)],
-)
+    ("targets", "prefix", "kernel"),
+    [(ALL, None, "onednn"), (ALL, 0, "torch"), ("q_proj,v_proj,down_proj", None, "torch"),
+     ("k_proj,up_proj", 0, "onednn"), ("o_proj", None, "torch"), (ALL, None, "torch")],
+)  # fmt: skip
 def test_fused_matches_the_generic_path(
-    tiny_tokenizer, tmp_path: Path, targets: str, prefix: int | None
+    tiny_tokenizer, tmp_path: Path, targets: str, prefix: int | None, kernel: str
 ) -> None:
+    if KERNELS[kernel] is None:
+        pytest.skip("this torch build has no oneDNN linear")
     tr = make_trainer(tiny_tokenizer, tmp_path, target_modules=targets)
     for name, p in tr.model.named_parameters():
         if "lora_B" in name:  # non-zero adapters, so gradients reach lora_A
@@ -37,7 +43,7 @@ def test_fused_matches_the_generic_path(
     ref.backward()
     theirs = _grads(tr.model)
     assert fusable(tr.model) is None
-    fused = FusedLlama(tr.model)
+    fused = FusedLlama(tr.model, KERNELS[kernel])
     ours, m = answer_loss(tr.model, batch, prefix=prefix, fused=fused)
     ours.backward()
     mine = _grads(tr.model)
@@ -59,7 +65,7 @@ def test_training_fused_reaches_the_generic_weights(tiny_tokenizer, tmp_path: Pa
     fused = make_trainer(tiny_tokenizer, tmp_path / "a", **kw)
     generic = make_trainer(tiny_tokenizer, tmp_path / "b", fused=False, **kw)
     a, b = fused.fit(progress=False), generic.fit(progress=False)
-    assert a["fused"] and a["fused_off"] is None and a["attention"] == "fused"
+    assert a["fused"] and a["fused_off"] is None and a["attention"] == "fused" and a["matmul"]
     assert not b["fused"] and b["fused_off"] == "`fused` is off"
     for (_, x), (_, y) in zip(a["dev_loss"], b["dev_loss"], strict=True):
         assert x == pytest.approx(y, abs=1e-4)
@@ -122,3 +128,13 @@ def test_a_bf16_base_with_fp32_adapters_takes_the_generic_path(tiny_tokenizer, t
     tr = AdapterTrainer(cfg, tiny_dataset(), tmp_path, model=model, tokenizer=tiny_tokenizer)
     assert tr.dist.fused is None and "the adapter's dtype differs" in tr.fused_off
     assert tr.fit(progress=False)["finished"]
+
+
+def test_matmul_kernel_choice(monkeypatch) -> None:
+    assert pick_linear("torch", "cpu")[0] == "torch" and pick_linear("auto", "cuda:0")[0] == "torch"
+    if onednn_linear() is not None:
+        assert pick_linear("auto", "cpu")[0] == "onednn" and pick_linear("onednn", "cpu")[0] == "onednn"
+    monkeypatch.setattr("finetune.fused.onednn_linear", lambda: None)
+    assert pick_linear("auto", "cpu")[0] == "torch"
+    with pytest.raises(ValueError, match=r"`matmul` onednn: no oneDNN linear on cpu .*--matmul torch"):
+        pick_linear("onednn", "cpu")

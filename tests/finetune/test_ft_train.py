@@ -191,7 +191,8 @@ def test_method_auto() -> None:
      ({"warmup_ratio": -0.1}, "warmup_ratio"), ({"target_modules": " , "}, "target_modules"),
      ({"epochs": 0}, "epochs"), ({"patience": -1}, "patience"), ({"abstain": "some"}, "abstain"),
      ({"batch_size": 0}, "batch_size"), ({"grad_accum": -2}, "grad_accum"),
-     ({"max_length": 0}, "max_length"), ({"attention": "flash"}, "attention")],
+     ({"max_length": 0}, "max_length"), ({"attention": "flash"}, "attention"),
+     ({"matmul": "mkl"}, "matmul")],
 )  # fmt: skip
 def test_config_validation_names_the_field(kwargs: dict, field: str) -> None:
     with pytest.raises(ValueError, match=f"`{field}`"):
