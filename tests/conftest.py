@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,18 @@ def _hermetic_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     import os
 
     os.environ["FTRAG_CACHE"] = str(tmp_path_factory.getbasetemp() / "ftrag-cache")
+
+
+@pytest.fixture(autouse=True)
+def _restore_torch_threads() -> Iterator[None]:
+    """A test that sets torch's thread count (a config's ``threads``) leaves it as it was: oneDNN
+    sums in an order that depends on it, so a later in-process run would differ in the last bits
+    from a subprocess that kept the default."""
+    torch = sys.modules.get("torch")
+    before = torch.get_num_threads() if torch is not None else None
+    yield
+    if torch is not None and before is not None and torch.get_num_threads() != before:
+        torch.set_num_threads(before)
 
 
 @pytest.fixture

@@ -114,9 +114,13 @@ def test_ray_sweep_rows_equal_local(run_cli, mini_dir: Path, tiny_model_dir: Pat
         rows[name] = list(csv.DictReader((run / "sweep.csv").open()))
         assert json.loads((run / "summary.json").read_text())["executor"]["name"] == name
     assert "[ray] 3 variants over 2 workers" in out
-    keep = ("variant", "status", "accuracy", "style", "retention", "drift_kl", "examples", "adapter_key")
+    keep = ("variant", "status", "accuracy", "style", "retention", "examples", "adapter_key")
     assert [r["variant"] for r in rows["ray"]] == ["lr=0.001", "lr=0.005", "lr=0.02"]
     assert [{k: r[k] for k in keep} for r in rows["local"]] == [{k: r[k] for k in keep} for r in rows["ray"]]
+    # A worker trains on one thread, the local run on two: oneDNN's matmuls sum in another order,
+    # so the adapters agree to float rounding and the drift (a KL of ~1e-6 here) to about 1e-9.
+    for a, b in zip(rows["local"], rows["ray"], strict=True):
+        assert float(a["drift_kl"]) == pytest.approx(float(b["drift_kl"]), rel=1e-2, abs=1e-8)
     assert all(r["status"] == "done" and r["cached"] == "False" for r in rows["ray"])
 
 
