@@ -20,7 +20,7 @@ PROMPT_VARIANTS: dict[str, dict[str, Any]] = {
 
 # What each profile changes, per config section; everything else keeps its dataclass default.
 # quick: the first 100 facts (20 products) of the bundled dataset and 12 single-request latency
-# samples per system. On a 2-core AMD EPYC: 17.3 min with dev tuning (10 min of it in the tuning
+# samples per system. On a 2-core AMD EPYC: 15.4 min with dev tuning (8.6 min of it in the tuning
 # stages, the adapter's own training included: a second learning rate's 2-epoch probe, 8 adapter
 # and 8 prompt trials on 48 dev questions) and the scenarios, measured on a fresh clone
 # (docs/benchmarks.md); the budget is 20 minutes. It skips the forgetting scenario's second
