@@ -13,6 +13,8 @@ import pytest
 
 from compare.executors import EXECUTORS, ExecutorConfig
 from compare.generate import plan_batches
+from tests.compare.test_bench import bench_args
+from tests.compare.test_sweep_run import sweep_args
 
 
 def test_batches_are_sorted_by_length_then_cut_in_order() -> None:
@@ -41,16 +43,6 @@ def test_registry_has_both_executors() -> None:
     assert set(EXECUTORS) == {"local", "ray"} and ExecutorConfig().name == "local"
 
 
-TINY = [
-    "train.r=2",
-    "train.alpha=4",
-    "train.epochs=1",
-    "train.batch_size=2",
-    "train.device=cpu",
-    "train.target_modules=q_proj,v_proj",
-]
-
-
 def sets(items: list[str]) -> list[str]:
     return [x for item in items for x in ("--set", item)]
 
@@ -71,12 +63,12 @@ SAME = [
 
 def test_ray_bench_answers_equal_local(run_cli, mini_dir: Path, tiny_model_dir: Path, tmp_path: Path) -> None:
     pytest.importorskip("ray")
-    common = [*sets([*TINY, f"train.model={tiny_model_dir}", "bench.latency_samples=1",
-                     "bench.max_new_tokens=6", "bench.batch_size=2"]), "--scenarios", "none"]  # fmt: skip
+    # the bench tests' tiny settings, then these (a later --set wins)
+    common = sets(["bench.latency_samples=1", "bench.max_new_tokens=6", "bench.batch_size=2"])
     frames, summaries = {}, {}
     for name, extra in (("local", []), ("ray", ["--executor", "ray", "--workers", "2"])):
         runs = tmp_path / name  # separate caches: the ray run must answer, not read local answers
-        rc, out, err = run_cli("bench", "--dataset", mini_dir, "--runs", runs, *common, *extra)
+        rc, out, err = run_cli(*bench_args(mini_dir, tiny_model_dir, runs, *common, *extra))
         assert rc == 0, err
         (run,) = [p for p in runs.iterdir() if not p.name.startswith(".")]
         frames[name] = pd.read_parquet(run / "results.parquet").sort_values(["system", "qid"])
@@ -100,15 +92,11 @@ def test_ray_bench_answers_equal_local(run_cli, mini_dir: Path, tiny_model_dir: 
 
 def test_ray_sweep_rows_equal_local(run_cli, mini_dir: Path, tiny_model_dir: Path, tmp_path: Path) -> None:
     pytest.importorskip("ray")
-    common = [
-        *sets([*TINY, f"train.model={tiny_model_dir}", "sweep.max_new_tokens=4", "sweep.probes=6",
-               "sweep.split=test"]),
-        "--quiet", "--knob", "lr=1e-3,5e-3,2e-2",
-    ]  # fmt: skip
     rows = {}
+    grid = ["--knob", "lr=1e-3,5e-3,2e-2"]
     for name, extra in (("local", []), ("ray", ["--executor", "ray", "--workers", "2"])):
         runs = tmp_path / name
-        rc, out, err = run_cli("sweep", "--dataset", mini_dir, "--runs", runs, *common, *extra)
+        rc, out, err = run_cli(*sweep_args(mini_dir, tiny_model_dir, runs, *grid, *extra))
         assert rc == 0, err
         (run,) = [p for p in runs.iterdir() if not p.name.startswith(".")]
         rows[name] = list(csv.DictReader((run / "sweep.csv").open()))
