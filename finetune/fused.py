@@ -10,12 +10,16 @@ such small matmuls run at about a quarter of the machine's matmul rate). Here, p
 - the frozen weights get no weight gradient (a custom autograd function computes only the input
   gradient and the adapters' gradients);
 - a prefix shared by every row of the batch (the chat template's system turn) is computed once,
-  in the same matmuls as the rows' own tokens, instead of as a separate batch-of-one pass.
+  in the same matmuls as the rows' own tokens, instead of as a separate batch-of-one pass;
+- attention stacks the query heads that share a key head (keys are never repeated), and the
+  last layer runs its output projection and MLP only where a loss is read;
+- the large matmuls go through a pluggable kernel (``pick_linear``: oneDNN on CPU).
 
 Same numbers as the Hugging Face forward up to float rounding (``tests/finetune/test_ft_fused.py``
 checks loss and every adapter gradient). It applies to plain LoRA on a Llama-architecture model
 in one process (``fusable`` says why not otherwise); the trainer falls back to the generic path.
-The frozen weights are re-pointed into one buffer per group, so the fused copy costs no memory.
+The frozen weights are re-pointed into one buffer per group, so training holds no second copy;
+making the buffers once at start still raises the process's peak RSS (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -131,13 +135,17 @@ class Group:
     """Projections that share an input, with their frozen weights fused into one buffer."""
 
     wcat: torch.Tensor  # [sum(out) + k*r, in]
-    n_out: int
     splits: list[int]  # each projection's output width
     spans: tuple[tuple[int, int], ...]  # output columns of the adapted projections
     a: list[torch.nn.Parameter]
     b: list[torch.nn.Parameter]
     scaling: float
     linear: Linear
+
+    @property
+    def n_out(self) -> int:
+        """Rows of ``wcat`` that are frozen weights (the adapters' A rows follow)."""
+        return sum(self.splits)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         if not self.a:
@@ -202,7 +210,7 @@ def _group(modules: list[Any], linear: Linear) -> Group:
         at += n
     starts = [sum(splits[:i]) for i in range(len(splits))]
     spans = tuple((starts[i], starts[i] + splits[i]) for i, _ in adapted)
-    return Group(wcat, sum(splits), splits, spans, a, b, scales.pop() if scales else 1.0, linear)
+    return Group(wcat, splits, spans, a, b, scales.pop() if scales else 1.0, linear)
 
 
 class FusedLlama:
