@@ -7,6 +7,11 @@ serializable"; its config carries a ``GgufConfig`` quantization entry), so we co
 rebuild the model from its config without the quantisation entry, copy the state dict, and save
 safetensors + tokenizer into a cache folder keyed by the GGUF's hash (``$FTRAG_CACHE`` or
 ``~/.cache/ftrag``). Later loads take a second. ``trust_remote_code`` is off unless asked for.
+
+A name that is neither registered nor a path but reads as a hub id (``org/name``) is looked up in
+the Hugging Face cache by huggingface_hub itself (``snapshot_download``), so it finds what
+``hf download`` put there; with ``HF_HUB_OFFLINE=1`` nothing is fetched. Its tokenizer keeps its
+chat template, and the harness prompts it with that template when it has one (compare.generate).
 """
 
 from __future__ import annotations
@@ -83,13 +88,96 @@ def _file_hash(path: Path) -> str:
     return h.hexdigest()[:16]
 
 
+def _missing_files(path: Path) -> str | None:
+    """What keeps ``path`` from being a model folder (``None``: nothing)."""
+    if not (path / "config.json").is_file():
+        return "no config.json"
+    if not [*path.glob("*.safetensors"), *path.glob("pytorch_model*.bin")]:
+        return "no weights (*.safetensors)"
+    return None
+
+
 def check_model_folder(path: Path) -> None:
     """A clear error for a folder that cannot be a model."""
-    if not (path / "config.json").is_file():
+    missing = _missing_files(path)
+    if missing == "no config.json":
         raise FileNotFoundError(f"{path}: no config.json; point to a Hugging Face model folder")
-    weights = [*path.glob("*.safetensors"), *path.glob("pytorch_model*.bin")]
-    if not weights:
-        raise FileNotFoundError(f"{path}: no weights (*.safetensors); the model folder is incomplete")
+    if missing:
+        raise FileNotFoundError(f"{path}: {missing}; the model folder is incomplete")
+
+
+# What a hub download fetches: config, tokenizer and safetensors weights, not the other frameworks'
+# copies (ONNX, GGUF, original/*.pth) that many repos also carry; *.py only with trust_remote_code.
+HUB_FILES = ("*.json", "*.safetensors", "*.txt", "*.model", "*.jinja", "*.tiktoken")
+
+
+def _env_true(*names: str) -> bool:
+    return any(os.environ.get(n, "").strip().upper() in {"1", "ON", "YES", "TRUE"} for n in names)
+
+
+def hub_cache() -> Path:
+    """The Hugging Face hub cache, by huggingface_hub's rule (``$HF_HUB_CACHE``, ``$HF_HOME/hub``,
+    ``~/.cache/huggingface/hub``), read now: the library reads the variables once, at import."""
+    from huggingface_hub import constants
+
+    if os.environ.get("HF_HUB_CACHE") or os.environ.get("HUGGINGFACE_HUB_CACHE"):
+        return Path(os.environ.get("HF_HUB_CACHE") or os.environ["HUGGINGFACE_HUB_CACHE"]).expanduser()
+    if os.environ.get("HF_HOME"):
+        return Path(os.environ["HF_HOME"]).expanduser() / "hub"
+    return Path(constants.HF_HUB_CACHE)
+
+
+def is_hub_id(name: str) -> bool:
+    """``org/name`` as the hub spells a model id (a path such as ``./a/b`` or ``/a/b`` is not one)."""
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    if name.count("/") != 1 or name.startswith((".", "~")):
+        return False
+    try:
+        validate_repo_id(name)
+    except HFValidationError:
+        return False
+    return True
+
+
+def hub_snapshot(repo_id: str, trust_remote_code: bool = False) -> Path:
+    """The snapshot folder of a hub model in the Hugging Face cache (huggingface_hub's own lookup:
+    ``models--org--name/refs/main`` -> ``snapshots/<rev>/``); downloaded into that cache where a
+    network exists and ``HF_HUB_OFFLINE`` is not set."""
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import HfHubHTTPError, IncompleteSnapshotError, LocalEntryNotFoundError
+
+    cache, fetch = hub_cache(), f"hf download {repo_id}"
+    patterns = [*HUB_FILES, *(["*.py"] if trust_remote_code else [])]
+    offline = _env_true("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+    try:
+        folder = Path(
+            snapshot_download(repo_id, cache_dir=cache, local_files_only=offline, allow_patterns=patterns)
+        )
+    except IncompleteSnapshotError as exc:  # a subclass of the next one: first
+        raise FileNotFoundError(
+            f"model {repo_id!r}: its Hugging Face cache entry {exc.snapshot_path} is incomplete; "
+            f"download it again where a network exists ({fetch})"
+        ) from None
+    except LocalEntryNotFoundError:
+        known = ", ".join(sorted(MODELS))
+        raise FileNotFoundError(
+            f"model {repo_id!r} is not a registered name ({known}), not a folder, and not in the Hugging "
+            f"Face cache at {cache}; download it where a network exists ({fetch}) or pass a local folder"
+        ) from None
+    except HfHubHTTPError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise FileNotFoundError(
+            f"model {repo_id!r}: the Hugging Face hub refused it ({first}); check the id, or log in "
+            "for a gated model (hf auth login)"
+        ) from None
+    missing = _missing_files(folder)
+    if missing:
+        raise FileNotFoundError(
+            f"model {repo_id!r}: its Hugging Face cache entry {folder} has {missing}; download it "
+            f"again where a network exists ({fetch}) or pass a local folder"
+        )
+    return folder
 
 
 def convert_gguf(gguf: Path, out: Path) -> Path:
@@ -115,16 +203,20 @@ def convert_gguf(gguf: Path, out: Path) -> Path:
     return out
 
 
-def resolve_model(name_or_path: str) -> Path:
-    """A Hugging Face model folder for a registry name, a .gguf file or a model folder."""
+def resolve_model(name_or_path: str, trust_remote_code: bool = False) -> Path:
+    """A Hugging Face model folder for a registry name, a .gguf file, a model folder or a hub id
+    (``org/name``, from the Hugging Face cache); tried in that order."""
     if name_or_path in MODELS:
         source = MODELS[name_or_path].locate()
     else:
         source = Path(name_or_path)
         if not source.exists():
+            if is_hub_id(name_or_path):
+                return hub_snapshot(name_or_path, trust_remote_code)
             known = ", ".join(sorted(MODELS))
             raise FileNotFoundError(
-                f"model {name_or_path!r} is neither a registered name ({known}) nor a path"
+                f"model {name_or_path!r} is neither a registered name ({known}), a path, "
+                "nor a Hugging Face hub id (org/name)"
             )
     if source.suffix == ".gguf":
         if not source.is_file():
@@ -162,7 +254,7 @@ def load_model(
     """``(model, tokenizer)`` ready for inference or adapter training; pad token set, eval mode."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    folder = resolve_model(name_or_path)
+    folder = resolve_model(name_or_path, trust_remote_code)
     device, torch_dtype = pick_device_dtype(device, dtype)
     tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=trust_remote_code)
     if tokenizer.pad_token is None:
