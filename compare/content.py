@@ -172,8 +172,12 @@ def learning_stats(own: pd.DataFrame, system: str = LEARNING_SYSTEM) -> pd.DataF
     """Per page: the fine-tuned system's accuracy on its facts, how many it was scored on, and the
     facts it missed."""
     rows = own[(own["system"] == system) & own["correct"].notna()]
+    if rows.empty:  # no fine-tune in the run (--systems base,rag): groupby.apply would give a frame
+        return pd.DataFrame(columns=["ft_questions", "ft_correct", "ft_missed"], dtype=float)
+    # a question without a fact id (a user's own qa.jsonl) is named by its id, not "None"
+    rows = rows.assign(fact=rows["fact_id"].where(rows["fact_id"].notna(), rows["qid"]).astype(str))
     g = rows.groupby("page")
-    missed = g.apply(lambda x: "; ".join(sorted(set(x.loc[x["correct"] < 1, "fact_id"].astype(str)))))
+    missed = g.apply(lambda x: "; ".join(sorted(set(x.loc[x["correct"] < 1, "fact"]))))
     return pd.DataFrame({"ft_questions": g["correct"].size(), "ft_correct": g["correct"].mean(),
                          "ft_missed": missed})  # fmt: skip
 

@@ -74,5 +74,28 @@ def page_questions(results: pd.DataFrame, page: str) -> pd.DataFrame:
     return pd.DataFrame(list(rows.values()))
 
 
+def _na_reason(axis: str, systems: set[str]) -> str:
+    """Why ``axis`` is n/a on every page, from what the run holds."""
+    if axis == "retrieval":
+        if not systems & set(C.RETRIEVAL_SYSTEMS):
+            return "this run has no retrieval system (rag or hybrid)"
+        return f"no page is the gold source of {C.MIN_QUESTIONS} or more answerable questions"
+    if C.LEARNING_SYSTEM not in systems:
+        return f"this run has no fine-tuned system ({C.LEARNING_SYSTEM}); bench with `--systems` naming it"
+    if axis == "learning":
+        return f"no page has {C.MIN_QUESTIONS} or more questions scored for {C.LEARNING_SYSTEM}"
+    return ("it needs the freshness scenario (a dataset with an update version) and the content "
+            "report's old-value check (`ftrag content-report`)")  # fmt: skip
+
+
+def na_notes(results: pd.DataFrame | None, pages: pd.DataFrame) -> list[str]:
+    """One line per axis that is n/a on every page, saying what the run lacks for it."""
+    if pages.empty or results is None or "system" not in results:
+        return []
+    systems = set(results["system"])
+    return [f"{axis.capitalize()} is n/a on every page: {_na_reason(axis, systems)}."
+            for axis in C.AXES if axis in pages and (pages[axis] == C.NA).all()]  # fmt: skip
+
+
 def reasons_of(row: pd.Series | dict[str, Any]) -> list[str]:
     return [r for r in str(row.get("reasons") or "").split(" | ") if r and r != "nan"]

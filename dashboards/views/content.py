@@ -81,6 +81,9 @@ def render() -> None:
             f"`ftrag content-report {run.info.path}` and reload."
         )
     headline(pages)
+    notes = content.na_notes(run.results, pages)
+    if notes:
+        st.info("\n".join(f"- {n}" for n in notes))
     drill_down(run, page_table(pages))
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 
 APP = Path(__file__).resolve().parents[2] / "dashboards" / "app.py"
+BASE_RAG = "20260105-120000-base-rag"
 FULL, OLDER, PARTIAL, V1, BROKEN, LINK = (
     "20260103-120000-full",
     "20260102-120000-older",
@@ -367,6 +368,31 @@ def runs_root(tmp_path: Path, keyword_emb: Any) -> Path:
     return root
 
 
+def base_rag_summary(full: dict[str, Any]) -> dict[str, Any]:
+    """A ``--systems base,rag --scenarios none`` run: no fine-tune, no scenarios, and up-front
+    costs as a CPU bench measures them (base $0, rag's index build $0.0000006)."""
+    out = {k: v for k, v in full.items() if k not in ("retrievability", "scenarios", "adapters")}
+    out["systems"] = {"base": system(0.0, 0.0, 1161.0, 0.0107, 0.0, 0.0),
+                      "rag": system(0.857, 0.43, 675.0, 0.0121, 5.6e-7, 0.0)}  # fmt: skip
+    out["stage_seconds"] = {"index": 0.02}
+    out["name"] = "base-rag"
+    return out
+
+
+@pytest.fixture
+def base_rag_root(tmp_path: Path, keyword_emb: Any) -> Path:
+    """A runs folder with one run of base and rag only, over a user's own questions (no
+    ``fact_id``), as ``ftrag bench --docs ... --qa ... --systems base,rag`` writes it."""
+    root = tmp_path / "runs-base-rag"
+    index, info = build_index(root, keyword_emb)
+    df = results({c.doc_id: c.chunk_id for c in index.chunks})
+    df = df[df["system"].isin(["base", "rag"])].assign(fact_id=None).reset_index(drop=True)
+    cfg = config()
+    cfg["bench"]["systems"] = "base,rag"
+    write_complete(root / BASE_RAG, base_rag_summary(full_summary(info, None)), cfg, df)
+    return root
+
+
 @pytest.fixture
 def empty_root(tmp_path: Path) -> Path:
     root = tmp_path / "empty-runs"
@@ -394,4 +420,6 @@ def names() -> Any:
     """The fixture run names, for tests (conftest constants are not importable under importlib)."""
     from types import SimpleNamespace
 
-    return SimpleNamespace(full=FULL, older=OLDER, partial=PARTIAL, v1=V1, broken=BROKEN, link=LINK, app=APP)
+    return SimpleNamespace(
+        full=FULL, older=OLDER, partial=PARTIAL, v1=V1, broken=BROKEN, link=LINK, app=APP, base_rag=BASE_RAG
+    )

@@ -110,3 +110,29 @@ def test_unreadable_report_says_so(app_for: Any, runs_root: Path, names: Any, br
     (runs_root / names.full / "content" / "pages.csv").write_text(broken, encoding="utf-8")
     at = open_content(app_for, runs_root, run=names.full)
     assert "cannot be read" in texts(at)
+
+
+def test_a_run_without_ft_or_fact_ids_says_what_is_na(app_for: Any, base_rag_root: Path, names: Any) -> None:
+    """``--systems base,rag`` over a user's own questions: the live table used to fail with
+    "Buffer has wrong number of dimensions" (no ft rows to group); now learning is n/a and said so."""
+    at = open_content(app_for, base_rag_root, run=names.base_rag)
+    table = at.dataframe[0].value
+    assert set(table["learning"]) == {"n/a"} and set(table["freshness"]) == {"n/a"}
+    assert table["top1"].notna().all()  # rag's retrieval is still measured (one question a page: no verdict)
+    shown = texts(at)
+    assert "Learning is n/a on every page: this run has no fine-tuned system (ft)" in shown
+    assert "Freshness is n/a on every page" in shown
+    assert "Retrieval is n/a on every page: no page is the gold source of 2 or more" in shown
+    questions = at.dataframe[1].value  # the drill-down shows base and rag, no ft column
+    assert {"base", "rag"} <= set(questions) and "ft" not in questions
+
+
+def test_na_notes_name_what_the_run_lacks() -> None:
+    pages = pd.DataFrame({"retrieval": ["n/a"], "learning": ["n/a"], "freshness": ["weak"]})
+    only_base = pd.DataFrame({"system": ["base"]})
+    notes = content.na_notes(only_base, pages)
+    assert notes[0].startswith("Retrieval is n/a on every page: this run has no retrieval system")
+    assert "no fine-tuned system (ft)" in notes[1] and len(notes) == 2
+    with_ft = pd.DataFrame({"system": ["rag", "ft"]})
+    assert "2 or more questions scored for ft" in content.na_notes(with_ft, pages)[1]
+    assert content.na_notes(None, pages) == [] and content.na_notes(with_ft, pages.iloc[0:0]) == []
