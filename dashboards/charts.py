@@ -21,6 +21,19 @@ def _title(text: str, subtitle: str = "") -> alt.TitleParams:
     return alt.TitleParams(text, subtitle=subtitle or alt.Undefined, anchor="start")
 
 
+BUBBLE_AREA = (80, 1600)  # px²: the smallest bubble stays visible, the largest stays inside the plot
+
+
+def size_scale(values: pd.Series, floor: float = 0.0) -> alt.Scale:
+    """A linear area scale from 0 (the smallest bubble) to the largest value or ``floor``.
+
+    Left to itself Vega-Lite spans the data (``[0, max]``), so in a run where every system's value
+    is near zero the largest of them, however tiny, got the largest bubble (rag's index build of
+    $0.0000006 next to base's $0)."""
+    top = max(float(np.nanmax(values)) if values.notna().any() else 0.0, floor if np.isfinite(floor) else 0.0)
+    return alt.Scale(type="linear", domain=[0, top if top > 0 else 1], range=list(BUBBLE_AREA), clamp=True)
+
+
 def accuracy_scatter(
     points: pd.DataFrame,
     x: str,
@@ -30,8 +43,11 @@ def accuracy_scatter(
     size: str | None = None,
     size_title: str = "",
     log_x: bool = False,
+    size_floor: float = 0.0,
 ) -> alt.LayerChart:
-    """Systems as points: accuracy (y) against ``x``; bubble area by ``size`` when given."""
+    """Systems as points: accuracy (y) against ``x``; bubble area by ``size`` when given, growing
+    from the smallest bubble at 0 to the largest at the biggest value or ``size_floor`` if that
+    is bigger (so values that are all near zero stay small)."""
     df = points.dropna(subset=[x, "accuracy"])
     tooltip = [
         alt.Tooltip("system:N"),
@@ -47,7 +63,7 @@ def accuracy_scatter(
         tooltip=tooltip,
     )
     area = (
-        alt.Size(f"{size}:Q", title=size_title, scale=alt.Scale(range=[80, 1600]), legend=None)
+        alt.Size(f"{size}:Q", title=size_title, scale=size_scale(df[size], size_floor), legend=None)
         if size
         else alt.value(160)
     )

@@ -52,9 +52,11 @@ def tradeoff_section(summary: dict) -> None:
             "usd_per_1k_queries",
             "cost per 1,000 queries (USD, bench machine)",
             "Accuracy vs cost",
-            "Bubble area: up-front cost (training and/or index build).",
+            "Bubble area: up-front cost (training and/or index build), smallest at $0; one under "
+            "the cost of 1,000 queries stays small.",
             size="upfront_usd",
             size_title="up-front cost (USD)",
+            size_floor=float(points["usd_per_1k_queries"].max()) if not points.empty else 0.0,
         ),
         width="stretch",
     )

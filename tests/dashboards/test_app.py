@@ -241,3 +241,17 @@ def test_questions_without_the_saved_index_or_results(app_for: Any, runs_root: P
     (runs_root / names.full / "results.parquet").unlink()
     at = open_page(app_for, runs_root, "questions", run=names.full)
     assert "no per-question results" in at.warning[0].value
+
+
+def test_overview_of_a_base_rag_run_draws_near_zero_upfront_small(
+    app_for: Any, base_rag_root: Path, names: Any
+) -> None:
+    """The accuracy-vs-cost bubbles of a real base,rag run: rag's $0.0000006 index build must not
+    be the largest bubble (full size needs at least the cost of 1,000 queries)."""
+    import json
+
+    at = open_page(app_for, base_rag_root, "overview", run=names.base_rag)
+    specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+    cost = next(s for s in specs if s["title"]["text"] == "Accuracy vs cost")
+    scale = cost["layer"][0]["encoding"]["size"]["scale"]
+    assert scale["domain"] == [0, 0.0121] and scale["range"] == [80, 1600]

@@ -95,3 +95,37 @@ def test_lorenz_points(values: list[float], y: list[float]) -> None:
 
 def test_charts_are_altair() -> None:
     assert all(isinstance(build(), alt.TopLevelMixin) for _, build in BUILDERS)
+
+
+def bubble_areas(chart: Any) -> dict[str, float]:
+    """Each system's bubble area (px²) as Vega-Lite draws it from the spec's linear size scale."""
+    spec = chart.to_dict()
+    enc = spec["layer"][0]["encoding"]["size"]
+    scale = enc["scale"]
+    assert scale["type"] == "linear" and scale["domain"][0] == 0
+    hi, (a, b) = scale["domain"][1], scale["range"]
+    return {r["system"]: a + (b - a) * min(r[enc["field"]] / hi, 1.0) for r in chart.data.to_dict("records")}
+
+
+def test_a_zero_upfront_cost_is_the_smallest_bubble_and_near_zero_stays_small() -> None:
+    """A base,rag run on CPU: base $0 up front, rag's index build $0.00000056. The scale used to
+    span the data, [0, 5.6e-7], so rag, at its top, got the largest bubble."""
+    points = pd.DataFrame({"system": ["base", "rag"], "accuracy": [0.0, 0.86],
+                           "usd_per_1k_queries": [0.0107, 0.0121], "upfront_usd": [0.0, 5.6e-7]})  # fmt: skip
+    chart = charts.accuracy_scatter(points, "usd_per_1k_queries", "USD per 1k", "t", size="upfront_usd",
+                                    size_floor=float(points["usd_per_1k_queries"].max()))  # fmt: skip
+    area = bubble_areas(chart)
+    assert area["base"] == charts.BUBBLE_AREA[0] and area["rag"] < charts.BUBBLE_AREA[0] + 1
+
+
+def test_bubble_area_grows_with_upfront_cost() -> None:
+    points = POINTS.assign(accuracy=[0.0, 0.7, 0.5], upfront_usd=[0.0, 0.02, 0.5])
+    area = bubble_areas(charts.accuracy_scatter(points, "usd_per_1k_queries", "x", "t", size="upfront_usd",
+                                                size_floor=0.027))  # fmt: skip
+    assert area["base"] == charts.BUBBLE_AREA[0] < area["rag"] < area["ft"] == charts.BUBBLE_AREA[1]
+
+
+def test_all_zero_sizes_are_all_smallest() -> None:
+    points = POINTS.assign(upfront_usd=0.0)
+    area = bubble_areas(charts.accuracy_scatter(points, "latency_p50_ms", "x", "t", size="upfront_usd"))
+    assert set(area.values()) == {charts.BUBBLE_AREA[0]}
