@@ -45,7 +45,9 @@ def write_plots(folder: Path, systems: Mapping[str, Mapping[str, Any]]) -> list[
     out.append(_save(fig, folder / "accuracy_latency.png"))
     fig, ax = plt.subplots(figsize=(5.5, 4))
     up = [s["upfront_usd"] for s in systems.values()]
-    top = max(up) or 1.0
+    # Area from $0, against at least the dearest 1,000 queries: a near-zero up-front cost (an index)
+    # stays a small bubble instead of being stretched to the largest when every other cost is zero.
+    top = max([*up, *(s.get("usd_per_1k_queries") or 0 for s in systems.values())]) or 1.0
     _scatter(ax, systems, "usd_per_1k_queries", [60 + 900 * u / top for u in up])
     ax.set_xlabel("cost per 1,000 queries (USD, bench machine)")
     ax.set_title("Accuracy vs cost (bubble: up-front cost)")

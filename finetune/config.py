@@ -26,7 +26,10 @@ class TrainConfig:
     seen in two phrasings needs repetition before a third phrasing retrieves it.
     """
 
-    model: str = field(default="smollm2-135m", metadata={"help": "registered model name or model folder"})
+    model: str = field(
+        default="smollm2-135m",
+        metadata={"help": "registered model name, model folder, or hub id in the local Hugging Face cache"},
+    )
     method: str = field(default="auto", metadata={"help": "auto (QLoRA on CUDA, LoRA on CPU) | lora | qlora"})
     r: int = field(default=16, metadata={"help": "LoRA rank"})
     alpha: int = field(default=32, metadata={"help": "LoRA alpha (scale = alpha / r)"})

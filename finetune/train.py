@@ -274,10 +274,12 @@ class AdapterTrainer:
             self.device = self.dist.device  # this process's GPU, or the CPU
         self.method = resolve_method(cfg.method, self.device)
         spec = MODELS.get(cfg.model)
-        self.chat = spec.chat if spec else True
         if model is None:
             model, tokenizer = self._load(load_model)
         self.tokenizer = tokenizer
+        # A registered model says whether it chats; any other follows its tokenizer (a base model
+        # from a folder or the hub cache has no chat template and is trained completion-style).
+        self.chat = spec.chat if spec else bool(getattr(tokenizer, "chat_template", None))
         self.attention = set_attention(model, cfg.attention)
         self.model = apply_lora(model, cfg).to(self.device)
         if init_adapter is not None:  # continued training (a knowledge update) starts from these weights
