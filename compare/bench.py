@@ -27,12 +27,14 @@ from compare.executors import ExecutorConfig, ModelRef, add_executor_args, execu
 from compare.model_axis import model_slug
 from compare.stages import StageCache, digest, questions_digest
 from compare.systems import SystemSpec, get_systems
+from compare.trainset import TrainsetConfig, trainset_stage, with_train
 from corpus.chunking import ChunkConfig
 from corpus.config import apply_overrides, read_saved_config, save_config
 from corpus.errors import DataError
 from corpus.formats import load
 from corpus.model import Dataset
 from corpus.paths import check_run_name, resolve_dataset
+from corpus.splits import split_user_questions
 from corpus.validate import dataset_stats, dataset_warnings, format_report
 from finetune.config import TrainConfig
 from finetune.data import styled
@@ -64,14 +66,18 @@ def latest_unfinished(runs: Path, name: str) -> Path:
 
 def first_facts(ds: Dataset, n: int) -> Dataset:
     """The questions of the first ``n`` facts (sorted by fact id) and a matching share of the
-    unanswerable ones; documents are kept whole (retrieval still searches the full corpus)."""
+    unanswerable ones; documents are kept whole (retrieval still searches the full corpus).
+
+    Only questions that carry a ``fact_id`` are sampled: a user's own questions have none and are
+    all kept (as are unanswerable ones where no question has a fact id)."""
     facts = sorted({q.fact_id for q in ds.qa if q.kind != "unanswerable" and q.fact_id})
     if not n or n >= len(facts):
         return ds
     keep = set(facts[:n])
     unanswerable = [q for q in ds.qa if q.kind == "unanswerable"]
     share = round(len(unanswerable) * n / len(facts))
-    return replace(ds, qa=[q for q in ds.qa if q.fact_id in keep] + unanswerable[:share])
+    answerable = [q for q in ds.qa if q.kind != "unanswerable" and (q.fact_id in keep or not q.fact_id)]
+    return replace(ds, qa=answerable + unanswerable[:share])
 
 
 def resolve_configs(args: argparse.Namespace) -> dict[str, Any]:
@@ -82,6 +88,7 @@ def resolve_configs(args: argparse.Namespace) -> dict[str, Any]:
         "retrieval": RetrievalConfig(),
         "chunking": ChunkConfig(),
         "executor": ExecutorConfig(),
+        "trainset": TrainsetConfig(),
     }
     profile = args.profile or "quick"
     if profile not in PROFILES:
@@ -126,11 +133,16 @@ def model_ref(train: TrainConfig) -> ModelRef:
 
 
 def load_questions(path: Path, qa: str | None, bench: BenchConfig) -> tuple[Dataset, list, Any]:
-    """The dataset (first N facts) and the questions scored; clear errors for unusable input."""
+    """The dataset (first N facts; the user's unsplit questions in dev and test) and the questions
+    scored; clear errors for unusable input."""
     loaded = load(path, qa=qa)
     if loaded.problems:
         raise DataError(loaded.problems)
-    ds = first_facts(loaded.dataset, bench.facts)
+    ds, moved = split_user_questions(first_facts(loaded.dataset, bench.facts), bench.seed)
+    if moved:
+        print(f"[splits] the QA file gives no split: {moved['dev']} of its questions to dev, "
+              f"{moved['test']} to test (seed {bench.seed}, stratified by kind)")  # fmt: skip
+        ds.meta = {**ds.meta, "splits_assigned": moved}
     questions = ds.questions(bench.split)
     if not questions:
         raise DataError(
@@ -142,6 +154,36 @@ def load_questions(path: Path, qa: str | None, bench: BenchConfig) -> tuple[Data
             f"question {empty.id!r} has no gold answer; give it an answer or mark it unanswerable", path
         )
     return ds, questions, loaded
+
+
+def check_trainable(ds: Dataset, specs: list[SystemSpec], trainset: TrainsetConfig, path: Path) -> None:
+    """Before any index is built: an adapter needs a train split or pages to generate one from."""
+    if not any(s.adapter for s in specs) or (ds.questions("train") and trainset.mode != "always"):
+        return
+    if trainset.mode == "never":
+        raise DataError(
+            "the train split is empty and trainset.mode is never: nothing to fine-tune on; add train "
+            "questions, drop --set trainset.mode=never, or pass --systems base,rag",
+            path,
+        )
+    if not any(d.text.strip() for d in ds.docs.values()):
+        raise DataError("the train split is empty and no page has text to generate training data from", path)
+
+
+def dev_budget(ds: Dataset, bench: BenchConfig, train: TrainConfig) -> BenchConfig:
+    """Dev tuning sized to the dev split: none without answerable dev questions, one alternative per
+    knob below ``bench.tune_min_dev`` of them (a small dev set over-fits a wide grid), else the grid."""
+    n = sum(1 for q in ds.questions("dev") if q.kind != "unanswerable")
+    if not bench.tune or n >= bench.tune_min_dev:
+        return bench
+    if n == 0:
+        print("[tune] no answerable dev questions: every system keeps its configured knobs")
+        return replace(bench, tune=False)
+    prompts = ",".join(bench.tune_prompts.split(",")[:2])
+    print(f"[tune] warning: {n} answerable dev questions (under {bench.tune_min_dev}); tuning tries one "
+          f"alternative per knob: prompts {prompts}, k {bench.context_k}, lr {train.lr:g}")  # fmt: skip
+    return replace(bench, tune_prompts=prompts, tune_k=str(bench.context_k), tune_lrs=f"{train.lr:g}",
+                   tune_budgets="")  # fmt: skip
 
 
 def retrieval_metrics(ds: Dataset, index: Any, emb: Any, cfg: RetrievalConfig, split: str) -> dict:
@@ -271,7 +313,7 @@ def adapter_stage(
 
 def build_resources(
     ds: Dataset, configs: dict, specs: list[SystemSpec], cache: StageCache, summary: dict,
-    executor: Any = None,
+    executor: Any = None, recipes: dict | None = None,
 ) -> Any:  # fmt: skip
     """Index, adapters and the model the systems share; stage facts go into ``summary``."""
     from compare.systems import Resources
@@ -297,7 +339,7 @@ def build_resources(
         executor=executor, model_ref=model_ref(train),
     )  # fmt: skip
     if tune_ft:
-        adapters["sft"] = tuned_sft(ds, configs, res, cache, summary)
+        adapters["sft"] = tuned_sft(ds, configs, res, cache, summary, recipes or {})
     for n in names:
         res.add_adapter(n, adapters[n])
     return res
@@ -319,19 +361,44 @@ def model_facts(name: str, model: Any) -> dict[str, Any]:
     return {"name": name, "size": size, "params": params}
 
 
-def tuned_sft(ds: Dataset, configs: dict, res: Any, cache: StageCache, summary: dict) -> Path:
-    """The ``sft`` adapter at the learning rate and epoch dev accuracy chose (compare.tuning)."""
+def recipe_config(train: TrainConfig, recipe: str) -> TrainConfig:
+    """The training config of a generated-data recipe (``docs`` adds the pages as continuation)."""
+    return replace(train, include_docs=True) if recipe == "docs" else train
+
+
+def tuned_sft(ds: Dataset, configs: dict, res: Any, cache: StageCache, summary: dict, recipes: dict) -> Path:
+    """The ``sft`` adapter at the learning rate and epoch dev accuracy chose (compare.tuning); with
+    generated training data, the recipe too (each trains a few epochs, the best goes on)."""
     from compare.tuning import Tuner
 
+    data = {"ds": ds}
+
     def train_adapter(cfg: TrainConfig, stop_epochs: int | None) -> tuple[Path, dict]:
-        adapter_stage(ds, "sft", configs, res.retriever, cache, summary, None, cfg, stop_epochs)
+        adapter_stage(data["ds"], "sft", configs, res.retriever, cache, summary, None, cfg, stop_epochs)
         return Path(summary["adapters"]["sft"]["path"]), summary["adapters"]["sft"]
 
     t0 = time.perf_counter()
-    folder, card = Tuner(ds, configs, res, cache, summary).ft(train_adapter)
+    tuner = Tuner(ds, configs, res, cache, summary)
+    if len(recipes) > 1:
+        chosen = tuner.recipe(list(recipes), partial(probe_recipe, data, recipes, configs, train_adapter))
+        data["ds"] = with_train(ds, recipes[chosen])
+        configs["train"] = recipe_config(configs["train"], chosen)
+        summary["trainset"]["recipe"] = chosen
+    folder, card = tuner.ft(train_adapter)
     summary["adapters"]["sft"] = card | {"adapter": str(folder)}
     summary.setdefault("stage_seconds", {})["tune:ft"] = round(time.perf_counter() - t0, 1)
     return folder
+
+
+def probe_recipe(
+    data: dict, recipes: dict, configs: dict, train_adapter: Any, name: str
+) -> tuple[Path, dict]:
+    """A few epochs (the lr probe's) of the adapter trained on recipe ``name``'s items."""
+    bench, train = configs["bench"], configs["train"]
+    probe = bench.tune_probe_epochs if 0 < bench.tune_probe_epochs < train.epochs else train.epochs
+    data["ds"] = with_train(data["ds"], recipes[name])
+    _, card = train_adapter(recipe_config(train, name), probe)
+    return Path(card["path"]) / "epochs" / str(min(probe, card["epochs_done"])), card
 
 
 def tune_prompts(ds: Dataset, configs: dict, specs: list, res: Any, cache: StageCache, keys: dict,
@@ -404,6 +471,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     configs["train"] = replace(configs["train"], model=models[0])
     path = resolve_dataset(args.dataset)
     ds, questions, loaded = load_questions(path, args.qa, bench)
+    check_trainable(ds, specs, configs["trainset"], path)
+    configs["bench"] = bench = dev_budget(ds, bench, configs["train"])
     warnings = dataset_warnings(ds)
     print(format_report(loaded, dataset_stats(ds, configs["chunking"]), warnings))
     runs = Path(args.runs)
@@ -477,7 +546,14 @@ def bench_model(
         "warnings": [str(w) for w in warnings],
         "run_folder": str(run),
     }
-    res = build_resources(ds, configs, specs, cache, summary, executor)
+    recipes: dict = {}
+    if any(s.adapter for s in specs):
+        ds, recipes = trainset_stage(ds, configs, cache, summary)
+        if recipes and not bench.tune:  # no dev choice: the first recipe, as configured
+            configs["train"] = recipe_config(configs["train"], next(iter(recipes)))
+    res = build_resources(ds, configs, specs, cache, summary, executor, recipes)
+    if recipes:
+        ds = with_train(ds, recipes[summary["trainset"]["recipe"]])
     summary["executor"] = executor.describe()
     if res.retriever is not None:
         retrievability_stage(ds, configs, run, summary)

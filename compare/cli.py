@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from compare import bench, content_cli, injection, lmeval_cli, recommend_cli, sweep_cli
+from compare.trainset import cli as trainset_cli
 from corpus import cli as corpus_cli
 from corpus.errors import DataError
 from finetune import cli as finetune_cli
@@ -55,7 +56,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for register in (*COMMANDS, *plugin_commands()):
         register(sub)
+    trainset_cli.register_data(subcommands(sub.choices["data"]))
     return parser
+
+
+def subcommands(parser: argparse.ArgumentParser) -> argparse._SubParsersAction:
+    """The sub-command group of ``parser`` (``ftrag data``), to add commands from above ``corpus``."""
+    return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
 
 
 def remove_partial(path: Path | None) -> None:

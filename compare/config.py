@@ -107,6 +107,11 @@ class BenchConfig:
     tune_k: str = field(default="1,3", metadata={"help": "retrieved chunks tried"})
     tune_budgets: str = field(default="", metadata={"help": "context token budgets tried when k > 1"})
     tune_retrievers: bool = field(default=True, metadata={"help": "choose the retriever by dev MRR@10"})
+    # Below 30 answerable dev questions one question moves a dev accuracy by 0.03 or more: a wide grid
+    # then picks noise (a real docs folder's 17 dev questions chose a prompt that lost 0.35 on test).
+    tune_min_dev: int = field(
+        default=30, metadata={"help": "below this many answerable dev questions, one alternative per knob"}
+    )
     # Empty: the configured train.lr and a quarter of it (the folklore's direction: lower, safer).
     tune_lrs: str = field(default="", metadata={"help": "adapter learning rates tried (default: lr, lr/4)"})
     # Two epochs tell a learning rate that learns from one that does not at a third of a training's
@@ -134,7 +139,7 @@ class BenchConfig:
             raise ValueError(f"`rag_layout` must be auto or completion, got {self.rag_layout!r}")
         self._check_grids()
         for name in ("facts", "latency_samples", "unchanged_sample", "update_epochs", "tune_questions",
-                     "tune_probe_epochs"):  # fmt: skip
+                     "tune_probe_epochs", "tune_min_dev"):  # fmt: skip
             if getattr(self, name) < 0:
                 raise ValueError(f"`{name}` must be >= 0, got {getattr(self, name)!r}")
 

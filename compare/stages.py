@@ -163,7 +163,12 @@ class StageCache:
 
     def answers(self, key: str, produce: Any) -> tuple[Any, bool]:
         """``produce()``'s JSON-able result, computed once per key."""
-        path = self.path("answers", key + ".json")
+        return self.record("answers", key, produce)
+
+    def record(self, stage: str, key: str, produce: Any) -> tuple[Any, bool]:
+        """``produce()``'s JSON-able result for ``stage``, computed once per key, with the seconds it
+        took (``seconds``), and whether it came from the cache."""
+        path = self.path(stage, key + ".json")
         with locked(path):
             if path.is_file():
                 return json.loads(path.read_text()), True

@@ -236,6 +236,28 @@ class Tuner:
         folder = Path(card["path"]) / "epochs" / str(chosen.knobs["epochs"])
         return folder, card | {"epoch": chosen.knobs["epochs"], "key": digest(card["key"], chosen.knobs)}
 
+    def recipe(self, names: Sequence[str], probe: Callable[[str], tuple[Path, dict]]) -> str:
+        """The training-data recipe with the best dev accuracy after a short training of each
+        (``probe(name)`` trains it a few epochs at the configured learning rate); a tie keeps the first."""
+        trials = []
+        for name in names:
+            folder, card = probe(name)
+            spec_name = f"sft-recipe-{name}"
+            self.res.add_adapter(spec_name, folder)
+            acc, seconds = self.score(
+                SystemSpec(f"ft@{spec_name}", spec_name, False, "dev trial"), card["key"]
+            )
+            trials.append(Trial({"recipe": name}, acc, seconds + card.get("train_seconds", 0.0), name))
+        best = pick(trials)
+        self.out["recipe"] = {
+            "chosen": best.knobs["recipe"],
+            "trials": [asdict(t) | {"accuracy": round(t.accuracy, 4), "seconds": round(t.seconds, 1)}
+                       for t in trials],
+        }  # fmt: skip
+        print(f"[tune:recipe] {len(trials)} recipes on {len(self.questions)} dev questions: "
+              + ", ".join(f"{t.label} {t.accuracy:.3f}" for t in trials) + f" -> {best.label}")  # fmt: skip
+        return best.knobs["recipe"]
+
     def snapshot_trial(self, lr: float, epoch: int, card: Mapping[str, Any], trials: dict) -> Trial:
         """Dev accuracy of the adapter as it was after ``epoch`` epochs at learning rate ``lr``
         (added to ``trials``; a setting already there is not scored again)."""

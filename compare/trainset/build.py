@@ -1,0 +1,198 @@
+"""Training data from the documents alone, in recipes dev chooses among.
+
+Steps: the rules read facts off the pages (corpus.trainset); the generator writes one more question
+for each fact and for sentences no rule read; every question is well-formed or dropped; the round
+trip keeps a pair only when the reader, given the page's passage, gives the same answer; the guard
+drops anything close to a dev or test question. What each step removed is counted, and every item
+records how it was made (``metadata``: rule or model, evidence, the reader's answer).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from compare.trainset import generate as G
+from compare.trainset.config import TrainsetConfig
+from compare.trainset.filters import agrees, near_duplicates, well_formed
+from corpus.errors import DataError
+from corpus.model import Dataset, QAItem
+from corpus.trainset import PageFact, Span, read_pages
+
+log = logging.getLogger(__name__)
+GENERATOR_VERSION = 1  # bumped when rules or prompts change, so cached training data is remade
+
+
+@dataclass
+class Candidate:
+    """One generated question on its way through the filters."""
+
+    fact_id: str
+    doc_id: str
+    question: str
+    answer: str
+    evidence: str
+    context: str
+    rule: str  # the rule that read it, or "model"
+    teacher: str | None = None  # the reader's answer with the page in its prompt
+    dropped: str | None = None  # which filter removed it
+
+
+@dataclass
+class Trainset:
+    """Items per recipe, what each filter removed, and the pages covered."""
+
+    recipes: dict[str, list[QAItem]]
+    counts: dict[str, Any] = field(default_factory=dict)
+    examples_dropped: list[dict[str, str]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"recipes": {r: [q.to_json() for q in items] for r, items in self.recipes.items()},
+                "counts": self.counts, "examples_dropped": self.examples_dropped}  # fmt: skip
+
+
+def rule_candidates(facts: Sequence[PageFact]) -> list[Candidate]:
+    return [
+        Candidate(f"gen:{pf.doc_id}#{n}", pf.doc_id, q, pf.fact.answer, pf.fact.evidence, pf.context,
+                  pf.fact.rule)
+        for n, pf in enumerate(facts) for q in pf.fact.questions
+    ]  # fmt: skip
+
+
+def span_seeds(spans: Sequence[Span], per_page: int) -> list[Candidate]:
+    """Sentences no rule read, at most ``per_page`` a page, waiting for a model-written question."""
+    seen: Counter[str] = Counter()
+    out = []
+    for n, s in enumerate(spans):
+        if per_page and seen[s.doc_id] >= per_page:
+            continue
+        seen[s.doc_id] += 1
+        out.append(Candidate(f"gen:{s.doc_id}#s{n}", s.doc_id, "", s.answer, s.sentence, s.context, "model"))
+    return out
+
+
+def model_questions(engine: Any, seeds: Sequence[Candidate]) -> list[Candidate]:
+    """A model-written question for each seed (one per fact: its first phrasing stands for it)."""
+    prompts = [G.question_prompt(c.evidence, c.answer) for c in seeds]
+    out = []
+    for c, text in zip(seeds, G.run(engine, prompts, "trainset: writing questions"), strict=True):
+        q = G.first_line(text)
+        out.append(replace(c, question=q, rule="model", dropped=well_formed(q, c.answer, c.evidence)))
+    return out
+
+
+def round_trip(engine: Any, tokenizer: Any, cands: Sequence[Candidate], layout: str) -> None:
+    """The reader answers each candidate given its passage; a disagreeing one is dropped."""
+    prompts = [G.reader_prompt(tokenizer, c.question, c.context, c.doc_id, layout) for c in cands]
+    for c, text in zip(cands, G.run(engine, prompts, "trainset: round trip"), strict=True):
+        c.teacher = text
+        if not agrees(text, c.answer, c.question):
+            c.dropped = "round trip"
+
+
+def guard(cands: Sequence[Candidate], held_out: Sequence[str], embed: Callable | None) -> list[dict]:
+    """Drop every candidate close to a dev/test question; the pairs found, for the report."""
+    live = [c for c in cands if c.dropped is None or c.dropped == "round trip"]
+    found = near_duplicates([c.question for c in live], held_out, embed)
+    for i in found:
+        live[i].dropped = "near-duplicate of a dev/test question"
+    return [asdict(d) for d in found.values()]
+
+
+def to_item(c: Candidate, n: int, answer: str, recipe: str) -> QAItem:
+    meta = {"origin": "model" if c.rule == "model" else "rule", "rule": c.rule, "evidence": c.evidence,
+            "reader_answer": c.teacher, "recipe": recipe}  # fmt: skip
+    return QAItem(
+        id=f"{c.fact_id}.{n}", question=c.question, answer=answer, sources=(c.doc_id,), split="train",
+        kind="fact", fact_id=c.fact_id, template=f"{c.rule}/{n}", generated=True, metadata=meta,
+    )  # fmt: skip
+
+
+def recipe_items(cands: Sequence[Candidate], recipe: str, abstain: str) -> list[QAItem]:
+    """``qa``/``docs``: kept pairs with their page's answer; ``distill``: every guarded question with
+    the reader's answer (given the page) as its target."""
+    out = []
+    for n, c in enumerate(cands):
+        if recipe == "distill":
+            teacher = (c.teacher or "").strip()
+            if c.dropped not in (None, "round trip") or not teacher or abstain.lower() in teacher.lower():
+                continue
+            out.append(to_item(c, n, teacher, recipe))
+        elif c.dropped is None:
+            out.append(to_item(c, n, c.answer, recipe))
+    return out
+
+
+def settle_facts(cands: list[Candidate]) -> None:
+    """A fact's template phrasings share the round trip of its first phrasing (asked once per fact)."""
+    first: dict[str, Candidate] = {}
+    for c in cands:
+        if c.rule == "model":
+            continue
+        lead = first.setdefault(c.fact_id, c)
+        if lead is not c and c.dropped is None:
+            c.teacher, c.dropped = lead.teacher, lead.dropped
+
+
+def build_trainset(
+    ds: Dataset, cfg: TrainsetConfig, engine: Any = None, tokenizer: Any = None,
+    embed: Callable[[Sequence[str]], np.ndarray] | None = None, held_out: Sequence[str] = (),
+) -> Trainset:  # fmt: skip
+    """Generated training items per recipe for ``ds``'s pages. Without an engine only the rules run
+    (no model questions, no round trip, no distillation)."""
+    reading = read_pages(ds.docs.values(), cfg.max_facts_per_page)
+    cands = rule_candidates(reading.facts)
+    firsts = leads(cands)
+    if engine is not None and cfg.model_questions:
+        seeds = [replace(c, question="") for c in firsts] + span_seeds(reading.spans, cfg.max_spans_per_page)
+        cands += model_questions(engine, seeds)
+    if engine is not None and cfg.round_trip:
+        lead_ids = {id(c) for c in firsts}
+        asked = [c for c in cands if c.dropped is None and (c.rule == "model" or id(c) in lead_ids)]
+        round_trip(engine, tokenizer, asked, cfg.reader_layout)
+        settle_facts(cands)
+    near = guard(cands, held_out, embed)
+    abstain = str(ds.meta.get("abstain_answer", "I don't know"))
+    recipes = {r: recipe_items(cands, r, abstain) for r in cfg.recipe_names if r != "distill" or engine}
+    return Trainset(recipes, counts(ds, reading, cands, recipes), near[:20])
+
+
+def leads(cands: Sequence[Candidate]) -> list[Candidate]:
+    """The first phrasing of each rule fact, in order: it stands for the fact in the round trip."""
+    first: dict[str, Candidate] = {}
+    for c in cands:
+        first.setdefault(c.fact_id, c)
+    return list(first.values())
+
+
+def counts(ds: Dataset, reading: Any, cands: Sequence[Candidate], recipes: dict) -> dict[str, Any]:
+    """What was generated and what each filter removed, for the summary and the report."""
+    kept = [c for c in cands if c.dropped is None]
+    return {
+        "pages": len(ds.docs),
+        "pages_covered": len({c.doc_id for c in kept}),
+        "rule_facts": len(reading.facts),
+        "by_rule": dict(Counter(c.rule for c in kept)),
+        "candidates": len(cands),
+        "dropped": dict(Counter(c.dropped for c in cands if c.dropped)),
+        "items": {r: len(items) for r, items in recipes.items()},
+        "facts": {r: len({q.fact_id for q in items}) for r, items in recipes.items()},
+    }
+
+
+def check_usable(ts: Trainset, ds: Dataset) -> None:
+    """A clear error when generation left nothing to train on, with what each filter removed."""
+    if any(ts.recipes.values()):
+        return
+    removed = ", ".join(f"{why}: {n}" for why, n in ts.counts.get("dropped", {}).items()) or "none"
+    raise DataError(
+        f"no usable training data could be generated from {ts.counts.get('pages', 0)} pages "
+        f"({ts.counts.get('rule_facts', 0)} rule facts, {ts.counts.get('candidates', 0)} candidates; "
+        f"removed by filter: {removed}); add a train split to the QA file or pages with more prose",
+        ds.name,
+    )

@@ -1,0 +1,67 @@
+"""The ``trainset`` config section: when training data is generated and how."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# What each recipe trains on (compare/trainset/build.py makes their items):
+#   qa      the kept question-answer pairs, every phrasing, answers verbatim spans of the page;
+#   distill the same questions (and those whose span failed the round trip) answered by the model
+#           with the page in its prompt: the adapter learns to give that answer closed book
+#           (prompt distillation, Kujanpaa et al. 2024);
+#   docs    the qa pairs plus continued pre-training on the pages themselves.
+RECIPES = ("qa", "distill", "docs")
+MODES = ("auto", "always", "never")
+
+
+@dataclass(frozen=True)
+class TrainsetConfig:
+    """Generated training data: used when the train split is empty (``auto``), always, or never."""
+
+    mode: str = field(
+        default="auto", metadata={"help": "auto (when the train split is empty) | always | never"}
+    )
+    # qa and distill: the two that need no extra pass over the pages. docs adds continued
+    # pre-training on every page, a long training on a large corpus (the full profile tries it).
+    recipes: str = field(default="qa,distill", metadata={"help": "recipes dev chooses among"})
+    max_facts_per_page: int = field(default=8, metadata={"help": "rule facts kept per page (0 = all)"})
+    model_questions: bool = field(
+        default=True, metadata={"help": "the generator writes a question for each fact and span"}
+    )
+    max_spans_per_page: int = field(
+        default=2, metadata={"help": "spans no rule read, asked by the model, per page"}
+    )
+    round_trip: bool = field(
+        default=True, metadata={"help": "keep a pair only when the reader, given the page, agrees"}
+    )
+    # Completion layout: with SmolLM2-135M as the reader, dev accuracy of the same RAG prompt was
+    # 0.667 laid out as plain text against 0.521 through its chat template (docs/benchmarks.md).
+    reader_layout: str = field(
+        default="completion", metadata={"help": "round-trip prompt: auto | completion"}
+    )
+    batch_size: int = field(default=16, metadata={"help": "generation batch size"})
+    seed: int = field(default=0, metadata={"help": "seed of every sampled choice"})
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"`mode` must be one of {', '.join(MODES)}, got {self.mode!r}")
+        unknown = [r for r in self.recipe_names if r not in RECIPES]
+        if unknown or not self.recipe_names:
+            raise ValueError(
+                f"`recipes` has unknown {unknown or self.recipes!r}; choose from {', '.join(RECIPES)}"
+            )
+        for name in ("max_facts_per_page", "max_spans_per_page"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"`{name}` must be >= 0, got {getattr(self, name)!r}")
+        if self.batch_size < 1:
+            raise ValueError(f"`batch_size` must be a positive integer, got {self.batch_size!r}")
+        if self.reader_layout not in ("auto", "completion"):
+            raise ValueError(f"`reader_layout` must be auto or completion, got {self.reader_layout!r}")
+
+    @property
+    def recipe_names(self) -> list[str]:
+        return list(dict.fromkeys(r.strip() for r in self.recipes.split(",") if r.strip()))
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -1,0 +1,82 @@
+"""The bench stage: generated training data when the train split is empty, cached by its inputs."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import Any
+
+from compare.stages import StageCache, digest, docs_digest
+from compare.trainset.build import GENERATOR_VERSION, Trainset, build_trainset, check_usable
+from corpus.model import Dataset, QAItem
+from corpus.trainset import contains
+
+log = logging.getLogger(__name__)
+
+
+def wanted(ds: Dataset, mode: str) -> bool:
+    """Whether training data is generated: ``always``, or ``auto`` with an empty train split."""
+    return mode == "always" or (mode == "auto" and not ds.questions("train"))
+
+
+def with_train(ds: Dataset, items: list[QAItem]) -> Dataset:
+    """``ds`` with ``items`` as its whole train split (a given one is replaced)."""
+    return replace(ds, qa=[q for q in ds.qa if q.split != "train"] + items)
+
+
+def load_trainset(data: dict[str, Any]) -> Trainset:
+    from corpus.loaders import parse_qa
+
+    recipes = {r: [parse_qa(rec, "trainset", n) for n, rec in enumerate(items, 1)]
+               for r, items in data["recipes"].items()}  # fmt: skip
+    return Trainset(recipes, data["counts"], data.get("examples_dropped", []))  # type: ignore[arg-type]
+
+
+def produce_trainset(ds: Dataset, configs: dict[str, Any], held_out: list[str]) -> dict[str, Any]:
+    """Generate with the run's model as the writer and reader and its embedder for the guard."""
+    from compare.generate import Engine
+    from finetune.models import load_model
+    from retrieval.embed import Embedder
+
+    cfg, train = configs["trainset"], configs["train"]
+    engine = tokenizer = None
+    if cfg.model_questions or cfg.round_trip or "distill" in cfg.recipe_names:
+        model, tokenizer = load_model(train.model, train.device, train.dtype, train.trust_remote_code)
+        engine = Engine(model, tokenizer, max_new_tokens=32, batch_size=cfg.batch_size)
+    emb = Embedder.from_config(configs["retrieval"])
+    return build_trainset(ds, cfg, engine, tokenizer, emb.encode, held_out).to_json()
+
+
+def trainset_stage(
+    ds: Dataset, configs: dict[str, Any], cache: StageCache, summary: dict[str, Any]
+) -> tuple[Dataset, dict[str, list[QAItem]]]:
+    """``ds`` with the first recipe's items as its train split, and every recipe's items; ``ds``
+    unchanged and no recipes when no data is generated (``trainset.mode``)."""
+    cfg, train = configs["trainset"], configs["train"]
+    if not wanted(ds, cfg.mode):
+        return ds, {}
+    replaced = len(ds.questions("train"))
+    held_out = sorted(q.question for q in ds.qa if q.split in ("dev", "test"))
+    key = digest(GENERATOR_VERSION, docs_digest(ds), cfg, train.model, train.dtype, held_out)
+    print(f"\n[trainset] generating training data from {len(ds.docs)} pages"
+          + (f" (the given train split of {replaced} questions set aside)" if replaced else ""))  # fmt: skip
+    data, hit = cache.record("trainset", key, lambda: produce_trainset(ds, configs, held_out))
+    ts = load_trainset(data)
+    check_usable(ts, ds)
+    recipes = {r: items for r, items in ts.recipes.items() if items}
+    c = ts.counts
+    summary["trainset"] = {"mode": cfg.mode, "replaced_train": replaced, "cached": hit, "key": key,
+                           "seconds": round(data["seconds"], 1), "recipes": list(recipes),
+                           "recipe": next(iter(recipes)), **c,
+                           "examples_dropped": ts.examples_dropped}  # fmt: skip
+    summary.setdefault("stage_seconds", {})["trainset"] = round(data["seconds"], 1)
+    print(f"[trainset] {'cached' if hit else 'generated'}: " + ", ".join(
+        f"{r} {n} items ({c['facts'][r]} facts)" for r, n in c["items"].items()) + f"; pages covered "
+        f"{c['pages_covered']} of {c['pages']}; removed: {c['dropped'] or 'none'}")  # fmt: skip
+    return with_train(ds, recipes[next(iter(recipes))]), recipes
+
+
+def coverage(ds: Dataset, items: list[QAItem]) -> float:
+    """Share of pages at least one item's answer comes from (a verbatim span of that page)."""
+    pages = {q.sources[0] for q in items if q.sources and contains(ds.docs[q.sources[0]].text, q.answer)}
+    return len(pages) / max(1, len(ds.docs))

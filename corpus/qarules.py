@@ -1,0 +1,513 @@
+"""Question rules: facts a page states, each asked in several phrasings, its answer a span of the page.
+
+Each rule reads one sentence or line of a parsed page (headings already give its subject) and
+yields :class:`Fact` objects: the answer span, two to four questions a person would ask for it,
+and the evidence it came from. Rules are deliberately narrow: a rule that fires on "If the
+script ..." writes nonsense, so subjects must be specific (a code identifier, a capitalised
+term, or the page's own topic) and answers short. Register more with :func:`register_rule`.
+
+Rules here are model-free; ``compare.trainset`` adds model-written questions and the round trip.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+# Words that make a subject too vague to ask about on its own ("This is a ...", "If the script ...").
+VAGUE = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "this",
+        "that",
+        "these",
+        "those",
+        "there",
+        "here",
+        "it",
+        "its",
+        "they",
+        "them",
+        "their",
+        "we",
+        "you",
+        "your",
+        "i",
+        "he",
+        "she",
+        "if",
+        "when",
+        "while",
+        "where",
+        "which",
+        "what",
+        "who",
+        "how",
+        "why",
+        "each",
+        "every",
+        "all",
+        "some",
+        "any",
+        "many",
+        "most",
+        "one",
+        "other",
+        "such",
+        "both",
+        "either",
+        "neither",
+        "no",
+        "not",
+        "only",
+        "also",
+        "then",
+        "thus",
+        "so",
+        "but",
+        "and",
+        "or",
+        "for",
+        "from",
+        "with",
+        "without",
+        "by",
+        "of",
+        "on",
+        "in",
+        "at",
+        "to",
+        "as",
+        "after",
+        "before",
+        "since",
+        "because",
+        "although",
+        "though",
+        "note",
+        "example",
+        "see",
+        "below",
+        "above",
+        "following",
+    ]
+)
+_IDENT = (
+    r"(?:--?[a-z][\w-]+|[A-Za-z_][\w.]*\(\)|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|[a-z][a-z0-9]*(?:_[a-z0-9]+)+"
+    r"|[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+|`[^`]{1,40}`)"
+)
+IDENT = re.compile(r"(?<![\w`.-])" + _IDENT + r"(?![\w`])")
+_UNIT = (
+    r"(?:hours?|minutes?|seconds?|milliseconds?|ms|days?|weeks?|months?|years?|bytes?|[KMGT]i?B|kg|g|"
+    r"grams?|characters?|chars|tokens?|requests?|items?|rows?|connections?|threads?|workers?|"
+    r"percent|%|euros?|dollars?|lines?|pixels?|px)"
+)
+NUM_UNIT = re.compile(r"(?<![\w.])(\d[\d,]*(?:\.\d+)?)[ -]?(" + _UNIT + r")(?![\w])")
+YEAR = re.compile(r"^(?:1[89]|20)\d\d$")
+NAME = re.compile(r"^[A-Z][a-z]+(?: [A-Z][a-z]+){1,2}$")
+_END = r"(?=[.;,!?]?\s*$|[.;,] |\s\()"  # an answer ends at a clause boundary
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One thing a page states, with the questions that ask for it."""
+
+    answer: str
+    questions: tuple[str, ...]
+    rule: str
+    evidence: str  # the sentence or line it was read from
+
+
+@dataclass(frozen=True)
+class Where:
+    """What a rule knows of a sentence's place: the page title and the heading above it."""
+
+    title: str
+    heading: str
+    names: frozenset[str] = frozenset()  # words the page capitalises in mid-sentence (proper_words)
+
+    @property
+    def topic(self) -> str:
+        return self.heading or self.title
+
+
+Rule = Callable[[str, Where], Iterator[Fact]]
+SENTENCE_RULES: dict[str, Rule] = {}
+LINE_RULES: dict[str, Rule] = {}
+
+
+def register_rule(name: str, fn: Rule, line: bool = False) -> None:
+    """Add a rule; ``line`` rules see whole lines (key-value, table rows), others sentences."""
+    (LINE_RULES if line else SENTENCE_RULES)[name] = fn
+
+
+def clean(text: str) -> str:
+    """Whitespace collapsed, backticks and emphasis markers removed, trailing punctuation dropped."""
+    text = re.sub(r"[`*]|(?<!\w)_(?=\w)|(?<=\w)_(?!\w)", "", text)
+    return " ".join(text.split()).strip(" .;,:")
+
+
+# Words that mark a clause rather than a noun phrase: a subject holding one is not asked about.
+CLAUSE = frozenset(
+    [
+        "you",
+        "we",
+        "i",
+        "he",
+        "she",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "can",
+        "could",
+        "will",
+        "would",
+        "should",
+        "may",
+        "might",
+        "must",
+        "if",
+        "when",
+        "that",
+        "which",
+        "who",
+        "this",
+        "these",
+        "those",
+        "there",
+        "do",
+        "does",
+        "did",
+        "not",
+    ]
+)
+_BAD_ANSWER = re.compile(
+    r"^(?:and|or|but|which|that|this|it|you|we|if|when|as|so|then|also)\b|[<>{}|\u2013\u2014]| - "
+    r"|\b(?:that|which|the|an?|of|to|for|and|or|with|by|in|is|are)$"
+)
+OPENERS = frozenset(
+    [
+        "see",
+        "note",
+        "for",
+        "with",
+        "as",
+        "in",
+        "on",
+        "at",
+        "by",
+        "from",
+        "to",
+        "after",
+        "before",
+        "when",
+        "if",
+        "once",
+        "unless",
+    ]
+)
+_INFINITIVE = frozenset(
+    ["used", "able", "designed", "intended", "meant", "required", "supposed", "allowed", "going"]
+)
+
+
+def proper_words(text: str) -> frozenset[str]:
+    """Capitalised words a page uses in mid-sentence (names, products, classes): a sentence that opens
+    with one of them opens with a name, not with an ordinary word that happens to be first."""
+    return frozenset(re.findall(r"(?<=[a-z,;:] )[A-Z][\w]+", text))
+
+
+def specific(phrase: str, names: frozenset[str] = frozenset()) -> bool:
+    """Whether a phrase names something: a code identifier, a number, an acronym, a capitalised word
+    past its first, or a word the page itself capitalises in mid-sentence (``names``)."""
+    words = clean(phrase).split()
+    if not words or len(words) > 8:
+        return False
+    if IDENT.search(phrase) or any(ch.isdigit() for ch in phrase) or re.search(r"\b[A-Z]{2,}\b", phrase):
+        return True
+    return any(w[:1].isupper() for w in words[1:]) or (words[0].lower() not in VAGUE and words[0] in names)
+
+
+def good_answer(answer: str) -> bool:
+    """An answer fit to learn: not a clause fragment, no markup, no dangling bracket or quote."""
+    if _BAD_ANSWER.search(answer.lower()) or _BAD_ANSWER.search(answer):
+        return False
+    return answer.count("(") == answer.count(")") and answer.count('"') % 2 == 0
+
+
+def lowered(phrase: str) -> str:
+    """An opening article lowered, as it reads in the middle of a question ("What is the X?")."""
+    first, _, rest = phrase.partition(" ")
+    return f"{first.lower()} {rest}" if first in {"The", "A", "An", "Every", "Each"} and rest else phrase
+
+
+def short(answer: str, most: int = 8) -> str | None:
+    """The answer cleaned, or None when it is empty, longer than ``most`` words or not fit to learn."""
+    a = clean(answer)
+    return a if a and len(a.split()) <= most and good_answer(a) else None
+
+
+def about(question: str, where: Where) -> str:
+    """A question that names its page's topic when its own words name nothing specific."""
+    body = question.rstrip("?")
+    if IDENT.search(body) or re.search(r"\d", body) or re.search(r"(?<!^)\b[A-Z][a-z]", body):
+        return question
+    return f"For {clean(where.title)}, {question[0].lower()}{question[1:]}"
+
+
+def plural(unit: str) -> str:
+    """``hour`` -> ``hours``; symbols (``kg``, ``MB``, ``%``) stay as they are."""
+    return unit if len(unit) <= 2 or not unit.isalpha() or unit.endswith("s") else unit + "s"
+
+
+def wh_word(answer: str, prep: str) -> str:
+    """The question word an answer calls for: when / how long / who / where / what."""
+    if YEAR.match(answer):
+        return "In what year"
+    if NUM_UNIT.fullmatch(answer):
+        return "How long" if re.search(r"hour|minute|second|day|week|month|year|ms", answer) else "How much"
+    if NAME.match(answer) and prep == "by":
+        return "Who"
+    if prep in {"in", "at"} and re.search(r"(?:^|\s)[A-Z]", answer):
+        return "Where"
+    return "What"
+
+
+# --- sentence rules --------------------------------------------------------------------------
+
+_DEFINITION = re.compile(
+    r"^(?P<term>(?:The |An? )?[\w`().-]+(?: [\w`().-]+){0,4}?) (?P<verb>is|are) "
+    r"(?P<defn>an? [^.;:()]{3,80}?)" + _END
+)
+
+
+def definitions(sentence: str, where: Where) -> Iterator[Fact]:
+    """``X is a/an/the Y``: what is X?"""
+    m = _DEFINITION.match(sentence)
+    if not m or not specific(m.group("term"), where.names) or not (answer := short(m.group("defn"), 12)):
+        return
+    term, verb = lowered(clean(m.group("term"))), m.group("verb")
+    if term.split()[0].lower() in VAGUE - {"the", "a", "an"} or term.lower().startswith(("the following",)):
+        return
+    yield Fact(answer, (f"What {verb} {term}?", f"What does {term} refer to?",
+                        f"How would you describe {term}?"), "definition", sentence)  # fmt: skip
+
+
+_DEFAULT = re.compile(
+    r"(?:(?P<subj>[\w`().-]+(?: [\w`().-]+){0,3}) (?:defaults|default(?:s)? value is|is set by default)"
+    r" (?:to |is )?|[Tt]he default(?: value)?(?: of (?P<subj2>[\w`().-]+(?: [\w`().-]+){0,3}))? is "
+    r"|\(default(?:s to|:| is)\s*)(?P<val>[^.;,()]{1,40}?)" + _END
+)
+
+
+def defaults(sentence: str, where: Where) -> Iterator[Fact]:
+    """``X defaults to V`` / ``The default (of X) is V`` / ``(default: V)``: X's default?"""
+    for m in _DEFAULT.finditer(sentence):
+        subj = m.group("subj") or m.group("subj2")
+        if subj and (specific(subj, where.names) or subj.split()[0] == "The"):
+            subj = lowered(clean(subj))
+        else:
+            idents = IDENT.findall(sentence[: m.start("val")])
+            subj = idents[-1] if idents else where.topic
+        if not (val := short(m.group("val"), 6)):
+            continue
+        s = clean(subj)
+        yield Fact(val, (f"What is the default value of {s}?", f"What does {s} default to?",
+                         f"By default, what is {s} set to?"), "default", sentence)  # fmt: skip
+
+
+_PASSIVE = re.compile(
+    r"^(?P<subj>[^,;:]{3,60}?) (?P<be>is|are|was|were) (?:(?:only|also|usually|always) )?"
+    r"(?P<verb>[a-z]+(?:ed|en|lt|wn|ld|ne|ng|de|ed up|ut|un|ot))"
+    r" (?P<prep>in|at|by|for|on|to|from|with|through|under|into) (?P<ans>[^,;()]{1,50}?)" + _END
+)
+
+
+def passives(sentence: str, where: Where) -> Iterator[Fact]:
+    """``S was launched in 2010`` / ``S is led by A B``: when / who / where / what ... ?"""
+    m = _PASSIVE.match(sentence)
+    if not m or not (answer := short(m.group("ans"), 6)):
+        return
+    subj = subject(m.group("subj"), where)
+    if subj is None:
+        return
+    be, verb, prep = m.group("be"), m.group("verb"), m.group("prep")
+    if prep == "to" and verb in _INFINITIVE:  # "used to create ...": an infinitive, not a place
+        return
+    wh = wh_word(answer, prep)
+    if wh == "In what year":
+        qs = (f"In what year {be} {subj} {verb}?", f"When {be} {subj} {verb}?",
+              f"What year {be} {subj} {verb} in?")  # fmt: skip
+    elif wh == "Who":
+        qs = (f"Who {be} {subj} {verb} by?", f"By whom {be} {subj} {verb}?")
+    elif wh == "How long":
+        unit = NUM_UNIT.fullmatch(answer).group(2)  # type: ignore[union-attr]
+        qs = (f"How long {be} {subj} {verb} {prep}?", f"For how many {plural(unit)} {be} {subj} {verb}?")
+    elif wh == "Where":
+        qs = (f"Where {be} {subj} {verb}?", f"{prep.capitalize()} which place {be} {subj} {verb}?")
+    else:
+        qs = (f"{prep.capitalize()} what {be} {subj} {verb}?", f"What {be} {subj} {verb} {prep}?")
+    yield Fact(answer, tuple(about(q, where) for q in qs), "passive", sentence)
+
+
+def subject(phrase: str, where: Where) -> str | None:
+    """A sentence subject fit for a question: pronouns become the page's topic, and an opening
+    "The" is lowered (it moves into the middle of the question)."""
+    words = clean(phrase).split()
+    if not words:
+        return None
+    if words[0].lower() in {"it", "this", "they"} and len(words) == 1:
+        return clean(where.title)
+    if words[0].lower() in {"its", "their"} and len(words) > 1:  # "Its lead designer" -> of the page's topic
+        return f"the {' '.join(words[1:])} of {clean(where.title)}"
+    if CLAUSE & {w.lower() for w in words} or words[0].lower() in OPENERS:
+        return None
+    if not (specific(words[0], where.names) or words[0].isupper()):
+        words[0] = words[0].lower()  # "Design work on X" reads "who is design work on X led by?"
+    text = " ".join(words)
+    return text if specific(text, where.names) or text.split()[0] in {"the", "every", "each"} else None
+
+
+_ACTIVE_NUM = re.compile(
+    r"^(?P<subj>[^,;:]{2,60}?) (?P<verb>[a-z]+s) (?:for |up to |about |at least |at most )?"
+    r"(?P<ans>\d[\d,.]*[ -]?" + _UNIT + r")(?!\w)"
+)
+
+
+def active_numbers(sentence: str, where: Where) -> Iterator[Fact]:
+    """``It runs for 94 hours`` / ``S takes 30 seconds``: how long does S run?"""
+    m = _ACTIVE_NUM.match(
+        re.sub(r"^(?:On|In|At|With|After|By) [^,]{3,40}?(?:, |,? (?=(?:it|they) ))", "", sentence)
+    )
+    if not m or (subj := subject(m.group("subj"), where)) is None:
+        return
+    verb = m.group("verb")
+    base = verb[:-2] if verb.endswith(("ches", "shes", "sses", "xes")) else verb[:-1]
+    answer = clean(m.group("ans"))
+    unit = NUM_UNIT.search(answer)
+    wh = "How long" if unit and wh_word(answer, "") == "How long" else "How much"
+    qs = (f"{wh} does {subj} {base}?", f"How many {plural(unit.group(2))} does {subj} {base}?")
+    yield Fact(answer, tuple(about(q, where) for q in (qs if unit else qs[:1])), "number", sentence)
+
+
+_PURPOSE = re.compile(
+    r"^To (?P<goal>[a-z][^,]{5,70}), (?:you (?:can |should |must )?)?(?:use|run|call|set|add|pass|"
+    r"type|install|import|create|define|override) (?P<ans>[^,;]{1,50}?)" + _END
+)
+
+
+def purposes(sentence: str, where: Where) -> Iterator[Fact]:
+    """``To create a superuser, run manage.py createsuperuser``: how do you create a superuser?"""
+    m = _PURPOSE.match(sentence)
+    if not m or not (answer := short(m.group("ans"), 8)):
+        return
+    goal = clean(m.group("goal"))
+    qs = (f"How do you {goal}?", f"What do you use to {goal}?", f"How can I {goal}?")
+    yield Fact(answer, tuple(about(q, where) for q in qs), "purpose", sentence)
+
+
+_DOES = re.compile(
+    r"(?P<subj>" + _IDENT + r")(?: method| function| class| command| option| setting)? "
+    r"(?P<verb>returns|raises|creates|accepts|takes|sets|stores|adds|removes|generates)"
+    r" (?P<ans>[^,;:()]{2,50}?)" + _END
+)
+
+
+def code_does(sentence: str, where: Where) -> Iterator[Fact]:
+    """``get_object_or_404() raises Http404``: what does get_object_or_404() raise?"""
+    for m in _DOES.finditer(sentence):
+        if not (answer := short(m.group("ans"), 8)):
+            continue
+        subj, verb = clean(m.group("subj")), m.group("verb")
+        base = verb[:-2] if verb.endswith(("ses", "xes")) and verb != "raises" else verb[:-1]
+        yield Fact(answer, (f"What does {subj} {base}?", f"What does {subj} {base} in {clean(where.title)}?"),
+                   "code", sentence)  # fmt: skip
+
+
+_COPULA = re.compile(r"^(?P<subj>[^,;:]{3,60}?) (?P<be>is|are|was) (?P<ans>[^,;()]{1,40}?)" + _END)
+
+
+def copulas(sentence: str, where: Where) -> Iterator[Fact]:
+    """``Its lead designer is Odile Breksel`` / ``The default port is 8000``: who / what is S?"""
+    m = _COPULA.match(sentence)
+    if not m or not (answer := short(m.group("ans"), 5)):
+        return
+    if not (NAME.match(answer) or NUM_UNIT.fullmatch(answer) or re.fullmatch(r"\d[\d,.]*", answer)
+            or IDENT.fullmatch(answer)):  # fmt: skip
+        return  # "X is a Y" is a definition; "X is used ..." a passive
+    subj = subject(m.group("subj"), where)
+    if subj is None or (subj.split()[0] not in {"the", "every", "each"} and not specific(subj, where.names)):
+        return
+    be = m.group("be")
+    wh = "Who" if NAME.match(answer) else "What"
+    qs = (f"{wh} {be} {subj}?", f"Do you know {'who' if wh == 'Who' else 'what'} {subj} {be}?")
+    yield Fact(answer, tuple(about(q, where) for q in qs), "copula", sentence)
+
+
+_MEASURE = re.compile(
+    r"^(?P<subj>[^,;:]{3,60}?) (?P<verb>has|have|comes with|come with|offers|uses|gets) (?:an?|the) "
+    r"(?P<noun>[a-z]+(?: [a-z]+)?) of (?P<ans>\d[\d,.]*[ -]?" + _UNIT + r")(?!\w)"
+)
+
+
+def measures(sentence: str, where: Where) -> Iterator[Fact]:
+    """``Each X comes with a warranty of 24 months``: what is the warranty of X?"""
+    m = _MEASURE.match(sentence)
+    if not m or (subj := subject(m.group("subj"), where)) is None:
+        return
+    noun, answer = m.group("noun"), clean(m.group("ans"))
+    of = "the " + subj.split(" ", 1)[1] if subj.split()[0] in {"each", "every"} and " " in subj else subj
+    qs = (f"What is the {noun} of {of}?", f"How long is the {noun} of {of}?"
+          if wh_word(answer, "") == "How long" else f"How much is the {noun} of {of}?")  # fmt: skip
+    yield Fact(answer, tuple(about(q, where) for q in qs), "measure", sentence)
+
+
+# --- line rules --------------------------------------------------------------------------------
+
+_KEYVAL = re.compile(
+    r"^\s*(?:[-*]\s+)?(?:\*\*)?(?P<key>[A-Za-z][\w /()-]{1,40}?)(?:\*\*)?\s*:\s+(?P<val>[^\n]{1,60})$"
+)
+
+
+def key_values(line: str, where: Where) -> Iterator[Fact]:
+    """``Timeout: 30 seconds`` under a heading: what is the timeout of <heading>?"""
+    m = _KEYVAL.match(line)
+    if not m or line.lstrip().startswith(("#", "|", ">")):
+        return
+    key, val = clean(m.group("key")), short(m.group("val"), 8)
+    if not val or len(key.split()) > 5 or key.lower() in VAGUE or key.lower() in {"note", "warning", "tip"}:
+        return
+    topic = clean(where.topic)
+    if specific(key, where.names) and ((key[0].isupper() and " " in key) or any(ch.isdigit() for ch in key)):
+        # a name as the key ("Mirvar 8 Lite: pollen counter"): the line describes it
+        yield Fact(val, (f"What is {key}?", f"What does {topic} say {key} is?"), "keyvalue", line)
+        return
+    label = key.lower() if key[1:] == key[1:].lower() else key
+    yield Fact(val, (f"What is the {label} of {topic}?", f"What {label} does {topic} have?",
+                     f"For {topic}, what is the {label}?"), "keyvalue", line)  # fmt: skip
+
+
+def table_rows(header: list[str], row: list[str], where: Where, line: str) -> Iterator[Fact]:
+    """A table row: for each column after the first, what is <column> of <row key>?"""
+    key = clean(row[0])
+    if not key or not specific(key, where.names):
+        return
+    for col, cell in zip(header[1:], row[1:], strict=False):
+        col, val = clean(col), short(cell, 8)
+        if col and val and val.lower() not in {"-", "n/a", "none", "yes", "no"}:
+            label = col.lower() if col[1:] == col[1:].lower() else col
+            yield Fact(val, (f"What is the {label} of {key}?", f"For {key}, what is the {label}?"),
+                       "table", line)  # fmt: skip
+
+
+for _name, _fn in (("definition", definitions), ("default", defaults), ("passive", passives),
+                   ("number", active_numbers), ("purpose", purposes), ("code", code_does),
+                   ("copula", copulas), ("measure", measures)):  # fmt: skip
+    register_rule(_name, _fn)
+register_rule("keyvalue", key_values, line=True)

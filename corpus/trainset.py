@@ -1,0 +1,207 @@
+"""Facts read from a corpus's pages, for training data when a team has documents and no train split.
+
+Pages are cut into sections (heading path), paragraphs, lines and sentences; the rules of
+:mod:`corpus.qarules` turn each into facts with several phrasings. Every fact keeps the paragraph
+it came from (what a reader is given in the round trip, and the teacher in prompt distillation)
+and how it was made. Sentences no rule reads but that hold a checkable span (a number with a
+unit, a code identifier, a name) are returned as *spans* for a generator model to ask about.
+Everything here is deterministic and model-free.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from corpus.markup import sections
+from corpus.model import Document, QAItem
+from corpus.qarules import (
+    IDENT,
+    LINE_RULES,
+    NAME,
+    NUM_UNIT,
+    SENTENCE_RULES,
+    Fact,
+    Where,
+    clean,
+    proper_words,
+    table_rows,
+)
+
+_SENT = re.compile(r"(?<=[.!?])\s+(?=[A-Z`(])")
+_FENCE = re.compile(r"^\s*(```|~~~)")
+_ROW = re.compile(r"^\s*\|(.+)\|\s*$")
+_RULE_ROW = re.compile(r"^\s*\|?\s*:?-{3,}")
+_ITEM = re.compile(r"^\s*(?:[-*+]\s|\d+[.)]\s|[^\s:][^:]{0,40}:\s)")
+# A paragraph given to the reader: long enough to hold the sentence's neighbours, short enough
+# that a 135M reader finds the answer in it (and that round-tripping every fact stays cheap).
+CONTEXT_WORDS = 120
+
+
+@dataclass(frozen=True)
+class PageFact:
+    """A fact with where it stands: its page, heading path and surrounding paragraph."""
+
+    doc_id: str
+    fact: Fact
+    heading_path: tuple[str, ...]
+    context: str
+
+
+@dataclass(frozen=True)
+class Span:
+    """A sentence no rule read, and a checkable span in it a generator can ask about."""
+
+    doc_id: str
+    answer: str
+    sentence: str
+    context: str
+    heading_path: tuple[str, ...] = ()
+
+
+@dataclass
+class PageReading:
+    """What the rules found in a corpus: facts, spans for a model, and pages with neither."""
+
+    facts: list[PageFact] = field(default_factory=list)
+    spans: list[Span] = field(default_factory=list)
+    empty_pages: list[str] = field(default_factory=list)
+
+
+def paragraphs(text: str) -> Iterator[tuple[list[str], bool]]:
+    """Blocks of lines separated by blank lines, code fences kept whole and flagged as code."""
+    block: list[str] = []
+    in_fence = False
+    for line in text.split("\n"):
+        if _FENCE.match(line):
+            if in_fence:
+                yield block, True
+                block, in_fence = [], False
+            else:
+                if block:
+                    yield block, False
+                block, in_fence = [], True
+            continue
+        if not in_fence and not line.strip():
+            if block:
+                yield block, False
+            block = []
+        else:
+            block.append(line)
+    if block:
+        yield block, in_fence
+
+
+def window(text: str, sentence: str, words: int = CONTEXT_WORDS) -> str:
+    """``text`` cut to about ``words`` words around ``sentence``."""
+    tokens = text.split()
+    if len(tokens) <= words:
+        return " ".join(tokens)
+    at = len(text[: max(text.find(sentence), 0)].split())
+    start = max(0, min(at - words // 3, len(tokens) - words))
+    return " ".join(tokens[start : start + words])
+
+
+def _table(lines: list[str], where: Where) -> Iterator[Fact]:
+    rows = [[c.strip() for c in m.group(1).split("|")] for ln in lines if (m := _ROW.match(ln))]
+    body = [r for r, ln in zip(rows, lines, strict=False) if not _RULE_ROW.match(ln)]
+    if len(body) >= 2 and any(_RULE_ROW.match(ln) for ln in lines):
+        for row in body[1:]:
+            yield from table_rows(body[0], row, where, " | ".join(row))
+
+
+def read_block(lines: list[str], where: Where) -> Iterator[Fact]:
+    """Every fact of one paragraph: line rules on each line, a table, sentence rules on the prose."""
+    if all(_ROW.match(ln) for ln in lines):
+        yield from _table(lines, where)
+        return
+    # Line rules only where lines are items (a list, one line, or key-value lines throughout): an HTML
+    # paragraph keeps its source's line breaks, and half a sentence is not a "Key: value" line.
+    if len(lines) == 1 or all(_ITEM.match(ln) for ln in lines):
+        for line in lines:
+            for rule in LINE_RULES.values():
+                yield from rule(line, where)
+    prose = " ".join(ln.strip().lstrip("-*> ").strip() for ln in lines)
+    for sentence in _SENT.split(prose):
+        for rule in SENTENCE_RULES.values():
+            yield from rule(sentence.strip(), where)
+
+
+def spans_of(sentence: str) -> list[str]:
+    """Checkable spans of a sentence: numbers with units, code identifiers, two-word names."""
+    found = [m.group(0) for m in NUM_UNIT.finditer(sentence)]
+    found += [clean(m.group(0)) for m in IDENT.finditer(sentence)]
+    found += [m.group(0) for m in re.finditer(r"(?<!^)(?<![.!?] )\b[A-Z][a-z]+ [A-Z][a-z]+\b", sentence)
+              if NAME.match(m.group(0))]  # fmt: skip
+    return list(dict.fromkeys(s for s in found if len(s) >= 2))
+
+
+def read_page(doc: Document) -> tuple[list[PageFact], list[Span]]:
+    """Facts and model spans of one page, in page order."""
+    facts: list[PageFact] = []
+    spans: list[Span] = []
+    names = proper_words(doc.text)
+    for sec in sections(doc.text):
+        heading = clean(sec.heading_path[-1]) if sec.heading_path else ""
+        where = Where(clean(doc.title), heading, names)
+        section_text = " ".join(ln for b, code in paragraphs(sec.text) if not code for ln in b)
+        for block, code in paragraphs(sec.text):
+            if code:
+                continue
+            found = list(read_block(block, where))
+            read = {f.evidence for f in found}
+            facts += [
+                PageFact(doc.doc_id, f, sec.heading_path, window(section_text, f.evidence)) for f in found
+            ]
+            prose = " ".join(ln.strip() for ln in block)
+            for sentence in _SENT.split(prose):
+                if sentence not in read and 6 <= len(sentence.split()) <= 40:
+                    for s in spans_of(sentence)[:1]:
+                        spans.append(Span(doc.doc_id, s, sentence, window(section_text, sentence),
+                                          sec.heading_path))  # fmt: skip
+    return facts, spans
+
+
+def read_pages(docs: Iterable[Document], max_facts_per_page: int = 0) -> PageReading:
+    """Facts of every page (each answer a verbatim span of its page; the same question asked once),
+    capped per page when ``max_facts_per_page`` is set (first in page order), and spans for a model."""
+    out = PageReading()
+    asked: set[str] = set()
+    for doc in docs:
+        facts, spans = read_page(doc)
+        kept = []
+        for pf in facts:
+            new = tuple(q for q in pf.fact.questions if q.lower() not in asked)
+            if not new or not contains(doc.text, pf.fact.answer):
+                continue
+            asked.update(q.lower() for q in new)
+            kept.append(pf)
+            if max_facts_per_page and len(kept) >= max_facts_per_page:
+                break
+        out.facts += kept
+        out.spans += [s for s in spans if contains(doc.text, s.answer)]
+        if not kept:
+            out.empty_pages.append(doc.doc_id)
+    return out
+
+
+def contains(text: str, span: str) -> bool:
+    """Whether ``span`` occurs in ``text`` as words (case and spacing aside, backticks ignored)."""
+    flat = " ".join(text.replace("`", "").replace("*", "").split()).lower()
+    return re.search(r"(?<!\w)" + re.escape(" ".join(span.split()).lower()) + r"(?!\w)", flat) is not None
+
+
+def fact_items(facts: Iterable[PageFact], split: str = "train") -> list[QAItem]:
+    """One question per phrasing, the phrasings of a fact sharing a ``fact_id``; each records how it
+    was made (``metadata.rule``, its evidence) so a user can audit the training data."""
+    items = []
+    for n, pf in enumerate(facts):
+        fid = f"gen:{pf.doc_id}#{n}"
+        for k, question in enumerate(pf.fact.questions):
+            items.append(QAItem(
+                id=f"{fid}.{k}", question=question, answer=pf.fact.answer, sources=(pf.doc_id,),
+                split=split, kind="fact", fact_id=fid, template=f"{pf.fact.rule}/{k}", generated=True,
+                metadata={"rule": pf.fact.rule, "evidence": pf.fact.evidence, "context": pf.context},
+            ))  # fmt: skip
+    return items

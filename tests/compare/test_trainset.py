@@ -1,0 +1,173 @@
+"""Training data from documents: the filters, the round trip and distillation with a scripted model,
+the guard on hand-made near-duplicates, and a tiny real model that yields nothing usable."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from compare.trainset import TrainsetConfig, build_trainset
+from compare.trainset.build import check_usable
+from compare.trainset.filters import agrees, near_duplicates, overlap, well_formed
+from corpus.errors import DataError
+from corpus.model import Dataset, Document
+
+PAGES = {
+    "widget": Document("widget", "Widget 7", "# Widget 7\n\nThe Widget 7 was launched in 2001. "
+                       "The Widget 7 was designed by Ana Lind. It weighs about 3 kg in total.\n"),
+    "gadget": Document("gadget", "Gadget 2", "# Gadget 2\n\nThe Gadget 2 was launched in 1999. "
+                       "Support calls go to the Orla desk in Brenmark every weekday.\n"),
+}  # fmt: skip
+
+
+@dataclass
+class Gen:
+    text: str
+
+
+class ScriptedModel:
+    """A stand-in engine: writes a fixed question per answer, and as the reader answers from a table
+    keyed by question (anything else: "I don't know"). Pure logic, so the filters' effect is exact."""
+
+    def __init__(self, writes: dict[str, str], reads: dict[str, str]):
+        self.writes, self.reads, self.prompts = writes, reads, []
+
+    def generate(self, prompts, progress=None):
+        self.prompts += prompts
+        out = []
+        for p in prompts:
+            if "Write one question" in p:
+                answer = re.findall(r"Answer: (.*)\nQuestion:$", p)[0]
+                out.append(Gen(self.writes.get(answer, "What?")))
+            else:
+                question = re.findall(r"Question: (.*)\n?Answer:?\s*$", p) or re.findall(
+                    r"Question: ([^\n]*)$", p
+                )
+                out.append(Gen(self.reads.get(question[-1].strip() if question else "", "I don't know")))
+        if progress:
+            progress(len(prompts))
+        return out
+
+
+class Tok:
+    chat_template = None  # completion layout: the prompt ends "Question: ...\nAnswer:"
+
+
+def dataset() -> Dataset:
+    return Dataset("mini", dict(PAGES), meta={"abstain_answer": "I don't know"})
+
+
+@pytest.mark.parametrize(
+    ("question", "why"),
+    [
+        ("When was the Widget 7 launched?", None),
+        ("Widget launch", "not a question"),
+        ("When?", "too short"),
+        ("Was it 2001 when the Widget 7 launched?", "gives its answer away"),
+        ("Answer: when was it launched?", "not a question"),
+        ("What is the capital of the moon today?", "not about its evidence"),
+        ("Who? What? When was the Widget 7 launched?", "not a question"),
+    ],
+)
+def test_well_formed(question: str, why: str | None) -> None:
+    assert well_formed(question, "2001", "The Widget 7 was launched in 2001.") == why
+
+
+@pytest.mark.parametrize(
+    ("reader", "expected"),
+    [("2001", True), ("It was launched in 2001 [1]", True), ("1999", False), ("I don't know", False),
+     ("Ana Lind", False)],
+)  # fmt: skip
+def test_round_trip_agreement(reader: str, expected: bool) -> None:
+    assert agrees(reader, "2001", "When was the Widget 7 launched?") is expected
+
+
+def test_guard_finds_hand_made_near_duplicates() -> None:
+    train = ["When was the Widget 7 launched?", "Who designed the Widget 7?", "How heavy is the Gadget 2?"]
+    held = ["When did the Widget 7 launch?", "What colour is the Widget 7?"]
+    assert overlap(train[0], "When was Widget 7 launched") == 1.0
+    found = near_duplicates(train, ["When was the Widget 7 launched exactly?"])
+    assert list(found) == [0] and found[0].how.startswith("overlap")
+    # an embedder that calls "designed" and "colour" the same: cosine catches what overlap does not
+    vecs = {
+        train[0]: [1, 0, 0],
+        train[1]: [0, 1, 0],
+        train[2]: [0, 0, 1],
+        held[0]: [1, 0, 0],
+        held[1]: [0, 1, 0],
+    }
+
+    def embed(texts):
+        return np.array([vecs[t] for t in texts], dtype=np.float32)
+
+    found = near_duplicates(train, held, embed)
+    assert sorted(found) == [0, 1] and found[1].how == "cosine 1.00"
+
+
+def test_round_trip_keeps_what_the_reader_confirms_and_distills_its_answers() -> None:
+    model = ScriptedModel(
+        writes={"2001": "Which year did the Widget 7 come out?", "Ana Lind": "Who designed the Widget 7?"},
+        reads={
+            "In what year was the Widget 7 launched?": "2001 [1]",  # the rule's first phrasing: kept
+            "Which year did the Widget 7 come out?": "2001",  # the model's question: kept
+            "Who was the Widget 7 designed by?": "Omar Vell",  # the reader disagrees: dropped
+            "In what year was the Gadget 2 launched?": "It launched in 1999",
+        },
+    )
+    cfg = TrainsetConfig(max_spans_per_page=0)
+    ts = build_trainset(dataset(), cfg, model, Tok(), held_out=["When was the Gadget 2 first sold exactly?"])
+    qa = {q.question: q for q in ts.recipes["qa"]}
+    assert qa["In what year was the Widget 7 launched?"].answer == "2001"
+    assert qa["When was the Widget 7 launched?"].answer == "2001"  # a template phrasing of a kept fact
+    assert qa["Which year did the Widget 7 come out?"].metadata["origin"] == "model"
+    assert not any("designed by" in q for q in qa)  # the reader said Omar Vell: the fact is dropped
+    assert "Who designed the Widget 7?" not in qa  # written, but the reader did not confirm it
+    # prompt distillation: the reader's answers (with the page) are the targets, disagreeing ones too
+    distill = {q.question: q.answer for q in ts.recipes["distill"]}
+    assert distill["In what year was the Widget 7 launched?"] == "2001 [1]"
+    assert distill["Who was the Widget 7 designed by?"] == "Omar Vell"
+    assert "Who designed the Widget 7?" not in distill  # "I don't know" teaches nothing
+    assert ts.counts["dropped"]["round trip"] >= 2
+    assert all(q.split == "train" and q.generated and q.sources for q in ts.recipes["qa"])
+
+
+def test_guard_drops_lookalikes_of_held_out_questions() -> None:
+    model = ScriptedModel({}, {"In what year was the Gadget 2 launched?": "1999"})
+    held = ["In what year was the Gadget 2 launched?"]
+    ts = build_trainset(dataset(), TrainsetConfig(max_spans_per_page=0, model_questions=False), model, Tok(),
+                        held_out=held)  # fmt: skip
+    assert not any("Gadget 2 launched" in q.question for r in ts.recipes.values() for q in r)
+    assert ts.counts["dropped"]["near-duplicate of a dev/test question"] >= 1
+    assert ts.examples_dropped[0]["held_out"] == held[0]
+
+
+def test_rules_only_without_a_model() -> None:
+    ts = build_trainset(dataset(), TrainsetConfig(recipes="qa,distill"))
+    assert set(ts.recipes) == {"qa"}  # distillation needs a model
+    assert {q.answer for q in ts.recipes["qa"]} >= {"2001", "Ana Lind", "1999"}
+    assert ts.counts["pages_covered"] == 2
+
+
+def test_a_tiny_model_that_confirms_nothing_is_one_clear_error(tiny_model_dir) -> None:
+    from compare.generate import Engine
+    from finetune.models import load_model
+
+    model, tok = load_model(str(tiny_model_dir), "cpu")
+    engine = Engine(model, tok, max_new_tokens=4, batch_size=8)
+    ts = build_trainset(dataset(), TrainsetConfig(recipes="qa", model_questions=False), engine, tok)
+    assert ts.recipes["qa"] == [] and ts.counts["dropped"]["round trip"] == ts.counts["candidates"]
+    with pytest.raises(DataError, match=r"no usable training data .* round trip: \d+"):
+        check_usable(ts, dataset())
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"mode": "sometimes"}, "`mode`"), ({"recipes": "qa,nope"}, "`recipes` has unknown"),
+     ({"max_facts_per_page": -1}, "`max_facts_per_page`"), ({"reader_layout": "x"}, "`reader_layout`")],
+)  # fmt: skip
+def test_config_names_the_field(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        TrainsetConfig(**kwargs)

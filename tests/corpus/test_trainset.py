@@ -1,0 +1,125 @@
+"""The question rules on fixture pages: exact questions per rule, answers verbatim spans, no nonsense."""
+
+from __future__ import annotations
+
+import pytest
+
+from corpus.model import Document
+from corpus.qarules import specific
+from corpus.trainset import contains, fact_items, paragraphs, read_pages, window
+
+PAGE = """# Session settings
+
+Install Django before anything else.
+
+## Cookies
+
+The cookie age defaults to 1209600. Django is a web framework for perfectionists.
+To clear expired sessions, run manage.py clearsessions.
+clear_expired() removes expired sessions from the store.
+The Brisil 40 Pro was launched in 2010. Design work on the Brisil 40 Pro is led by Marit Owqvist.
+Each Brisil 40 Pro comes with a warranty of 24 months.
+If the script fails, it is retried. This is a common case. There is a reason.
+
+- Timeout: 30 seconds
+- Max size: 512 MB
+
+| Setting | Default |
+|---|---|
+| SESSION_COOKIE_AGE | 1209600 |
+
+```
+Port: 9999
+```
+"""
+
+# (rule, answer, first phrasing): every fact the page states that a rule reads, exactly.
+EXPECTED = [
+    ("default", "1209600", "What is the default value of the cookie age?"),
+    ("definition", "a web framework for perfectionists", "What is Django?"),
+    ("purpose", "manage.py clearsessions", "For Session settings, how do you clear expired sessions?"),
+    ("code", "expired sessions from the store", "What does clear_expired() remove?"),
+    ("passive", "2010", "In what year was the Brisil 40 Pro launched?"),
+    ("passive", "Marit Owqvist", "Who is design work on the Brisil 40 Pro led by?"),
+    ("measure", "24 months", "What is the warranty of the Brisil 40 Pro?"),
+    ("keyvalue", "30 seconds", "What is the timeout of Cookies?"),
+    ("keyvalue", "512 MB", "What is the max size of Cookies?"),
+    ("table", "1209600", "What is the default of SESSION_COOKIE_AGE?"),
+]
+
+
+@pytest.fixture
+def reading():
+    return read_pages([Document("settings", "Session settings", PAGE)])
+
+
+def test_each_rule_asks_exactly_these_questions(reading) -> None:
+    got = [(pf.fact.rule, pf.fact.answer, pf.fact.questions[0]) for pf in reading.facts]
+    assert got == EXPECTED
+
+
+def test_every_fact_has_several_phrasings_and_a_verbatim_answer(reading) -> None:
+    assert len(reading.facts) == len(EXPECTED)
+    for pf in reading.facts:
+        assert len(pf.fact.questions) >= 2, pf
+        assert len(set(pf.fact.questions)) == len(pf.fact.questions)
+        assert contains(PAGE, pf.fact.answer), pf.fact.answer
+        assert all(q.endswith("?") for q in pf.fact.questions)
+
+
+def test_vague_openers_and_code_blocks_give_no_question(reading) -> None:
+    asked = " ".join(q for pf in reading.facts for q in pf.fact.questions)
+    for nonsense in ("If the script", "This", "There", "9999", "retried"):
+        assert nonsense not in asked
+
+
+@pytest.mark.parametrize(
+    ("phrase", "names", "expected"),
+    [
+        ("SESSION_COOKIE_AGE", frozenset(), True),
+        ("clear_expired()", frozenset(), True),
+        ("the Brisil 40 Pro", frozenset(), True),
+        ("Django", frozenset({"Django"}), True),
+        ("Django", frozenset(), False),  # a sentence opener unless the page capitalises it elsewhere
+        ("This", frozenset({"This"}), False),
+        ("the only difference", frozenset(), False),
+        ("If the script", frozenset(), False),
+    ],
+)
+def test_specific_subjects(phrase: str, names: frozenset, expected: bool) -> None:
+    assert specific(phrase, names) is expected
+
+
+def test_items_record_how_they_were_made(reading) -> None:
+    items = fact_items(reading.facts)
+    assert len(items) == sum(len(pf.fact.questions) for pf in reading.facts)
+    for q in items:
+        assert q.split == "train" and q.generated and q.sources == ("settings",)
+        assert q.metadata["rule"] in {r for r, _, _ in EXPECTED}
+        assert q.metadata["evidence"] and q.metadata["context"]
+    # the phrasings of one fact share its fact id; different facts do not
+    by_fact = {q.fact_id for q in items}
+    assert len(by_fact) == len(EXPECTED)
+
+
+def test_a_question_is_asked_once_across_pages() -> None:
+    page = "# Widgets\n\nThe Widget 7 was launched in 2001.\n"
+    out = read_pages([Document("a", "Widgets", page), Document("b", "Widgets", page)])
+    assert [pf.doc_id for pf in out.facts] == ["a"]
+    assert out.empty_pages == ["b"]
+
+
+def test_cap_per_page_keeps_the_first_facts(reading) -> None:
+    capped = read_pages([Document("settings", "Session settings", PAGE)], max_facts_per_page=3)
+    assert [pf.fact.answer for pf in capped.facts] == [a for _, a, _ in EXPECTED[:3]]
+
+
+def test_paragraphs_keep_code_whole() -> None:
+    blocks = list(paragraphs("a\nb\n\n```\nx: 1\n\ny\n```\nc"))
+    assert blocks == [(["a", "b"], False), (["x: 1", "", "y"], True), (["c"], False)]
+
+
+def test_window_centres_on_its_sentence() -> None:
+    text = " ".join(f"w{i}" for i in range(300))
+    cut = window(text, "w150", words=30)
+    assert len(cut.split()) == 30 and "w150" in cut.split()
