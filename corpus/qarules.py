@@ -190,6 +190,7 @@ CLAUSE = frozenset(
 _BAD_ANSWER = re.compile(
     r"^(?:and|or|but|which|that|this|it|you|we|if|when|as|so|then|also)\b|[<>{}|\u2013\u2014]| - "
     r"|\b(?:that|which|the|an?|of|to|for|and|or|with|by|in|is|are)$"
+    r"|\b(?:this|these|those|it|following|above|below|instead)\b"  # context-bound: says nothing closed book
 )
 OPENERS = frozenset(
     [
@@ -385,7 +386,11 @@ def active_numbers(sentence: str, where: Where) -> Iterator[Fact]:
     m = _ACTIVE_NUM.match(
         re.sub(r"^(?:On|In|At|With|After|By) [^,]{3,40}?(?:, |,? (?=(?:it|they) ))", "", sentence)
     )
-    if not m or (subj := subject(m.group("subj"), where)) is None:
+    if (
+        not m
+        or m.group("verb") in {"is", "was", "has", "does"}
+        or (subj := subject(m.group("subj"), where)) is None
+    ):
         return
     verb = m.group("verb")
     base = verb[:-2] if verb.endswith(("ches", "shes", "sses", "xes")) else verb[:-1]
@@ -408,6 +413,8 @@ def purposes(sentence: str, where: Where) -> Iterator[Fact]:
     if not m or not (answer := short(m.group("ans"), 8)):
         return
     goal = clean(m.group("goal"))
+    if re.search(r"\b(?:this|that|it|these|those|them|so)$", goal):  # "to do that": about nothing
+        return
     qs = (f"How do you {goal}?", f"What do you use to {goal}?", f"How can I {goal}?")
     yield Fact(answer, tuple(about(q, where) for q in qs), "purpose", sentence)
 
