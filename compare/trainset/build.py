@@ -17,11 +17,13 @@ from typing import Any
 
 import numpy as np
 
+from compare.scorers import strip_citations
 from compare.trainset import generate as G
 from compare.trainset.config import TrainsetConfig
 from compare.trainset.filters import agrees, near_duplicates, well_formed
 from corpus.errors import DataError
 from corpus.model import Dataset, QAItem
+from corpus.qarules import Where, about, clean
 from corpus.trainset import PageFact, Span, read_pages
 
 log = logging.getLogger(__name__)
@@ -76,13 +78,16 @@ def span_seeds(spans: Sequence[Span], per_page: int) -> list[Candidate]:
     return out
 
 
-def model_questions(engine: Any, seeds: Sequence[Candidate]) -> list[Candidate]:
-    """A model-written question for each seed (one per fact: its first phrasing stands for it)."""
+def model_questions(engine: Any, seeds: Sequence[Candidate], titles: dict[str, str]) -> list[Candidate]:
+    """A model-written question for each seed (one per fact: its first phrasing stands for it); one
+    that names nothing specific ("How long does the battery last?") is asked of its page's topic."""
     prompts = [G.question_prompt(c.evidence, c.answer) for c in seeds]
     out = []
     for c, text in zip(seeds, G.run(engine, prompts, "trainset: writing questions"), strict=True):
         q = G.first_line(text)
-        out.append(replace(c, question=q, rule="model", dropped=well_formed(q, c.answer, c.evidence)))
+        why = well_formed(q, c.answer, c.evidence)
+        q = q if why else about(q, Where(clean(titles.get(c.doc_id, "")), ""))
+        out.append(replace(c, question=q, rule="model", dropped=why))
     return out
 
 
@@ -119,7 +124,7 @@ def recipe_items(cands: Sequence[Candidate], recipe: str, abstain: str) -> list[
     out = []
     for n, c in enumerate(cands):
         if recipe == "distill":
-            teacher = (c.teacher or "").strip()
+            teacher = strip_citations(c.teacher or "").strip()  # closed book has nothing to cite
             if c.dropped not in (None, "round trip") or not teacher or abstain.lower() in teacher.lower():
                 continue
             out.append(to_item(c, n, teacher, recipe))
@@ -150,7 +155,7 @@ def build_trainset(
     firsts = leads(cands)
     if engine is not None and cfg.model_questions:
         seeds = [replace(c, question="") for c in firsts] + span_seeds(reading.spans, cfg.max_spans_per_page)
-        cands += model_questions(engine, seeds)
+        cands += model_questions(engine, seeds, {d.doc_id: d.title for d in ds.docs.values()})
     if engine is not None and cfg.round_trip:
         lead_ids = {id(c) for c in firsts}
         asked = [c for c in cands if c.dropped is None and (c.rule == "model" or id(c) in lead_ids)]
