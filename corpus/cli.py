@@ -10,6 +10,7 @@ from pathlib import Path
 
 from corpus.chunking import ChunkConfig
 from corpus.config import add_config_args, config_from_args
+from corpus.errors import group_problems
 from corpus.formats import FORMATS, load
 from corpus.io import atomic_write_text, dumps_jsonl
 from corpus.paths import resolve_dataset
@@ -43,8 +44,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     stats = dataset_stats(loaded.dataset, cfg) if loaded.dataset.docs else None
     warnings = dataset_warnings(loaded.dataset)
     if args.json:
-        print(json.dumps({"stats": stats, "problems": [str(p) for p in loaded.problems],
-                          "warnings": [str(w) for w in warnings],
+        print(json.dumps({"stats": stats, "problems": [str(p) for p in group_problems(loaded.problems)],
+                          "warnings": [str(w) for w in group_problems([*loaded.warnings, *warnings])],
                           "skipped": loaded.skipped}, indent=2))  # fmt: skip
     else:
         print(format_report(loaded, stats, warnings))

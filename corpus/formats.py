@@ -234,6 +234,12 @@ def load(
         out.dataset.qa.extend(q for _, q in items)
     if not out.dataset.docs:
         out.problems.insert(0, Problem(str(path), f"empty corpus: no documents found ({FORMATS[fmt].help})"))
+    elif not any(d.text.strip() for d in out.dataset.docs.values()):
+        where = path / "docs" if fmt == "ftrag" else path
+        n = len(out.dataset.docs)
+        out.problems.insert(
+            0, Problem(str(where), f"no text in any of the {n} documents; nothing to retrieve or train on")
+        )
     return out
 
 

@@ -7,11 +7,9 @@ Handles what documentation folders actually contain: YAML front matter, fenced c
 
 from __future__ import annotations
 
-import html
 import posixpath
 import re
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from typing import Any
 
 import yaml
@@ -23,6 +21,8 @@ _DOCUSAURUS_ADMON = re.compile(r"^:::\s*(\w+)\s*(.*)$")
 _GITHUB_ADMON = re.compile(r"^>\s*\[!(\w+)\]\s*$")
 _LINK = re.compile(r"(?<!!)\[([^\]]+)\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
 _IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
+# MkDocs/Pandoc heading attributes: "## Install {#install}", "{ #id .class }", "{: #id }", "{-}"
+HEADING_ATTRS = re.compile(r"\s*\{:?\s*[#.-][^{}]*\}\s*$")
 
 
 @dataclass
@@ -106,6 +106,13 @@ def _clean_admonitions(lines: list[str]) -> list[str]:
     return out
 
 
+def _strip_heading_attrs(line: str) -> str:
+    """``## Install {#install}`` -> ``## Install`` (a heading that is only ``{...}`` stays)."""
+    m = _HEADING.match(line)
+    text = HEADING_ATTRS.sub("", m.group(2)) if m else ""
+    return f"{m.group(1)} {text}" if m and text and text != m.group(2) else line
+
+
 def parse_markdown(text: str, doc_id: str) -> tuple[ParsedPage, str | None]:
     """Parse a markdown page. Returns the page and a front-matter error, if any."""
     meta, body, error = split_front_matter(text)
@@ -127,15 +134,17 @@ def parse_markdown(text: str, doc_id: str) -> tuple[ParsedPage, str | None]:
             continue
         if not in_fence:
             line = _LINK.sub(_link, _IMAGE.sub(r"\1", line))
+            line = _strip_heading_attrs(line)
         cleaned.append(line)
     clean = "\n".join(cleaned).strip()
-    title = str(meta.get("title") or "").strip() or _first_h1(clean) or posixpath.basename(doc_id)
+    title = str(meta.get("title") or "").strip() or first_h1(clean) or posixpath.basename(doc_id)
     if links:
         meta = {**meta, "links": sorted(set(links))}
     return ParsedPage(title=title, text=clean, metadata=meta), error
 
 
-def _first_h1(text: str) -> str | None:
+def first_h1(text: str) -> str | None:
+    """The text of the first ``#`` heading outside code blocks."""
     in_fence = False
     for line in text.split("\n"):
         if _FENCE.match(line):
@@ -174,58 +183,8 @@ def sections(text: str) -> list[Section]:
     return out
 
 
-class _HTMLText(HTMLParser):
-    """Extract readable text from HTML, keeping headings as markdown ``#`` lines."""
-
-    _SKIP: frozenset[str] = frozenset({"script", "style", "nav", "footer", "header", "noscript", "svg"})
-    _BLOCK: frozenset[str] = frozenset(
-        {"p", "div", "li", "tr", "br", "pre", "section", "article", "table", "ul", "ol"}
-    )
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.title = ""
-        self._skip = 0
-        self._in_title = False
-        self._heading: int | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self._SKIP:
-            self._skip += 1
-        elif tag == "title":
-            self._in_title = True
-        elif re.fullmatch(r"h[1-6]", tag):
-            self._heading = int(tag[1])
-            self.parts.append("\n\n" + "#" * self._heading + " ")
-        elif tag in self._BLOCK:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self._SKIP and self._skip:
-            self._skip -= 1
-        elif tag == "title":
-            self._in_title = False
-        elif re.fullmatch(r"h[1-6]", tag):
-            self._heading = None
-            self.parts.append("\n\n")
-        elif tag in self._BLOCK:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if self._in_title:
-            self.title += data
-        elif not self._skip:
-            self.parts.append(data.replace("\n", " ") if self._heading else data)
-
-
 def parse_html(text: str, doc_id: str) -> ParsedPage:
-    """Parse an HTML page into text with markdown headings; title from <title> or the first h1."""
-    parser = _HTMLText()
-    parser.feed(text)
-    parser.close()
-    raw = html.unescape("".join(parser.parts))
-    lines = [re.sub(r"[ \t]+", " ", ln).strip() for ln in raw.split("\n")]
-    clean = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-    title = parser.title.strip() or _first_h1(clean) or posixpath.basename(doc_id)
-    return ParsedPage(title=title, text=clean)
+    """Parse an HTML page: main content only, headings as ``#`` lines (see :mod:`corpus.htmlpage`)."""
+    from corpus.htmlpage import parse_html as _parse_html  # htmlpage builds on this module
+
+    return _parse_html(text, doc_id)

@@ -11,9 +11,11 @@ import re
 from collections import Counter
 
 from corpus.chunking import ChunkConfig, chunk_documents, count_tokens
-from corpus.errors import Problem
+from corpus.errors import Problem, group_problems
 from corpus.loaders import Loaded
 from corpus.model import KINDS, SPLITS, Dataset
+
+NO_TRAIN = "no train questions: `ftrag bench` will generate training data from the pages"
 
 
 def _contains(text: str, span: str) -> bool:
@@ -24,6 +26,9 @@ def dataset_warnings(ds: Dataset) -> list[Problem]:
     """Consistency checks that do not stop a run."""
     out: list[Problem] = []
     train_q = {q.question.strip().lower() for q in ds.questions("train")}
+    if not train_q and any(d.text.strip() for d in ds.docs.values()):
+        where = "qa.jsonl" if ds.qa else ds.name
+        out.append(Problem(where, NO_TRAIN))
     for q in ds.qa:
         if q.split == "test" and q.question.strip().lower() in train_q:
             out.append(Problem("qa.jsonl", f"test question {q.id!r} also appears in train (leak)"))
@@ -69,7 +74,8 @@ def dataset_stats(ds: Dataset, chunk_config: ChunkConfig | None = None) -> dict[
 
 
 def format_report(loaded: Loaded, stats: dict[str, object] | None, warnings: list[Problem]) -> str:
-    """The text ``ftrag data validate`` prints."""
+    """The text ``ftrag data validate`` prints: the loader's warnings and ``warnings``, then the
+    problems; a message repeated on many lines of a file is shown once with its lines."""
     lines = [f"dataset {loaded.dataset.name} (format: {loaded.fmt})"]
     if stats:
         lines.append(
@@ -95,9 +101,11 @@ def format_report(loaded: Loaded, stats: dict[str, object] | None, warnings: lis
     if loaded.replaced:
         lines.append(f"decoded with replacement characters {len(loaded.replaced)}:")
         lines += [f"  {p}" for p in loaded.replaced]
-    if warnings:
-        lines.append(f"warnings {len(warnings)}:")
-        lines += [f"  {w}" for w in warnings]
-    lines.append(f"problems {len(loaded.problems)}" + (":" if loaded.problems else " - dataset is valid"))
-    lines += [f"  {p}" for p in loaded.problems]
+    shown = group_problems([*loaded.warnings, *warnings])
+    if shown:
+        lines.append(f"warnings {len(shown)}:")
+        lines += [f"  {w}" for w in shown]
+    problems = group_problems(loaded.problems)
+    lines.append(f"problems {len(problems)}" + (":" if problems else " - dataset is valid"))
+    lines += [f"  {p}" for p in problems]
     return "\n".join(lines)
