@@ -27,7 +27,8 @@ from compare.executors import ExecutorConfig, ModelRef, add_executor_args, execu
 from compare.model_axis import model_slug
 from compare.stages import StageCache, digest, questions_digest
 from compare.systems import SystemSpec, get_systems
-from compare.trainset import TrainsetConfig, trainset_stage, with_train
+from compare.trainset.config import TrainsetConfig
+from compare.trainset.stage import trainset_stage, with_train
 from corpus.chunking import ChunkConfig
 from corpus.config import apply_overrides, read_saved_config, save_config
 from corpus.errors import DataError
@@ -545,6 +546,7 @@ def bench_model(
         "profile": bench.profile,
         "warnings": [str(w) for w in warnings],
         "run_folder": str(run),
+        **({"splits_assigned": ds.meta["splits_assigned"]} if ds.meta.get("splits_assigned") else {}),
     }
     recipes: dict = {}
     if any(s.adapter for s in specs):

@@ -18,6 +18,7 @@ from compare.costs import (
 )
 from compare.evaluate import result_rows, summarize
 from compare.scorers import missing
+from compare.trainset.report import trainset_lines
 from corpus.io import atomic_write_text
 from corpus.model import Dataset
 
@@ -318,6 +319,7 @@ def render_report(summary: Mapping[str, Any], configs: Mapping[str, Any], plots:
         ]
         lines += [""]
     lines += tuning_lines(summary.get("tuning", {}))
+    lines += trainset_lines(summary)
     if summary.get("model_axis"):
         from compare.model_axis import axis_lines
 

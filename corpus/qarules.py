@@ -326,7 +326,7 @@ def defaults(sentence: str, where: Where) -> Iterator[Fact]:
 _PASSIVE = re.compile(
     r"^(?P<subj>[^,;:]{3,60}?) (?P<be>is|are|was|were) (?:(?:only|also|usually|always) )?"
     r"(?P<verb>[a-z]+(?:ed|en|lt|wn|ld|ne|ng|de|ed up|ut|un|ot))"
-    r" (?P<prep>in|at|by|for|on|to|from|with|through|under|into) (?P<ans>[^,;()]{1,50}?)" + _END
+    r" (?P<prep>in|at|by|for|on|to|from|with|through|under|into|after|within) (?P<ans>[^,;()]{1,50}?)" + _END
 )
 
 
@@ -459,7 +459,7 @@ def copulas(sentence: str, where: Where) -> Iterator[Fact]:
 
 _MEASURE = re.compile(
     r"^(?P<subj>[^,;:]{3,60}?) (?P<verb>has|have|comes with|come with|offers|uses|gets) (?:an?|the) "
-    r"(?P<noun>[a-z]+(?: [a-z]+)?) of (?P<ans>\d[\d,.]*[ -]?" + _UNIT + r")(?!\w)"
+    r"(?P<noun>[a-z]+(?: [a-z]+)?) of (?P<ans>\d[\d,.]*(?:[ -]?" + _UNIT + r"|\s[a-z]{3,})?)(?!\w)"
 )
 
 

@@ -91,12 +91,15 @@ def model_questions(engine: Any, seeds: Sequence[Candidate], titles: dict[str, s
     return out
 
 
-def round_trip(engine: Any, tokenizer: Any, cands: Sequence[Candidate], layout: str) -> None:
-    """The reader answers each candidate given its passage; a disagreeing one is dropped."""
+def round_trip(
+    engine: Any, tokenizer: Any, cands: Sequence[Candidate], layout: str, drop: bool = True
+) -> None:
+    """The reader answers each candidate given its passage (the teacher's answer for distillation);
+    with ``drop``, a candidate whose answer it does not give is dropped."""
     prompts = [G.reader_prompt(tokenizer, c.question, c.context, c.doc_id, layout) for c in cands]
-    for c, text in zip(cands, G.run(engine, prompts, "trainset: round trip"), strict=True):
+    for c, text in zip(cands, G.run(engine, prompts, "trainset: reading the pages"), strict=True):
         c.teacher = text
-        if not agrees(text, c.answer, c.question):
+        if drop and not agrees(text, c.answer, c.question):
             c.dropped = "round trip"
 
 
@@ -156,10 +159,10 @@ def build_trainset(
     if engine is not None and cfg.model_questions:
         seeds = [replace(c, question="") for c in firsts] + span_seeds(reading.spans, cfg.max_spans_per_page)
         cands += model_questions(engine, seeds, {d.doc_id: d.title for d in ds.docs.values()})
-    if engine is not None and cfg.round_trip:
+    if engine is not None and (cfg.round_trip or "distill" in cfg.recipe_names):
         lead_ids = {id(c) for c in firsts}
         asked = [c for c in cands if c.dropped is None and (c.rule == "model" or id(c) in lead_ids)]
-        round_trip(engine, tokenizer, asked, cfg.reader_layout)
+        round_trip(engine, tokenizer, asked, cfg.reader_layout, drop=cfg.round_trip)
         settle_facts(cands)
     near = guard(cands, held_out, embed)
     abstain = str(ds.meta.get("abstain_answer", "I don't know"))

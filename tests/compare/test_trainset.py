@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from compare.trainset import TrainsetConfig, build_trainset
-from compare.trainset.build import check_usable
+from compare.trainset.build import build_trainset, check_usable
+from compare.trainset.config import TrainsetConfig
 from compare.trainset.filters import agrees, near_duplicates, overlap, well_formed
 from corpus.errors import DataError
 from corpus.model import Dataset, Document

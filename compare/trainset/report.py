@@ -1,0 +1,45 @@
+"""The report section on generated training data: what was made, how, and what each filter removed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+def trainset_lines(summary: Mapping[str, Any]) -> list[str]:
+    """Markdown lines for ``report.md`` (none when the train split came with the dataset)."""
+    ts = summary.get("trainset")
+    if not ts:
+        splits = summary.get("splits_assigned")
+        return [f"Dev/test: the QA file gives no split; {splits['dev']} questions went to dev and "
+                f"{splits['test']} to test (seeded, stratified by kind).", ""] if splits else []  # fmt: skip
+    given = f" (the dataset's own train split of {ts['replaced_train']} questions set aside)" if ts[
+        "replaced_train"] else ""  # fmt: skip
+    lines = [
+        "## Training data generated from the pages",
+        "",
+        f"The train split was generated from the documents alone{given}: question rules over each page "
+        f"and questions written by the model, each kept only when its answer is a span of its page, the "
+        f"reader given that page answers it the same way (round trip), and it is no near-duplicate of a "
+        f"dev or test question. Pages covered: {ts['pages_covered']} of {ts['pages']}; "
+        f"{ts['seconds']:.0f} s{' (cached)' if ts['cached'] else ''}.",
+        "",
+        "| recipe | items | facts |",
+        "|---|---|---|",
+        *[f"| {r}{' (chosen)' if r == ts['recipe'] else ''} | {n} | {ts['facts'][r]} |"
+          for r, n in ts["items"].items()],
+        "",
+        "Kept by rule: " + ", ".join(f"{k} {v}" for k, v in sorted(ts["by_rule"].items())) + ".",
+        "Removed: " + (", ".join(f"{k} {v}" for k, v in ts["dropped"].items()) or "nothing") + ".",
+        "",
+    ]  # fmt: skip
+    recipe = summary.get("tuning", {}).get("recipe")
+    if recipe:
+        trials = ", ".join(f"{t['label']} {t['accuracy']:.3f}" for t in recipe["trials"])
+        lines += [f"Recipe chosen on dev (accuracy after a short training of each): {trials} -> "
+                  f"**{recipe['chosen']}**.", ""]  # fmt: skip
+    if summary.get("splits_assigned"):
+        s = summary["splits_assigned"]
+        lines += [f"Dev/test: the QA file gives no split; {s['dev']} questions went to dev and {s['test']} "
+                  "to test (seeded, stratified by kind).", ""]  # fmt: skip
+    return lines
