@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from compare.stages import StageCache, digest, docs_digest
@@ -12,6 +13,17 @@ from corpus.model import Dataset, QAItem
 from corpus.trainset import contains
 
 log = logging.getLogger(__name__)
+
+
+def code_digest() -> str:
+    """A hash of the generator's own source (rules, prompts, filters): a changed rule remakes the data."""
+    import compare.trainset.build as build
+    import compare.trainset.filters as filters
+    import compare.trainset.generate as generate
+    import corpus.qarules as qarules
+    import corpus.trainset as trainset
+
+    return digest(*(Path(m.__file__).read_text() for m in (build, filters, generate, qarules, trainset)))
 
 
 def wanted(ds: Dataset, mode: str) -> bool:
@@ -57,7 +69,7 @@ def trainset_stage(
         return ds, {}
     replaced = len(ds.questions("train"))
     held_out = sorted(q.question for q in ds.qa if q.split in ("dev", "test"))
-    key = digest(GENERATOR_VERSION, docs_digest(ds), cfg, train.model, train.dtype, held_out)
+    key = digest(GENERATOR_VERSION, code_digest(), docs_digest(ds), cfg, train.model, train.dtype, held_out)
     print(f"\n[trainset] generating training data from {len(ds.docs)} pages"
           + (f" (the given train split of {replaced} questions set aside)" if replaced else ""))  # fmt: skip
     data, hit = cache.record("trainset", key, lambda: produce_trainset(ds, configs, held_out))
