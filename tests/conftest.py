@@ -41,6 +41,33 @@ def mini_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def own_corpus(tmp_path: Path) -> tuple[Path, Path]:
+    """A writable copy of a docs folder and the questions a team writes (no train split, no splits,
+    no fact ids, no updates, no house style): ``(docs folder, qa.jsonl)``."""
+    dst = tmp_path / "own"
+    shutil.copytree(FIXTURES / "own", dst)
+    return dst / "docs", dst / "qa.jsonl"
+
+
+# What the own-corpus benches set: a tiny model, and generated data from the rules alone (a random
+# tiny model confirms nothing in the round trip) plus its own answers as the distillation recipe.
+OWN_CORPUS_SETS = ("train.r=2", "train.alpha=4", "train.epochs=2", "train.batch_size=2", "train.device=cpu",
+                   "train.target_modules=q_proj,v_proj", "bench.latency_samples=1", "bench.max_new_tokens=4",
+                   "trainset.round_trip=false", "trainset.model_questions=false")  # fmt: skip
+
+
+@pytest.fixture
+def own_bench_args(own_corpus: tuple[Path, Path], tiny_model_dir: Path) -> Callable[..., list]:
+    """``ftrag bench`` arguments for the own corpus with the tiny model, runs under ``runs``."""
+
+    def args(runs: Path, *extra: str) -> list:
+        sets = [x for s in (*OWN_CORPUS_SETS, f"train.model={tiny_model_dir}") for x in ("--set", s)]
+        return ["bench", "--docs", own_corpus[0], "--qa", own_corpus[1], "--runs", runs, *sets, *extra]
+
+    return args
+
+
+@pytest.fixture
 def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
     """Run ``ftrag`` in-process; returns (exit code, stdout, stderr)."""
     from compare.cli import main

@@ -3,6 +3,7 @@ the guard on hand-made near-duplicates, and a tiny real model that yields nothin
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 
@@ -171,3 +172,21 @@ def test_a_tiny_model_that_confirms_nothing_is_one_clear_error(tiny_model_dir) -
 def test_config_names_the_field(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         TrainsetConfig(**kwargs)
+
+
+def test_cli_writes_auditable_training_data(run_cli, own_corpus, tmp_path) -> None:
+    docs, qa = own_corpus
+    out = tmp_path / "train.jsonl"
+    rc, stdout, err = run_cli("data", "trainset", docs, "--qa", qa, "--out", out, "--rules-only")
+    assert rc == 0, err
+    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    assert rows and all(r["split"] == "train" and r["generated"] and r["sources"] for r in rows)
+    assert all(r["metadata"]["origin"] == "rule" and r["metadata"]["evidence"] for r in rows)
+    assert f"{len(rows)} qa items" in stdout and "of 3 pages" in stdout
+    # the items load as the train split of the same folder, with the user's questions beside them
+    merged = tmp_path / "qa-with-train.jsonl"
+    merged.write_text(qa.read_text() + out.read_text())
+    rc, stdout, err = run_cli("data", "validate", docs, "--qa", merged)
+    assert rc == 0, err
+    rc, _, err = run_cli("data", "trainset", docs, "--out", out, "--rules-only")
+    assert rc == 2 and "exists; pass --force" in err

@@ -58,6 +58,28 @@ def test_every_page_renders_without_errors(server: str, browser: Page, shots: Pa
         assert (shots / f"{path or 'overview'}.png").stat().st_size > 20_000  # a drawn page, not a blank one
 
 
+def test_every_page_of_an_own_corpus_run_renders(
+    run_cli, own_bench_args, browser: Page, shots: Path, names: Any, tmp_path: Path
+) -> None:
+    """A real bench over a docs folder and the questions a team writes (no train split, no fact
+    ids, no updates, no house style, generated training data), then every page of its dashboard."""
+    runs = tmp_path / "runs"
+    rc, _, err = run_cli(*own_bench_args(runs, "--name", "own", "--scenarios", "freshness,style"))
+    assert rc == 0, err
+    (run,) = [p.name for p in runs.iterdir() if not p.name.startswith(".")]
+    proc, url = serve(names.app, ["--runs", str(runs)], tmp_path / "streamlit.log")
+    try:
+        for path, title in PAGES:
+            state = browser.load(f"{url}/{path}?run={run}")
+            browser.screenshot(shots / f"own-{path or 'overview'}.png", state["height"])
+            assert state["title"] == title, f"/{path}: {state['text'][:500]}"
+            assert state["exceptions"] == 0, f"/{path} shows an exception: {state['text'][:2000]}"
+            assert not state["errors"], f"/{path} shows errors: {state['errors']}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
 def test_bad_runs_are_explained_not_crashed(server: str, browser: Page, shots: Path, names: Any) -> None:
     partial = browser.load(f"{server}/?run={names.partial}")
     assert partial["exceptions"] == 0 and "did not finish" in partial["text"]
