@@ -339,8 +339,8 @@ def passives(sentence: str, where: Where) -> Iterator[Fact]:
     if subj is None:
         return
     be, verb, prep = m.group("be"), m.group("verb"), m.group("prep")
-    if prep == "to" and verb in _INFINITIVE:  # "used to create ...": an infinitive, not a place
-        return
+    if (prep == "to" and verb in _INFINITIVE) or (prep == "by" and answer.lower() == "default"):
+        return  # "used to create ...": an infinitive, not a place; "enabled by default": no agent
     wh = wh_word(answer, prep)
     if wh == "In what year":
         qs = (f"In what year {be} {subj} {verb}?", f"When {be} {subj} {verb}?",
@@ -413,7 +413,7 @@ def purposes(sentence: str, where: Where) -> Iterator[Fact]:
     if not m or not (answer := short(m.group("ans"), 8)):
         return
     goal = clean(m.group("goal"))
-    if re.search(r"\b(?:this|that|it|these|those|them|so)$", goal):  # "to do that": about nothing
+    if re.search(r"\b(?:this|that|these|those)\b|\b(?:it|them|so)$", goal):  # "to do that": about nothing
         return
     qs = (f"How do you {goal}?", f"What do you use to {goal}?", f"How can I {goal}?")
     yield Fact(answer, tuple(about(q, where) for q in qs), "purpose", sentence)

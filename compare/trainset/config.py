@@ -27,11 +27,10 @@ class TrainsetConfig:
     recipes: str = field(default="qa,distill", metadata={"help": "recipes dev chooses among"})
     max_facts_per_page: int = field(default=8, metadata={"help": "rule facts kept per page (0 = all)"})
     model_questions: bool = field(
-        default=True, metadata={"help": "the generator writes a question for each fact and span"}
+        default=True,
+        metadata={"help": "the generator asks about sentences on pages the rules read little of"},
     )
-    max_spans_per_page: int = field(
-        default=2, metadata={"help": "spans no rule read, asked by the model, per page"}
-    )
+    max_spans_per_page: int = field(default=3, metadata={"help": "spans the model asks about, per page"})
     round_trip: bool = field(
         default=True, metadata={"help": "keep a pair only when the reader, given the page, agrees"}
     )

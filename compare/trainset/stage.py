@@ -54,7 +54,7 @@ def produce_trainset(ds: Dataset, configs: dict[str, Any], held_out: list[str]) 
     engine = tokenizer = None
     if cfg.model_questions or cfg.round_trip or "distill" in cfg.recipe_names:
         model, tokenizer = load_model(train.model, train.device, train.dtype, train.trust_remote_code)
-        engine = Engine(model, tokenizer, max_new_tokens=32, batch_size=cfg.batch_size)
+        engine = Engine(model, tokenizer, max_new_tokens=24, batch_size=cfg.batch_size)
     emb = Embedder.from_config(configs["retrieval"])
     return build_trainset(ds, cfg, engine, tokenizer, emb.encode, held_out).to_json()
 

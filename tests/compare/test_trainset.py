@@ -20,7 +20,7 @@ PAGES = {
     "widget": Document("widget", "Widget 7", "# Widget 7\n\nThe Widget 7 was launched in 2001. "
                        "The Widget 7 was designed by Ana Lind. It weighs about 3 kg in total.\n"),
     "gadget": Document("gadget", "Gadget 2", "# Gadget 2\n\nThe Gadget 2 was launched in 1999. "
-                       "Support calls go to the Orla desk in Brenmark every weekday.\n"),
+                       "Each unit pairs with the phone app called Lumen Hub for its readings.\n"),
 }  # fmt: skip
 
 
@@ -110,27 +110,28 @@ def test_guard_finds_hand_made_near_duplicates() -> None:
 
 def test_round_trip_keeps_what_the_reader_confirms_and_distills_its_answers() -> None:
     model = ScriptedModel(
-        writes={"2001": "Which year did the Widget 7 come out?", "Ana Lind": "Who designed the Widget 7?"},
+        # the gadget page has one rule fact: the model asks about a sentence no rule read there
+        writes={"Lumen Hub": "Which phone app does the Gadget 2 pair with?"},
         reads={
             "In what year was the Widget 7 launched?": "2001 [1]",  # the rule's first phrasing: kept
-            "Which year did the Widget 7 come out?": "2001",  # the model's question: kept
+            "Which phone app does the Gadget 2 pair with?": "Lumen Hub",  # the model's question: kept
             "Who was the Widget 7 designed by?": "Omar Vell",  # the reader disagrees: dropped
             "In what year was the Gadget 2 launched?": "It launched in 1999",
         },
     )
-    cfg = TrainsetConfig(max_spans_per_page=0)
-    ts = build_trainset(dataset(), cfg, model, Tok(), held_out=["When was the Gadget 2 first sold exactly?"])
+    ts = build_trainset(dataset(), TrainsetConfig(), model, Tok(), held_out=["When was the Gadget 2 sold?"])
     qa = {q.question: q for q in ts.recipes["qa"]}
     assert qa["In what year was the Widget 7 launched?"].answer == "2001"
     assert qa["When was the Widget 7 launched?"].answer == "2001"  # a template phrasing of a kept fact
-    assert qa["Which year did the Widget 7 come out?"].metadata["origin"] == "model"
+    assert qa["Which phone app does the Gadget 2 pair with?"].metadata["origin"] == "model"
     assert not any("designed by" in q for q in qa)  # the reader said Omar Vell: the fact is dropped
-    assert "Who designed the Widget 7?" not in qa  # written, but the reader did not confirm it
+    # the model wrote for the page the rules read little of (one fact), not for the widget page (three)
+    assert sum("Write one question" in p for p in model.prompts) == 1
     # prompt distillation: the reader's answers (with the page) are the targets, disagreeing ones too
     distill = {q.question: q.answer for q in ts.recipes["distill"]}
     assert distill["In what year was the Widget 7 launched?"] == "2001"  # its citation marker stripped
     assert distill["Who was the Widget 7 designed by?"] == "Omar Vell"
-    assert "Who designed the Widget 7?" not in distill  # "I don't know" teaches nothing
+    assert not any("weighs" in q or "weigh" in q for q in distill)  # "I don't know" teaches nothing
     assert ts.counts["dropped"]["round trip"] >= 2
     assert all(q.split == "train" and q.generated and q.sources for q in ts.recipes["qa"])
 
