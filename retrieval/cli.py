@@ -12,7 +12,7 @@ from corpus.chunking import ChunkConfig
 from corpus.config import add_config_args, config_from_args, save_config
 from corpus.errors import DataError
 from corpus.formats import load, load_dataset
-from corpus.loaders import Loaded, load_qa
+from corpus.loaders import Loaded, check_sources, load_qa
 from corpus.model import Dataset
 from corpus.paths import resolve_dataset
 from retrieval.config import RetrievalConfig
@@ -158,13 +158,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def _given_queries(path: Path) -> list[PageQuery]:
-    """Queries from a QA JSONL (each owned by its first source) or a text file, one per line."""
+def _given_queries(path: Path, docs: dict) -> list[PageQuery]:
+    """Queries from a QA JSONL (each owned by its first source, written as a doc id or a file name
+    such as ``install.md``) or a text file, one per line."""
     if not path.is_file():
         raise DataError("queries file not found; check --queries", path)
     if path.suffix == ".jsonl":
         loaded = Loaded(Dataset("queries", {}))
         items = load_qa(path, loaded)
+        check_sources(items, docs, path, loaded)
         if loaded.problems:
             raise DataError(loaded.problems)
         return [PageQuery(q.question, q.sources[0] if q.sources else None, "given") for _, q in items]
@@ -183,7 +185,7 @@ def cmd_retrievability(args: argparse.Namespace) -> int:
     docs = loaded.dataset.docs
     cfg, chunking = config_from_args(RetrievalConfig, args), config_from_args(ChunkConfig, args)
     if args.queries:
-        queries, source = _given_queries(Path(args.queries)), f"given: {args.queries}"
+        queries, source = _given_queries(Path(args.queries), docs), f"given: {args.queries}"
     else:
         queries = [q for d in docs.values() for q in page_queries(d)]
         source = "generated from each page's title, headings and key sentences"

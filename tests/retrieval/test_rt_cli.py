@@ -141,3 +141,13 @@ def test_embedding_cache_skips_known_texts() -> None:
     again = Embedder("minilm")
     again.encode(["alpha page", "gamma page"])
     assert again.stats["encoded"] == 1 and again.stats["cached"] == 1  # alpha came from disk
+
+
+def test_retrievability_queries_name_pages_as_files(mini_dir: Path, run_cli, tmp_path: Path) -> None:
+    qa = tmp_path / "q.jsonl"
+    qa.write_text('{"id": "a", "question": "How much memory?", "answer": "512 MB", "source": "install.md"}\n')
+    rc, stdout, err = run_cli("retrievability", mini_dir / "docs", "--queries", qa, "--out", tmp_path / "rt")
+    assert rc == 0 and "1 queries" in stdout, err
+    qa.write_text('{"id": "a", "question": "How much memory?", "answer": "512 MB", "source": "instal"}\n')
+    rc, _, err = run_cli("retrievability", mini_dir / "docs", "--queries", qa, "--out", tmp_path / "rt2")
+    assert rc == 2 and "closest: install" in err
