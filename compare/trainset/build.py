@@ -27,7 +27,9 @@ from corpus.qarules import Where, about, clean
 from corpus.trainset import PageFact, Span, read_pages
 
 log = logging.getLogger(__name__)
-GENERATOR_VERSION = 1  # bumped when rules or prompts change, so cached training data is remade
+GENERATOR_VERSION = 1  # bumped when the cached data's layout changes (the code's own hash is in its key)
+QUESTION_TOKENS = 24  # a question is a line of 5-25 words
+READER_TOKENS = 32  # room for a sentence around the answer (the reader often answers in one)
 
 
 @dataclass
@@ -89,6 +91,7 @@ def model_questions(engine: Any, seeds: Sequence[Candidate], titles: dict[str, s
     """A model-written question for each seed (one per fact: its first phrasing stands for it); one
     that names nothing specific ("How long does the battery last?") is asked of its page's topic."""
     prompts = [G.question_prompt(c.evidence, c.answer) for c in seeds]
+    engine.max_new_tokens = QUESTION_TOKENS
     out = []
     for c, text in zip(seeds, G.run(engine, prompts, "trainset: writing questions"), strict=True):
         q = G.first_line(text)
@@ -104,6 +107,7 @@ def round_trip(
     """The reader answers each candidate given its passage (the teacher's answer for distillation);
     with ``drop``, a candidate whose answer it does not give is dropped."""
     prompts = [G.reader_prompt(tokenizer, c.question, c.context, c.doc_id, layout) for c in cands]
+    engine.max_new_tokens = READER_TOKENS
     for c, text in zip(cands, G.run(engine, prompts, "trainset: reading the pages"), strict=True):
         c.teacher = text
         if drop and not agrees(text, c.answer, c.question):
