@@ -33,6 +33,15 @@ def trainset_lines(summary: Mapping[str, Any]) -> list[str]:
         "Removed: " + (", ".join(f"{k} {v}" for k, v in ts["dropped"].items()) or "nothing") + ".",
         "",
     ]  # fmt: skip
+    if taught := ts.get("answers_taught"):
+        lines += [
+            "Your questions whose answer a generated item teaches (from the same page): "
+            + ", ".join(f"{s} {n} of {m}" for s, (n, m) in taught.items())
+            + ". A closed-book adapter can at best learn these from the generated data; the rest it can "
+            "only answer from what the base model knew. Recipe items and the per-item provenance are in "
+            "`ftrag data trainset`.",
+            "",
+        ]
     recipe = summary.get("tuning", {}).get("recipe")
     if recipe:
         trials = ", ".join(f"{t['label']} {t['accuracy']:.3f}" for t in recipe["trials"])

@@ -81,6 +81,14 @@ def trainset_stage(
                            "seconds": round(data["seconds"], 1), "recipes": list(recipes),
                            "recipe": next(iter(recipes)), **c,
                            "examples_dropped": ts.examples_dropped}  # fmt: skip
+    first = recipes[next(iter(recipes))]
+    summary["trainset"]["answers_taught"] = {
+        split: [
+            answers_taught(first, ds.questions(split)),
+            sum(q.kind != "unanswerable" for q in ds.questions(split)),
+        ]
+        for split in ("dev", "test")
+    }
     summary.setdefault("stage_seconds", {})["trainset"] = round(data["seconds"], 1)
     print(f"[trainset] {'cached' if hit else 'generated'}: " + ", ".join(
         f"{r} {n} items ({c['facts'][r]} facts)" for r, n in c["items"].items()) + f"; pages covered "
@@ -88,7 +96,12 @@ def trainset_stage(
     return with_train(ds, recipes[next(iter(recipes))]), recipes
 
 
-def coverage(ds: Dataset, items: list[QAItem]) -> float:
-    """Share of pages at least one item's answer comes from (a verbatim span of that page)."""
-    pages = {q.sources[0] for q in items if q.sources and contains(ds.docs[q.sources[0]].text, q.answer)}
-    return len(pages) / max(1, len(ds.docs))
+def answers_taught(items: list[QAItem], questions: list[QAItem]) -> int:
+    """How many answerable ``questions`` have their answer in a training item from one of their own
+    pages: what a closed-book adapter can at best learn of them from the generated data."""
+    taught = {(q.sources[0], " ".join(q.answer.lower().split())) for q in items if q.sources}
+    return sum(
+        1 for q in questions if q.kind != "unanswerable" and any(
+            src == s and (contains(a, g) or contains(g, a)) for s, a in taught for src in q.sources
+            for g in q.golds)
+    )  # fmt: skip

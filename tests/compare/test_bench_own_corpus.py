@@ -25,6 +25,8 @@ def test_bench_on_pages_and_questions_alone(run_cli, own_bench_args, tmp_path: P
     ts = summary["trainset"]
     assert ts["pages"] == 3 and ts["pages_covered"] == 3 and ts["replaced_train"] == 0
     assert ts["items"]["qa"] >= 2 * 6 and set(ts["recipes"]) == {"qa", "distill"}
+    taught = ts["answers_taught"]  # [answers a generated item teaches, answerable questions] per split
+    assert taught["dev"][1] == 2 and taught["test"][1] == 4 and 1 <= taught["test"][0] <= 4
     assert summary["tuning"]["recipe"]["chosen"] == ts["recipe"] in {"qa", "distill"}
     assert len(summary["tuning"]["recipe"]["trials"]) == 2
     assert "update" in summary["scenarios"]["freshness"]["skipped"]

@@ -191,3 +191,20 @@ def test_cli_writes_auditable_training_data(run_cli, own_corpus, tmp_path) -> No
     assert rc == 0, err
     rc, _, err = run_cli("data", "trainset", docs, "--out", out, "--rules-only")
     assert rc == 2 and "exists; pass --force" in err
+
+
+def test_answers_taught_counts_a_question_only_from_its_own_page() -> None:
+    from compare.trainset.stage import answers_taught
+    from corpus.model import QAItem
+
+    train = [
+        QAItem("t1", "q?", "8420", sources=("install",)),
+        QAItem("t2", "q?", "Mara Lind", sources=("faq",)),
+    ]
+    asked = [
+        QAItem("a", "Which port?", "8420", sources=("install",)),  # taught
+        QAItem("b", "Which port?", "8420", sources=("config",)),  # the same value on another page: not
+        QAItem("c", "Who wrote it?", "Lind", aliases=("Mara Lind",), sources=("faq",)),  # via an alias
+        QAItem("d", "Who funds it?", "", kind="unanswerable"),
+    ]
+    assert answers_taught(train, asked) == 2
