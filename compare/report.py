@@ -202,9 +202,13 @@ def finish_run(
     summary["systems"] = systems
     add_confidence(systems, rows_by, summary, configs["bench"].seed)
     if "style" in configs["bench"].scenario_names:
-        from compare.scenarios import style
+        from compare.scenarios import style as style_scores
 
-        summary.setdefault("scenarios", {})["style"] = style(systems, rows_by)
+        summary.setdefault("scenarios", {})["style"] = (
+            style_scores(systems, rows_by)
+            if style
+            else {"skipped": "the dataset has no house style (`house_style` in dataset.json)"}
+        )
     summary["break_even"] = break_even_table(systems)
     summary["expectations"] = mark_ties(expectations(systems), summary.get("comparisons", []))
     summary["wall_seconds"] = round(seconds, 1)

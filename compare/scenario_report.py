@@ -72,6 +72,8 @@ def forgetting_lines(fg: Mapping[str, Any]) -> list[str]:
 
 
 def style_lines(st: Mapping[str, Any]) -> list[str]:
+    if "skipped" in st:
+        return ["## House style", "", f"Skipped: {st['skipped']}.", ""]
     lines = [
         "## House style",
         "",

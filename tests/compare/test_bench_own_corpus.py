@@ -30,6 +30,7 @@ def test_bench_on_pages_and_questions_alone(run_cli, own_bench_args, tmp_path: P
     assert summary["tuning"]["recipe"]["chosen"] == ts["recipe"] in {"qa", "distill"}
     assert len(summary["tuning"]["recipe"]["trials"]) == 2
     assert "update" in summary["scenarios"]["freshness"]["skipped"]
+    assert "no house style" in summary["scenarios"]["style"]["skipped"]
     report = (run / "report.md").read_text()
     assert "## Training data generated from the pages" in report and "Pages covered: 3 of 3" in report
     assert "[tune] warning: 2 answerable dev questions" in out  # a tiny dev set tunes few knobs
