@@ -48,14 +48,20 @@ def server(runs_root: Path, tmp_path: Path, names: Any) -> Iterator[str]:
     proc.wait(timeout=30)
 
 
-def test_every_page_renders_without_errors(server: str, browser: Page, shots: Path, names: Any) -> None:
+def check_every_page(browser: Page, url: str, run: str, shots: Path, prefix: str = "") -> None:
+    """Load every page of ``run``: its title, no exception box, no error alert, a drawn screenshot."""
     for path, title in PAGES:
-        state = browser.load(f"{server}/{path}?run={names.full}")
-        browser.screenshot(shots / f"{path or 'overview'}.png", state["height"])
+        state = browser.load(f"{url}/{path}?run={run}")
+        shot = shots / f"{prefix}{path or 'overview'}.png"
+        browser.screenshot(shot, state["height"])
         assert state["title"] == title, f"/{path}: {state['text'][:500]}"
         assert state["exceptions"] == 0, f"/{path} shows an exception: {state['text'][:2000]}"
         assert not state["errors"], f"/{path} shows errors: {state['errors']}"
-        assert (shots / f"{path or 'overview'}.png").stat().st_size > 20_000  # a drawn page, not a blank one
+        assert shot.stat().st_size > 20_000  # a drawn page, not a blank one
+
+
+def test_every_page_renders_without_errors(server: str, browser: Page, shots: Path, names: Any) -> None:
+    check_every_page(browser, server, names.full, shots)
 
 
 def test_every_page_of_an_own_corpus_run_renders(
@@ -69,12 +75,7 @@ def test_every_page_of_an_own_corpus_run_renders(
     (run,) = [p.name for p in runs.iterdir() if not p.name.startswith(".")]
     proc, url = serve(names.app, ["--runs", str(runs)], tmp_path / "streamlit.log")
     try:
-        for path, title in PAGES:
-            state = browser.load(f"{url}/{path}?run={run}")
-            browser.screenshot(shots / f"own-{path or 'overview'}.png", state["height"])
-            assert state["title"] == title, f"/{path}: {state['text'][:500]}"
-            assert state["exceptions"] == 0, f"/{path} shows an exception: {state['text'][:2000]}"
-            assert not state["errors"], f"/{path} shows errors: {state['errors']}"
+        check_every_page(browser, url, run, shots, "own-")
     finally:
         proc.terminate()
         proc.wait(timeout=30)
