@@ -335,7 +335,7 @@ def passives(sentence: str, where: Where) -> Iterator[Fact]:
     m = _PASSIVE.match(sentence)
     if not m or not (answer := short(m.group("ans"), 6)):
         return
-    subj = subject(m.group("subj"), where)
+    subj = subject(m.group("subj"), where, generic=bool(NUM_UNIT.fullmatch(answer) or YEAR.match(answer)))
     if subj is None:
         return
     be, verb, prep = m.group("be"), m.group("verb"), m.group("prep")
@@ -357,9 +357,10 @@ def passives(sentence: str, where: Where) -> Iterator[Fact]:
     yield Fact(answer, tuple(about(q, where) for q in qs), "passive", sentence)
 
 
-def subject(phrase: str, where: Where) -> str | None:
+def subject(phrase: str, where: Where, generic: bool = False) -> str | None:
     """A sentence subject fit for a question: pronouns become the page's topic, and an opening
-    "The" is lowered (it moves into the middle of the question)."""
+    "The" is lowered (it moves into the middle of the question). ``generic`` also takes a plain noun
+    phrase ("battery life"), for answers specific enough on their own (a number with its unit)."""
     words = clean(phrase).split()
     if not words:
         return None
@@ -372,7 +373,8 @@ def subject(phrase: str, where: Where) -> str | None:
     if not (specific(words[0], where.names) or words[0].isupper()):
         words[0] = words[0].lower()  # "Design work on X" reads "who is design work on X led by?"
     text = " ".join(words)
-    return text if specific(text, where.names) or text.split()[0] in {"the", "every", "each"} else None
+    named = specific(text, where.names) or text.split()[0] in {"the", "every", "each"}
+    return text if named or (generic and len(words) <= 4) else None
 
 
 _ACTIVE_NUM = re.compile(
@@ -435,6 +437,47 @@ def code_does(sentence: str, where: Where) -> Iterator[Fact]:
         base = verb[:-2] if verb.endswith(("ses", "xes")) and verb != "raises" else verb[:-1]
         yield Fact(answer, (f"What does {subj} {base}?", f"What does {subj} {base} in {clean(where.title)}?"),
                    "code", sentence)  # fmt: skip
+
+
+_ACTIVE_YEAR = re.compile(
+    r"^(?P<subj>[^,;:]{3,50}?) (?:(?P<adv>first|originally|initially) )?(?P<verb>[a-z]+ed) "
+    r"(?P<obj>(?:the |an? )?[^,;:]{2,50}?) in (?P<ans>(?:1[89]|20)\d\d)" + _END
+)
+
+
+def active_years(sentence: str, where: Where) -> Iterator[Fact]:
+    """``Tessaline Works first released the Rennal 7 Mini in 2008``: asked in the passive, which needs
+    no verb forms beyond the sentence's own (when was the Rennal 7 Mini first released?)."""
+    m = _ACTIVE_YEAR.match(sentence)
+    if (
+        not m
+        or m.group("obj").lower() in {"it", "them", "this", "these"}
+        or subject(m.group("subj"), where) is None
+        or (obj := subject(m.group("obj"), where)) is None
+    ):
+        return
+    verb = f"{m.group('adv')} {m.group('verb')}" if m.group("adv") else m.group("verb")
+    be = "were" if obj.split()[-1].endswith("s") and not obj.split()[-1].endswith("ss") else "was"
+    qs = (f"In what year {be} {obj} {verb}?", f"When {be} {obj} {verb}?",
+          f"In what year {be} {obj} {verb} by {lowered(clean(m.group('subj')))}?")  # fmt: skip
+    yield Fact(m.group("ans"), tuple(about(q, where) for q in qs), "active", sentence)
+
+
+_AGENT = re.compile(
+    r"^(?P<ans>[A-Z][a-z]+(?: [A-Z][a-z]+){1,2}) (?P<verb>[a-z]+(?:s|ed)) (?P<obj>[^,;:]{5,60}?)" + _END
+)
+
+
+def agents(sentence: str, where: Where) -> Iterator[Fact]:
+    """``Salme Osthal leads the design team behind X`` / ``Ana Lind designed X``: who leads ...?"""
+    m = _AGENT.match(sentence)
+    if not m or m.group("ans").split()[0] in {"The", "This", "These", "Each", "Every"}:
+        return
+    obj = clean(m.group("obj"))
+    if not specific(obj, where.names) or CLAUSE & set(obj.lower().split()):
+        return
+    verb = m.group("verb")
+    yield Fact(m.group("ans"), (f"Who {verb} {obj}?", f"Which person {verb} {obj}?"), "agent", sentence)
 
 
 _COPULA = re.compile(r"^(?P<subj>[^,;:]{3,60}?) (?P<be>is|are|was) (?P<ans>[^,;()]{1,40}?)" + _END)
@@ -515,6 +558,7 @@ def table_rows(header: list[str], row: list[str], where: Where, line: str) -> It
 
 for _name, _fn in (("definition", definitions), ("default", defaults), ("passive", passives),
                    ("number", active_numbers), ("purpose", purposes), ("code", code_does),
-                   ("copula", copulas), ("measure", measures)):  # fmt: skip
+                   ("copula", copulas), ("measure", measures), ("active", active_years),
+                   ("agent", agents)):  # fmt: skip
     register_rule(_name, _fn)
 register_rule("keyvalue", key_values, line=True)

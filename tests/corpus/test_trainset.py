@@ -123,3 +123,34 @@ def test_window_centres_on_its_sentence() -> None:
     text = " ".join(f"w{i}" for i in range(300))
     cut = window(text, "w150", words=30)
     assert len(cut.split()) == 30 and "w150" in cut.split()
+
+
+@pytest.mark.parametrize(
+    ("sentence", "rule", "answer", "first"),
+    [
+        ("Tessaline Works first released the Rennal 7 Mini in 2008.", "active", "2008",
+         "In what year was the Rennal 7 Mini first released?"),
+        ("Adrian Holovaty created Django in 2005.", "agent", "Adrian Holovaty",
+         "Who created Django in 2005?"),
+        ("Salme Osthal leads the design team behind the Osknal 7 Lite.", "agent", "Salme Osthal",
+         "Who leads the design team behind the Osknal 7 Lite?"),
+        ("Battery life is rated at 10 hours.", "passive", "10 hours",
+         "For Rennal 7 Mini, how long is battery life rated at?"),
+    ],
+)  # fmt: skip
+def test_sentence_rules(sentence: str, rule: str, answer: str, first: str) -> None:
+    facts = read_pages([Document("p", "Rennal 7 Mini", f"# Rennal 7 Mini\n\n{sentence}\n")]).facts
+    assert (rule, answer, first) in [(pf.fact.rule, pf.fact.answer, pf.fact.questions[0]) for pf in facts]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The team released it in 2008.",
+        "This Function returns the value.",
+        "Battery life is what matters here.",
+    ],
+)
+def test_sentences_that_ask_nothing(sentence: str) -> None:
+    facts = read_pages([Document("p", "Page", f"# Page\n\n{sentence}\n")]).facts
+    assert [pf.fact.questions[0] for pf in facts] == []
