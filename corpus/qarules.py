@@ -428,10 +428,14 @@ _DOES = re.compile(
 )
 
 
+_CONDITION = re.compile(r"\b(?:if|when|unless|whether|once|until|suppose)\b", re.I)
+
+
 def code_does(sentence: str, where: Where) -> Iterator[Fact]:
-    """``get_object_or_404() raises Http404``: what does get_object_or_404() raise?"""
+    """``get_object_or_404() raises Http404``: what does get_object_or_404() raise? Not inside a
+    condition ("If get_object() returns an object, ..." states no fact; a hand audit found five)."""
     for m in _DOES.finditer(sentence):
-        if not (answer := short(m.group("ans"), 8)):
+        if _CONDITION.search(sentence[: m.start()]) or not (answer := short(m.group("ans"), 8)):
             continue
         subj, verb = clean(m.group("subj")), m.group("verb")
         base = verb[:-2] if verb.endswith(("ses", "xes")) and verb != "raises" else verb[:-1]
