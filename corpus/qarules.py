@@ -17,83 +17,11 @@ from dataclasses import dataclass
 
 # Words that make a subject too vague to ask about on its own ("This is a ...", "If the script ...").
 VAGUE = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "this",
-        "that",
-        "these",
-        "those",
-        "there",
-        "here",
-        "it",
-        "its",
-        "they",
-        "them",
-        "their",
-        "we",
-        "you",
-        "your",
-        "i",
-        "he",
-        "she",
-        "if",
-        "when",
-        "while",
-        "where",
-        "which",
-        "what",
-        "who",
-        "how",
-        "why",
-        "each",
-        "every",
-        "all",
-        "some",
-        "any",
-        "many",
-        "most",
-        "one",
-        "other",
-        "such",
-        "both",
-        "either",
-        "neither",
-        "no",
-        "not",
-        "only",
-        "also",
-        "then",
-        "thus",
-        "so",
-        "but",
-        "and",
-        "or",
-        "for",
-        "from",
-        "with",
-        "without",
-        "by",
-        "of",
-        "on",
-        "in",
-        "at",
-        "to",
-        "as",
-        "after",
-        "before",
-        "since",
-        "because",
-        "although",
-        "though",
-        "note",
-        "example",
-        "see",
-        "below",
-        "above",
-        "following",
-    ]
+    "a an the this that these those there here it its they them their we you your i he she if "  # noqa: SIM905
+    "when while where which what who how why each every all some any many most one other such "
+    "both either neither no not only also then thus so but and or for from with without by of on "
+    "in at to as after before since because although though note example see below above "
+    "following".split()
 )
 _IDENT = (
     r"(?:--?[a-z][\w-]+|[A-Za-z_][\w.]*\(\)|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|[a-z][a-z0-9]*(?:_[a-z0-9]+)+"
@@ -152,40 +80,8 @@ def clean(text: str) -> str:
 
 # Words that mark a clause rather than a noun phrase: a subject holding one is not asked about.
 CLAUSE = frozenset(
-    [
-        "you",
-        "we",
-        "i",
-        "he",
-        "she",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "can",
-        "could",
-        "will",
-        "would",
-        "should",
-        "may",
-        "might",
-        "must",
-        "if",
-        "when",
-        "that",
-        "which",
-        "who",
-        "this",
-        "these",
-        "those",
-        "there",
-        "do",
-        "does",
-        "did",
-        "not",
-    ]
+    "you we i he she is are was were be been can could will would should may might must if when "  # noqa: SIM905
+    "that which who this these those there do does did not".split()
 )
 _BAD_ANSWER = re.compile(
     r"^(?:and|or|but|which|that|this|it|you|we|if|when|as|so|then|also)\b|[<>{}|\u2013\u2014]| - "
@@ -193,28 +89,10 @@ _BAD_ANSWER = re.compile(
     r"|\b(?:this|these|those|it|following|above|below|instead)\b"  # context-bound: says nothing closed book
 )
 OPENERS = frozenset(
-    [
-        "see",
-        "note",
-        "for",
-        "with",
-        "as",
-        "in",
-        "on",
-        "at",
-        "by",
-        "from",
-        "to",
-        "after",
-        "before",
-        "when",
-        "if",
-        "once",
-        "unless",
-    ]
+    "see note for with as in on at by from to after before when if once unless".split()  # noqa: SIM905
 )
 _INFINITIVE = frozenset(
-    ["used", "able", "designed", "intended", "meant", "required", "supposed", "allowed", "going"]
+    "used able designed intended meant required supposed allowed going".split()  # noqa: SIM905
 )
 
 
