@@ -28,7 +28,8 @@ from compare.model_axis import model_slug
 from compare.stages import StageCache, digest, questions_digest
 from compare.systems import SystemSpec, get_systems
 from compare.trainset.config import TrainsetConfig
-from compare.trainset.stage import trainset_stage, with_train
+from compare.trainset.stage import check_trainable, trainset_stage, with_train
+from compare.tuning import dev_budget
 from corpus.chunking import ChunkConfig
 from corpus.config import apply_overrides, read_saved_config, save_config
 from corpus.errors import DataError
@@ -155,36 +156,6 @@ def load_questions(path: Path, qa: str | None, bench: BenchConfig) -> tuple[Data
             f"question {empty.id!r} has no gold answer; give it an answer or mark it unanswerable", path
         )
     return ds, questions, loaded
-
-
-def check_trainable(ds: Dataset, specs: list[SystemSpec], trainset: TrainsetConfig, path: Path) -> None:
-    """Before any index is built: an adapter needs a train split or pages to generate one from."""
-    if not any(s.adapter for s in specs) or (ds.questions("train") and trainset.mode != "always"):
-        return
-    if trainset.mode == "never":
-        raise DataError(
-            "the train split is empty and trainset.mode is never: nothing to fine-tune on; add train "
-            "questions, drop --set trainset.mode=never, or pass --systems base,rag",
-            path,
-        )
-    if not any(d.text.strip() for d in ds.docs.values()):
-        raise DataError("the train split is empty and no page has text to generate training data from", path)
-
-
-def dev_budget(ds: Dataset, bench: BenchConfig, train: TrainConfig) -> BenchConfig:
-    """Dev tuning sized to the dev split: none without answerable dev questions, one alternative per
-    knob below ``bench.tune_min_dev`` of them (a small dev set over-fits a wide grid), else the grid."""
-    n = sum(1 for q in ds.questions("dev") if q.kind != "unanswerable")
-    if not bench.tune or n >= bench.tune_min_dev:
-        return bench
-    if n == 0:
-        print("[tune] no answerable dev questions: every system keeps its configured knobs")
-        return replace(bench, tune=False)
-    prompts = ",".join(bench.tune_prompts.split(",")[:2])
-    print(f"[tune] warning: {n} answerable dev questions (under {bench.tune_min_dev}); tuning tries one "
-          f"alternative per knob: prompts {prompts}, k {bench.context_k}, lr {train.lr:g}")  # fmt: skip
-    return replace(bench, tune_prompts=prompts, tune_k=str(bench.context_k), tune_lrs=f"{train.lr:g}",
-                   tune_budgets="")  # fmt: skip
 
 
 def retrieval_metrics(ds: Dataset, index: Any, emb: Any, cfg: RetrievalConfig, split: str) -> dict:

@@ -26,11 +26,12 @@ from pathlib import Path
 from statistics import fmean
 from typing import Any
 
-from compare.config import PROMPT_VARIANTS
+from compare.config import PROMPT_VARIANTS, BenchConfig
 from compare.evaluate import score_answer
 from compare.stages import digest
 from compare.systems import Resources, SystemSpec, build_prompts, cached_answers
 from corpus.model import Dataset, QAItem
+from finetune.config import TrainConfig
 
 RETRIEVER_METRIC = "mrr@10"  # the rank of the first relevant chunk is what a 1-3 chunk prompt needs
 
@@ -97,6 +98,22 @@ def dev_accuracy(questions: Sequence[QAItem], answers: Sequence[Any], style: Map
         score_answer(q, by_id[q.id], {}, style)["correct"] for q in questions if q.kind != "unanswerable"
     ]
     return fmean(scores) if scores else 0.0
+
+
+def dev_budget(ds: Dataset, bench: BenchConfig, train: TrainConfig) -> BenchConfig:
+    """Dev tuning sized to the dev split: none without answerable dev questions, one alternative per
+    knob below ``bench.tune_min_dev`` of them (a small dev set over-fits a wide grid), else the grid."""
+    n = sum(1 for q in ds.questions("dev") if q.kind != "unanswerable")
+    if not bench.tune or n >= bench.tune_min_dev:
+        return bench
+    if n == 0:
+        print("[tune] no answerable dev questions: every system keeps its configured knobs")
+        return replace(bench, tune=False)
+    prompts = ",".join(bench.tune_prompts.split(",")[:2])
+    print(f"[tune] warning: {n} answerable dev questions (under {bench.tune_min_dev}); tuning tries one "
+          f"alternative per knob: prompts {prompts}, k {bench.context_k}, lr {train.lr:g}")  # fmt: skip
+    return replace(bench, tune_prompts=prompts, tune_k=str(bench.context_k), tune_lrs=f"{train.lr:g}",
+                   tune_budgets="")  # fmt: skip
 
 
 def parse_list(text: str, cast: Callable[[str], Any] = str) -> list[Any]:

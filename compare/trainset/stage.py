@@ -9,6 +9,8 @@ from typing import Any
 
 from compare.stages import StageCache, digest, docs_digest
 from compare.trainset.build import GENERATOR_VERSION, Trainset, build_trainset, check_usable
+from compare.trainset.config import TrainsetConfig
+from corpus.errors import DataError
 from corpus.model import Dataset, QAItem
 from corpus.trainset import contains
 
@@ -24,6 +26,20 @@ def code_digest() -> str:
     import corpus.trainset as trainset
 
     return digest(*(Path(m.__file__).read_text() for m in (build, filters, generate, qarules, trainset)))
+
+
+def check_trainable(ds: Dataset, specs: list[Any], trainset: TrainsetConfig, path: Path) -> None:
+    """Before any index is built: an adapter needs a train split or pages to generate one from."""
+    if not any(s.adapter for s in specs) or (ds.questions("train") and trainset.mode != "always"):
+        return
+    if trainset.mode == "never":
+        raise DataError(
+            "the train split is empty and trainset.mode is never: nothing to fine-tune on; add train "
+            "questions, drop --set trainset.mode=never, or pass --systems base,rag",
+            path,
+        )
+    if not any(d.text.strip() for d in ds.docs.values()):
+        raise DataError("the train split is empty and no page has text to generate training data from", path)
 
 
 def wanted(ds: Dataset, mode: str) -> bool:
