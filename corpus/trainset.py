@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from corpus.markup import sections
-from corpus.model import Document, QAItem
+from corpus.model import Document
 from corpus.qarules import (
     IDENT,
     LINE_RULES,
@@ -198,18 +198,3 @@ def contains(text: str, span: str) -> bool:
     """Whether ``span`` occurs in ``text`` as words (case and spacing aside, backticks ignored)."""
     flat = " ".join(text.replace("`", "").replace("*", "").split()).lower()
     return re.search(r"(?<!\w)" + re.escape(" ".join(span.split()).lower()) + r"(?!\w)", flat) is not None
-
-
-def fact_items(facts: Iterable[PageFact], split: str = "train") -> list[QAItem]:
-    """One question per phrasing, the phrasings of a fact sharing a ``fact_id``; each records how it
-    was made (``metadata.rule``, its evidence) so a user can audit the training data."""
-    items = []
-    for n, pf in enumerate(facts):
-        fid = f"gen:{pf.doc_id}#{n}"
-        for k, question in enumerate(pf.fact.questions):
-            items.append(QAItem(
-                id=f"{fid}.{k}", question=question, answer=pf.fact.answer, sources=(pf.doc_id,),
-                split=split, kind="fact", fact_id=fid, template=f"{pf.fact.rule}/{k}", generated=True,
-                metadata={"rule": pf.fact.rule, "evidence": pf.fact.evidence, "context": pf.context},
-            ))  # fmt: skip
-    return items

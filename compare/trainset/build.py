@@ -1,7 +1,7 @@
 """Training data from the documents alone, in recipes dev chooses among.
 
-Steps: the rules read facts off the pages (corpus.trainset); the generator writes one more question
-for each fact and for sentences no rule read; every question is well-formed or dropped; the round
+Steps: the rules read facts off the pages (corpus.trainset); the generator writes questions about
+sentences on pages the rules read little of, each well-formed or dropped; the round
 trip keeps a pair only when the reader, given the page's passage, gives the same answer; the guard
 drops anything close to a dev or test question. What each step removed is counted, and every item
 records how it was made (``metadata``: rule or model, evidence, the reader's answer).
@@ -9,7 +9,6 @@ records how it was made (``metadata``: rule or model, evidence, the reader's ans
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -26,7 +25,6 @@ from corpus.model import Dataset, QAItem
 from corpus.qarules import Where, about, clean
 from corpus.trainset import PageFact, Span, read_pages
 
-log = logging.getLogger(__name__)
 GENERATOR_VERSION = 1  # bumped when the cached data's layout changes (the code's own hash is in its key)
 QUESTION_TOKENS = 24  # a question is a line of 5-25 words
 READER_TOKENS = 32  # room for a sentence around the answer (the reader often answers in one)
@@ -88,8 +86,8 @@ def span_seeds(spans: Sequence[Span], per_page: int, facts: Counter[str]) -> lis
 
 
 def model_questions(engine: Any, seeds: Sequence[Candidate], titles: dict[str, str]) -> list[Candidate]:
-    """A model-written question for each seed (one per fact: its first phrasing stands for it); one
-    that names nothing specific ("How long does the battery last?") is asked of its page's topic."""
+    """A model-written question for each seed; one that names nothing specific ("How long does the
+    battery last?") is asked of its page's topic."""
     prompts = [G.question_prompt(c.evidence, c.answer) for c in seeds]
     engine.max_new_tokens = QUESTION_TOKENS
     out = []
@@ -157,13 +155,11 @@ def teacher_usable(answer: str, abstain: str) -> bool:
 
 def settle_facts(cands: list[Candidate]) -> None:
     """A fact's template phrasings share the round trip of its first phrasing (asked once per fact)."""
-    first: dict[str, Candidate] = {}
-    for c in cands:
-        if c.rule == "model":
-            continue
-        lead = first.setdefault(c.fact_id, c)
-        if lead is not c and c.dropped is None:
-            c.teacher, c.dropped = lead.teacher, lead.dropped
+    rules = [c for c in cands if c.rule != "model"]
+    first = {c.fact_id: c for c in leads(rules)}
+    for c in rules:
+        if first[c.fact_id] is not c and c.dropped is None:
+            c.teacher, c.dropped = first[c.fact_id].teacher, first[c.fact_id].dropped
 
 
 def build_trainset(

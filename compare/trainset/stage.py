@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -13,8 +12,6 @@ from compare.trainset.config import TrainsetConfig
 from corpus.errors import DataError
 from corpus.model import Dataset, QAItem
 from corpus.trainset import contains
-
-log = logging.getLogger(__name__)
 
 
 def code_digest() -> str:
@@ -92,15 +89,13 @@ def trainset_stage(
     ts = load_trainset(data)
     check_usable(ts, ds)
     recipes = {r: items for r, items in ts.recipes.items() if items}
-    c = ts.counts
+    first, c = next(iter(recipes)), ts.counts
     summary["trainset"] = {"mode": cfg.mode, "replaced_train": replaced, "cached": hit, "key": key,
                            "seconds": round(data["seconds"], 1), "recipes": list(recipes),
-                           "recipe": next(iter(recipes)), **c,
-                           "examples_dropped": ts.examples_dropped}  # fmt: skip
-    first = recipes[next(iter(recipes))]
+                           "recipe": first, **c, "examples_dropped": ts.examples_dropped}  # fmt: skip
     summary["trainset"]["answers_taught"] = {
         split: [
-            answers_taught(first, ds.questions(split)),
+            answers_taught(recipes[first], ds.questions(split)),
             sum(q.kind != "unanswerable" for q in ds.questions(split)),
         ]
         for split in ("dev", "test")
@@ -109,7 +104,7 @@ def trainset_stage(
     print(f"[trainset] {'cached' if hit else 'generated'}: " + ", ".join(
         f"{r} {n} items ({c['facts'][r]} facts)" for r, n in c["items"].items()) + f"; pages covered "
         f"{c['pages_covered']} of {c['pages']}; removed: {c['dropped'] or 'none'}")  # fmt: skip
-    return with_train(ds, recipes[next(iter(recipes))]), recipes
+    return with_train(ds, recipes[first]), recipes
 
 
 def answers_taught(items: list[QAItem], questions: list[QAItem]) -> int:

@@ -208,3 +208,17 @@ def test_answers_taught_counts_a_question_only_from_its_own_page() -> None:
         QAItem("d", "Who funds it?", "", kind="unanswerable"),
     ]
     assert answers_taught(train, asked) == 2
+
+
+def test_items_record_how_they_were_made() -> None:
+    """Rules only: one item per phrasing of each fact, the phrasings of a fact sharing its fact id,
+    each with its rule and evidence so a user can audit the training data."""
+    ts = build_trainset(dataset(), TrainsetConfig(recipes="qa"))
+    items = ts.recipes["qa"]
+    assert (
+        len(items) == ts.counts["candidates"] and len({q.fact_id for q in items}) == ts.counts["rule_facts"]
+    )
+    for q in items:
+        assert q.split == "train" and q.generated and q.sources and q.sources[0] in PAGES
+        assert q.metadata["origin"] == "rule" and q.metadata["rule"] == q.template.split("/")[0]
+        assert q.metadata["evidence"] and q.metadata["evidence"] in PAGES[q.sources[0]].text

@@ -6,7 +6,7 @@ import pytest
 
 from corpus.model import Document
 from corpus.qarules import specific
-from corpus.trainset import contains, fact_items, paragraphs, read_pages, window
+from corpus.trainset import contains, paragraphs, read_pages, window
 
 PAGE = """# Session settings
 
@@ -88,18 +88,6 @@ def test_vague_openers_and_code_blocks_give_no_question(reading) -> None:
 )
 def test_specific_subjects(phrase: str, names: frozenset, expected: bool) -> None:
     assert specific(phrase, names) is expected
-
-
-def test_items_record_how_they_were_made(reading) -> None:
-    items = fact_items(reading.facts)
-    assert len(items) == sum(len(pf.fact.questions) for pf in reading.facts)
-    for q in items:
-        assert q.split == "train" and q.generated and q.sources == ("settings",)
-        assert q.metadata["rule"] in {r for r, _, _ in EXPECTED}
-        assert q.metadata["evidence"] and q.metadata["context"]
-    # the phrasings of one fact share its fact id; different facts do not
-    by_fact = {q.fact_id for q in items}
-    assert len(by_fact) == len(EXPECTED)
 
 
 def test_a_question_is_asked_once_across_pages() -> None:
