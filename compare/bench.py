@@ -343,33 +343,33 @@ def tuned_sft(ds: Dataset, configs: dict, res: Any, cache: StageCache, summary: 
     generated training data, the recipe too (each trains a few epochs, the best goes on)."""
     from compare.tuning import Tuner
 
-    data = {"ds": ds}
+    def trainer(data: Dataset) -> Any:
+        """What the tuner calls to train (or load) the adapter of ``data`` with a given config."""
 
-    def train_adapter(cfg: TrainConfig, stop_epochs: int | None) -> tuple[Path, dict]:
-        adapter_stage(data["ds"], "sft", configs, res.retriever, cache, summary, None, cfg, stop_epochs)
-        return Path(summary["adapters"]["sft"]["path"]), summary["adapters"]["sft"]
+        def train_adapter(cfg: TrainConfig, stop_epochs: int | None) -> tuple[Path, dict]:
+            adapter_stage(data, "sft", configs, res.retriever, cache, summary, None, cfg, stop_epochs)
+            return Path(summary["adapters"]["sft"]["path"]), summary["adapters"]["sft"]
+
+        return train_adapter
 
     t0 = time.perf_counter()
     tuner = Tuner(ds, configs, res, cache, summary)
     if len(recipes) > 1:
-        chosen = tuner.recipe(list(recipes), partial(probe_recipe, data, recipes, configs, train_adapter))
-        data["ds"] = with_train(ds, recipes[chosen])
+        chosen = tuner.recipe(list(recipes), partial(probe_recipe, ds, recipes, configs, trainer))
+        ds = with_train(ds, recipes[chosen])
         configs["train"] = recipe_config(configs["train"], chosen)
         summary["trainset"]["recipe"] = chosen
-    folder, card = tuner.ft(train_adapter)
+    folder, card = tuner.ft(trainer(ds))
     summary["adapters"]["sft"] = card | {"adapter": str(folder)}
     summary.setdefault("stage_seconds", {})["tune:ft"] = round(time.perf_counter() - t0, 1)
     return folder
 
 
-def probe_recipe(
-    data: dict, recipes: dict, configs: dict, train_adapter: Any, name: str
-) -> tuple[Path, dict]:
+def probe_recipe(ds: Dataset, recipes: dict, configs: dict, trainer: Any, name: str) -> tuple[Path, dict]:
     """A few epochs (the lr probe's) of the adapter trained on recipe ``name``'s items."""
     bench, train = configs["bench"], configs["train"]
     probe = bench.tune_probe_epochs if 0 < bench.tune_probe_epochs < train.epochs else train.epochs
-    data["ds"] = with_train(data["ds"], recipes[name])
-    _, card = train_adapter(recipe_config(train, name), probe)
+    _, card = trainer(with_train(ds, recipes[name]))(recipe_config(train, name), probe)
     return Path(card["path"]) / "epochs" / str(min(probe, card["epochs_done"])), card
 
 
