@@ -8,11 +8,12 @@ from pathlib import Path
 
 from compare.trainset.build import check_usable
 from compare.trainset.config import TrainsetConfig
-from compare.trainset.stage import load_trainset, produce_trainset
+from compare.trainset.stage import held_out_questions, load_trainset, produce_trainset
 from corpus.config import add_config_args, config_from_args
 from corpus.errors import DataError
 from corpus.formats import load
 from corpus.io import atomic_write_text, dumps_jsonl
+from corpus.paths import resolve_dataset
 from finetune.config import TrainConfig
 from retrieval.config import RetrievalConfig
 
@@ -21,7 +22,7 @@ def cmd_trainset(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not args.force:
         raise FileExistsError(f"{out} exists; pass --force to overwrite it")
-    loaded = load(args.docs, qa=args.qa)
+    loaded = load(resolve_dataset(args.docs), qa=args.qa)
     if loaded.problems:
         raise DataError(loaded.problems)
     ds = loaded.dataset
@@ -33,8 +34,7 @@ def cmd_trainset(args: argparse.Namespace) -> int:
     if args.recipe not in cfg.recipe_names:
         raise ValueError(f"`--recipe` {args.recipe!r} is not among `--recipes` ({cfg.recipes})")
     configs = {"trainset": cfg, "train": TrainConfig(model=args.model), "retrieval": RetrievalConfig()}
-    held_out = sorted(q.question for q in ds.qa if q.split in ("dev", "test"))
-    ts = load_trainset(produce_trainset(ds, configs, held_out) | {"seconds": 0.0})
+    ts = load_trainset(produce_trainset(ds, configs, held_out_questions(ds)) | {"seconds": 0.0})
     check_usable(ts, ds)
     items = ts.recipes.get(args.recipe, [])
     atomic_write_text(out, dumps_jsonl([q.to_json() for q in items]))

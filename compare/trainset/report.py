@@ -6,13 +6,18 @@ from collections.abc import Mapping
 from typing import Any
 
 
+def splits_lines(summary: Mapping[str, Any]) -> list[str]:
+    """Where the user's unsplit questions went (none when the QA file gave every split)."""
+    s = summary.get("splits_assigned")
+    return [f"Dev/test: the QA file gives no split; {s['dev']} questions went to dev and {s['test']} "
+            "to test (seeded, stratified by kind).", ""] if s else []  # fmt: skip
+
+
 def trainset_lines(summary: Mapping[str, Any]) -> list[str]:
-    """Markdown lines for ``report.md`` (none when the train split came with the dataset)."""
+    """Markdown lines for ``report.md``: generated training data, and assigned splits."""
     ts = summary.get("trainset")
     if not ts:
-        splits = summary.get("splits_assigned")
-        return [f"Dev/test: the QA file gives no split; {splits['dev']} questions went to dev and "
-                f"{splits['test']} to test (seeded, stratified by kind).", ""] if splits else []  # fmt: skip
+        return splits_lines(summary)
     given = f" (the dataset's own train split of {ts['replaced_train']} questions set aside)" if ts[
         "replaced_train"] else ""  # fmt: skip
     lines = [
@@ -47,8 +52,4 @@ def trainset_lines(summary: Mapping[str, Any]) -> list[str]:
         trials = ", ".join(f"{t['label']} {t['accuracy']:.3f}" for t in recipe["trials"])
         lines += [f"Recipe chosen on dev (accuracy after a short training of each): {trials} -> "
                   f"**{recipe['chosen']}**.", ""]  # fmt: skip
-    if summary.get("splits_assigned"):
-        s = summary["splits_assigned"]
-        lines += [f"Dev/test: the QA file gives no split; {s['dev']} questions went to dev and {s['test']} "
-                  "to test (seeded, stratified by kind).", ""]  # fmt: skip
-    return lines
+    return lines + splits_lines(summary)

@@ -39,6 +39,11 @@ def check_trainable(ds: Dataset, specs: list[Any], trainset: TrainsetConfig, pat
         raise DataError("the train split is empty and no page has text to generate training data from", path)
 
 
+def held_out_questions(ds: Dataset) -> list[str]:
+    """The dev and test questions no generated item may look like (the guard's other side)."""
+    return sorted(q.question for q in ds.qa if q.split in ("dev", "test"))
+
+
 def wanted(ds: Dataset, mode: str) -> bool:
     """Whether training data is generated: ``always``, or ``auto`` with an empty train split."""
     return mode == "always" or (mode == "auto" and not ds.questions("train"))
@@ -81,7 +86,7 @@ def trainset_stage(
     if not wanted(ds, cfg.mode):
         return ds, {}
     replaced = len(ds.questions("train"))
-    held_out = sorted(q.question for q in ds.qa if q.split in ("dev", "test"))
+    held_out = held_out_questions(ds)
     key = digest(GENERATOR_VERSION, code_digest(), docs_digest(ds), cfg, train.model, train.dtype, held_out)
     print(f"\n[trainset] generating training data from {len(ds.docs)} pages"
           + (f" (the given train split of {replaced} questions set aside)" if replaced else ""))  # fmt: skip

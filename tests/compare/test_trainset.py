@@ -191,6 +191,9 @@ def test_cli_writes_auditable_training_data(run_cli, own_corpus, tmp_path) -> No
     assert rc == 0, err
     rc, _, err = run_cli("data", "trainset", docs, "--out", out, "--rules-only")
     assert rc == 2 and "exists; pass --force" in err
+    # a bundled dataset by name, as the help says
+    rc, stdout, err = run_cli("data", "trainset", "tessaline", "--out", tmp_path / "t.jsonl", "--rules-only")
+    assert rc == 0 and "of 44 pages" in stdout, err
 
 
 def test_answers_taught_counts_a_question_only_from_its_own_page() -> None:
