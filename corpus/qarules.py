@@ -115,7 +115,7 @@ def specific(phrase: str, names: frozenset[str] = frozenset()) -> bool:
 
 def good_answer(answer: str) -> bool:
     """An answer fit to learn: not a clause fragment, no markup, no dangling bracket or quote."""
-    if _BAD_ANSWER.search(answer.lower()) or _BAD_ANSWER.search(answer):
+    if _BAD_ANSWER.search(answer.lower()):  # every word in the pattern is lower case
         return False
     return answer.count("(") == answer.count(")") and answer.count('"') % 2 == 0
 
