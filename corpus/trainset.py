@@ -153,10 +153,9 @@ def read_page(doc: Document) -> tuple[list[PageFact], list[Span]]:
     for sec in sections(doc.text):
         heading = clean(sec.heading_path[-1]) if sec.heading_path else ""
         where = Where(clean(doc.title), heading, names)
-        section_text = " ".join(ln for b, code in paragraphs(sec.text) if not code for ln in b)
-        for block, code in paragraphs(sec.text):
-            if code:
-                continue
+        prose_blocks = [b for b, code in paragraphs(sec.text) if not code]
+        section_text = " ".join(ln for b in prose_blocks for ln in b)
+        for block in prose_blocks:
             found = list(read_block(block, where))
             read = {f.evidence for f in found}
             facts += [
