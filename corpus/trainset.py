@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+import corpus.coderules  # noqa: F401  (registers the rules on named code)
 from corpus.markup import sections
 from corpus.model import Document
 from corpus.qarules import (
@@ -29,7 +30,8 @@ from corpus.qarules import (
     table_rows,
 )
 
-_SENT = re.compile(r"(?<=[.!?])\s+(?=[A-Z`(])")
+# A sentence may open with a lower-case identifier ("clear_expired() removes ..."), as code docs do.
+_SENT = re.compile(r"(?<=[.!?])\s+(?=[A-Z`(]|[a-z]\w*(?:_\w|\.\w|\(\)))")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _ROW = re.compile(r"^\s*\|(.+)\|\s*$")
 _RULE_ROW = re.compile(r"^\s*\|?\s*:?-{3,}")

@@ -124,6 +124,22 @@ def test_window_centres_on_its_sentence() -> None:
          "Who leads the design team behind the Osknal 7 Lite?"),
         ("Battery life is rated at 10 hours.", "passive", "10 hours",
          "For Rennal 7 Mini, how long is battery life rated at?"),
+        ("The method_decorator decorator transforms a function decorator into a method decorator so "
+         "that it can be used on a method.", "kind", "method_decorator",
+         "Which decorator transforms a function decorator into a method decorator?"),
+        ("The RemoteUserMiddleware authentication middleware assumes that the REMOTE_USER header is "
+         "present.", "kind", "RemoteUserMiddleware",
+         "Which authentication middleware assumes that the REMOTE_USER header is present?"),
+        ("For single field indexes, you can pass the db_tablespace option to a Field constructor to "
+         "specify a tablespace.", "kind", "db_tablespace",
+         "Which option can you pass to a Field constructor to specify a tablespace?"),
+        ("Use the STATICFILES_DIRS setting to list extra folders.", "kind", "STATICFILES_DIRS",
+         "Which setting do you use to list extra folders?"),
+        ("HTTPX is a client library that supports HTTP/1, HTTP/2, and HTTP/3.", "definition",
+         "a client library that supports HTTP/1, HTTP/2, and HTTP/3", "What is HTTPX?"),
+        ("Its lead designer is Odile Breksel.", "copula", "Odile Breksel",
+         "Who is the lead designer of Rennal 7 Mini?"),
+        ("- Retries: 3 attempts", "keyvalue", "3 attempts", "What is the retries of Rennal 7 Mini?"),
     ],
 )  # fmt: skip
 def test_sentence_rules(sentence: str, rule: str, answer: str, first: str) -> None:
@@ -137,6 +153,17 @@ def test_sentence_rules(sentence: str, rule: str, answer: str, first: str) -> No
         "The team released it in 2008.",
         "This Function returns the value.",
         "Battery life is what matters here.",
+        "When Django renders the page, the template language is evaluated.",  # not a person
+        "Most Web applications aren't large sites.",
+        "In this example, a.save() is not undone where b.save() raises an exception.",  # a clause
+        "save() takes a number of options not described here.",  # context-bound answer
+        "TemplateView is a class, not a function.",  # "a class" says nothing
+        "The main reason is Daylight Saving Time.",  # "main": which reason?
+        "It defaults to True.",  # default of what? the heading is not an identifier
+        "The default is used: 'username'.",
+        "- value: The exception instance",  # a description under a vague heading
+        "- In templates: Using the url template tag",
+        "The token.split_contents() method takes a user_id – it is a string.",
     ],
 )
 def test_sentences_that_ask_nothing(sentence: str) -> None:

@@ -1,0 +1,132 @@
+"""Question rules for what documentation says of named code: identifiers and their kinds.
+
+Reference pages state facts as sentences about an identifier: what a function returns, which
+setting does a job, which option you pass to do something. These rules read three such shapes,
+each with the identifier at a fixed place so the question is the sentence turned round, never a
+guess: ``X returns Y`` (what does X return?), ``The X decorator transforms ...`` (which decorator
+transforms ...?) and ``Django uses the X setting to ...`` (which setting does Django use to ...?).
+They register themselves with :mod:`corpus.qarules` on import (``corpus.trainset`` imports this).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from corpus.qarules import ANSWER_END, IDENT_PATTERN, Fact, Where, clean, register_rule, short, specific
+
+# Nouns that name what kind of thing an identifier is ("the DATABASES setting").
+KINDS = frozenset(
+    "setting option argument parameter attribute method function class decorator middleware command "  # noqa: SIM905
+    "tag filter field module variable header directive backend signal exception hook flag lookup "
+    "manager property package view mixin widget processor storage key keyword template handler "
+    "loader finder router validator subcommand constant type library engine".split()
+)
+# A question holding one of these leans on the page around it ("... on it", "... of this").
+_CONTEXT = re.compile(r"\b(?:it|its|this|these|those|they|them|their|here|above|below|following|such)\b")
+# Where a clause stops being the fact: a purpose or reason tacked on after it.
+_STOP = r"(?=[.;!?]?\s*$|,\s| so that | because | which | unless | if )"
+_LEAD = re.compile(r"^(?:On|In|At|With|After|By|For|During) [^,]{3,50}?, ")
+
+
+def base_verb(verb: str) -> str:
+    """The verb a question's "does" takes: ``uses`` -> ``use``, ``passes`` -> ``pass``."""
+    if verb.endswith("ies"):
+        return verb[:-3] + "y"
+    if verb.endswith(("sses", "ches", "shes", "xes", "zes")):
+        return verb[:-2]
+    return verb[:-1] if verb.endswith("s") else verb
+
+
+def fits(rest: str, answer: str) -> bool:
+    """A question tail that stands on its own and does not give its answer away."""
+    return (
+        not _CONTEXT.search(rest.lower()) and clean(answer).lower() not in rest.lower()
+        and not re.search(r"[\u2013\u2014]|\ba number of ways\b", rest)
+    )  # fmt: skip
+
+
+# "The X parameter defaults to False" is the default rule's; "is", "has" say what X is, not does.
+_NOT_VERBS = frozenset({"is", "was", "has", "does", "defaults", "its", "this"})
+
+
+_DOES = re.compile(
+    r"^(?:The )?(?P<subj>" + IDENT_PATTERN + r")(?: method| function| class| command| option| setting)? "
+    r"(?P<verb>returns|raises|creates|accepts|takes|sets|stores|adds|removes|generates)"
+    r" (?P<ans>[^,;:()]{2,50}?)" + ANSWER_END
+)
+
+
+def code_does(sentence: str, where: Where) -> Iterator[Fact]:
+    """``get_object_or_404() raises Http404``: what does get_object_or_404() raise? The identifier
+    opens the sentence: inside a clause ("If get_object() returns an object, ...", "... where b.save()
+    raises an exception") it states no fact (a hand audit of the Django pages found seven)."""
+    m = _DOES.match(sentence)
+    if not m or not (answer := short(m.group("ans"), 8)) or _CONTEXT.search(answer.lower()):
+        return
+    subj, base = clean(m.group("subj")), base_verb(m.group("verb"))
+    yield Fact(answer, (f"What does {subj} {base}?", f"What does {subj} {base} in {clean(where.title)}?"),
+               "code", sentence)  # fmt: skip
+
+
+# Class names count here too ("The RemoteUserMiddleware authentication middleware ..."): the kind noun
+# after them says they are code.
+_NAMED = r"(?:" + IDENT_PATTERN + r"|[A-Z]+[a-z0-9]+(?:[A-Z]+[a-z0-9]*)+)"
+_KIND_SUBJECT = re.compile(
+    r"^(?:The )?(?P<id>" + _NAMED + r")(?P<kind>(?: [a-z]+){1,2}) (?P<verb>[a-z]+s) "
+    r"(?P<rest>[^;:()]{5,90}?)" + _STOP
+)
+
+
+def kind_subject(sentence: str, where: Where) -> Iterator[Fact]:
+    """``The method_decorator decorator transforms a function decorator into a method decorator``:
+    which decorator transforms a function decorator into a method decorator?"""
+    m = _KIND_SUBJECT.match(sentence)
+    kind = clean(m.group("kind")) if m else ""
+    if not m or kind.split()[-1] not in KINDS or m.group("verb") in KINDS | _NOT_VERBS:
+        return
+    answer, verb, rest = clean(m.group("id")), m.group("verb"), clean(m.group("rest"))
+    if not fits(rest, answer):
+        return
+    qs = (f"Which {kind} {verb} {rest}?", f"What is the name of the {kind} that {verb} {rest}?")
+    yield Fact(answer, qs, "kind", sentence)
+
+
+_IMPERATIVE = frozenset({"use", "set", "pass", "add", "call", "run"})
+_KIND_OBJECT = re.compile(
+    r"^(?:(?P<subj>[Yy]ou|[A-Z][\w.]*)(?: (?P<modal>can|must|should|may|will))? )?"
+    r"(?P<verb>[a-z]+|Use|Set|Pass|Add|Call|Run) the (?P<id>" + _NAMED + r") (?P<kind>[a-z]+(?: [a-z]+)?) "
+    r"(?P<rest>(?:to|for|in|on|with|when|from|as) [^;:()]{5,90}?)" + _STOP
+)
+
+
+def kind_object(sentence: str, where: Where) -> Iterator[Fact]:
+    """``Django uses the DJANGO_SETTINGS_MODULE environment variable to locate the settings`` /
+    ``You can pass the db_tablespace option to a Field constructor to ...``: which environment
+    variable does Django use to locate the settings? which option can you pass to ...?"""
+    m = _KIND_OBJECT.match(_LEAD.sub("", sentence))
+    if not m or m.group("kind").split()[-1] not in KINDS:
+        return
+    subj, modal, verb = m.group("subj"), m.group("modal"), m.group("verb").lower()
+    kind, answer, rest = clean(m.group("kind")), clean(m.group("id")), clean(m.group("rest"))
+    if subj is None:  # an instruction: "Use the X setting to ..."
+        if modal or verb not in _IMPERATIVE or not m.group("verb")[0].isupper():
+            return
+        head = "do you"
+    elif subj.lower() == "you":
+        if not modal and verb.endswith("s"):
+            return
+        head = f"{modal} you" if modal else "do you"
+    elif not specific(subj, where.names) or (modal is None and not verb.endswith("s")):
+        return
+    else:
+        head, verb = (f"{modal} {subj}", verb) if modal else (f"does {subj}", base_verb(verb))
+    if not fits(rest, answer):
+        return
+    yield Fact(answer, (f"Which {kind} {head} {verb} {rest}?", f"What {kind} {head} {verb} {rest}?"),
+               "kind", sentence)  # fmt: skip
+
+
+register_rule("code", code_does)
+register_rule("kind", kind_subject)
+register_rule("kind-object", kind_object)
