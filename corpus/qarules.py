@@ -139,7 +139,8 @@ def value_like(answer: str) -> bool:
     a = clean(answer)
     return bool(
         re.fullmatch(r"-?\d[\d,.]*(?: [a-z]+){0,2}", a) or NUM_UNIT.fullmatch(a)
-        or IDENT.fullmatch(answer.strip(" .`")) or a in {"True", "False", "None"} or re.fullmatch(r"(['\"]).*\1", a) or NAME.match(a)
+        or IDENT.fullmatch(answer.strip(" .`")) or a in {"True", "False", "None"}
+        or re.fullmatch(r"(['\"]).*\1", a) or NAME.match(a)
         or (len(a.split()) == 1 and a.lower() not in VAGUE)
     )  # fmt: skip
 
