@@ -20,6 +20,7 @@ from compare.scorers import strip_citations
 from compare.trainset import generate as G
 from compare.trainset.config import TrainsetConfig
 from compare.trainset.filters import agrees, near_duplicates, well_formed
+from corpus.absent import absent_questions
 from corpus.errors import DataError
 from corpus.model import Dataset, QAItem
 from corpus.qarules import Where, about, clean
@@ -42,6 +43,7 @@ class Candidate:
     context: str
     rule: str  # the rule that read it, or "model"
     teacher: str | None = None  # the reader's answer with the page in its prompt
+    disagreed: bool | None = None  # whether the reader's answer missed this one (None: not asked)
     dropped: str | None = None  # which filter removed it
 
 
@@ -100,15 +102,17 @@ def model_questions(engine: Any, seeds: Sequence[Candidate], titles: dict[str, s
 
 
 def round_trip(
-    engine: Any, tokenizer: Any, cands: Sequence[Candidate], layout: str, drop: bool = True
+    engine: Any, tokenizer: Any, cands: Sequence[Candidate], layout: str, policy: str = "all"
 ) -> None:
     """The reader answers each candidate given its passage (the teacher's answer for distillation);
-    with ``drop``, a candidate whose answer it does not give is dropped."""
+    a candidate whose answer it does not give is dropped as ``policy`` says (model: model-written
+    pairs only; all; off), and marked ``disagreed`` either way, for the counts."""
     prompts = [G.reader_prompt(tokenizer, c.question, c.context, c.doc_id, layout) for c in cands]
     engine.max_new_tokens = READER_TOKENS
     for c, text in zip(cands, G.run(engine, prompts, "trainset: reading the pages"), strict=True):
         c.teacher = text
-        if drop and not agrees(text, c.answer, c.question):
+        c.disagreed = not agrees(text, c.answer, c.question)
+        if c.disagreed and (policy == "all" or (policy == "model" and c.rule == "model")):
             c.dropped = "round trip"
 
 
@@ -123,11 +127,26 @@ def guard(cands: Sequence[Candidate], held_out: Sequence[str], embed: Callable |
 
 def to_item(c: Candidate, n: int, answer: str, recipe: str) -> QAItem:
     meta = {"origin": "model" if c.rule == "model" else "rule", "rule": c.rule, "evidence": c.evidence,
-            "reader_answer": c.teacher, "recipe": recipe}  # fmt: skip
+            "reader_answer": c.teacher, "reader_agreed": None if c.disagreed is None else not c.disagreed,
+            "recipe": recipe}  # fmt: skip
+    absent = c.rule == ABSENT
     return QAItem(
-        id=f"{c.fact_id}.{n}", question=c.question, answer=answer, sources=(c.doc_id,), split="train",
-        kind="fact", fact_id=c.fact_id, template=f"{c.rule}/{n}", generated=True, metadata=meta,
+        id=f"{c.fact_id}.{n}", question=c.question, answer=answer, sources=() if absent else (c.doc_id,),
+        split="train", kind="unanswerable" if absent else "fact", fact_id=c.fact_id,
+        template=f"{c.rule}/{n}", generated=True, metadata=meta,
     )  # fmt: skip
+
+
+ABSENT = "absent"  # the rule name of unanswerable items (corpus/absent.py)
+
+
+def absent_candidates(leads_: Sequence[Candidate], ds: Dataset, share: float, seed: int) -> list[Candidate]:
+    """Unanswerable questions: rule questions about a name no page uses, ``share`` of the facts."""
+    found = absent_questions([c.question for c in leads_], [d.text for d in ds.docs.values()],
+                             round(share * len(leads_)), seed)  # fmt: skip
+    abstain = str(ds.meta.get("abstain_answer", "I don't know"))
+    return [Candidate(f"gen:absent#{n}", "", a.question, abstain, a.changed, "", ABSENT)
+            for n, a in enumerate(found)]  # fmt: skip
 
 
 def recipe_items(cands: Sequence[Candidate], recipe: str, abstain: str) -> list[QAItem]:
@@ -135,7 +154,10 @@ def recipe_items(cands: Sequence[Candidate], recipe: str, abstain: str) -> list[
     the reader's answer (given the page) as its target."""
     out = []
     for n, c in enumerate(cands):
-        if recipe == "distill":
+        if c.rule == ABSENT:  # every recipe learns to abstain on them, with the abstain answer
+            if c.dropped is None:
+                out.append(to_item(c, n, c.answer, recipe))
+        elif recipe == "distill":
             teacher = strip_citations(c.teacher or "").strip()  # closed book has nothing to cite
             if c.dropped not in (None, "round trip") or not teacher_usable(teacher, abstain):
                 continue
@@ -155,11 +177,12 @@ def teacher_usable(answer: str, abstain: str) -> bool:
 
 def settle_facts(cands: list[Candidate]) -> None:
     """A fact's template phrasings share the round trip of its first phrasing (asked once per fact)."""
-    rules = [c for c in cands if c.rule != "model"]
+    rules = [c for c in cands if c.rule not in ("model", ABSENT)]
     first = {c.fact_id: c for c in leads(rules)}
     for c in rules:
         if first[c.fact_id] is not c and c.dropped is None:
-            c.teacher, c.dropped = first[c.fact_id].teacher, first[c.fact_id].dropped
+            lead = first[c.fact_id]
+            c.teacher, c.disagreed, c.dropped = lead.teacher, lead.disagreed, lead.dropped
 
 
 def build_trainset(
@@ -171,15 +194,17 @@ def build_trainset(
     reading = read_pages(ds.docs.values(), cfg.max_facts_per_page)
     cands = rule_candidates(reading.facts)
     firsts = leads(cands)
+    absent = absent_candidates(firsts, ds, cfg.unanswerable, cfg.seed) if cfg.unanswerable else []
     if engine is not None and cfg.model_questions:
         per_page = Counter(pf.doc_id for pf in reading.facts)
         seeds = span_seeds(reading.spans, cfg.max_spans_per_page, per_page)
         cands += model_questions(engine, seeds, {d.doc_id: d.title for d in ds.docs.values()})
-    if engine is not None and (cfg.round_trip or "distill" in cfg.recipe_names):
+    if engine is not None and (cfg.round_trip != "off" or "distill" in cfg.recipe_names):
         lead_ids = {id(c) for c in firsts}
         asked = [c for c in cands if c.dropped is None and (c.rule == "model" or id(c) in lead_ids)]
-        round_trip(engine, tokenizer, asked, cfg.reader_layout, drop=cfg.round_trip)
+        round_trip(engine, tokenizer, asked, cfg.reader_layout, cfg.round_trip)
         settle_facts(cands)
+    cands += absent
     near = guard(cands, held_out, embed)
     abstain = str(ds.meta.get("abstain_answer", "I don't know"))
     recipes = {r: recipe_items(cands, r, abstain) for r in cfg.recipe_names if r != "distill" or engine}
@@ -197,9 +222,13 @@ def leads(cands: Sequence[Candidate]) -> list[Candidate]:
 def counts(ds: Dataset, reading: Any, cands: Sequence[Candidate], recipes: dict) -> dict[str, Any]:
     """What was generated and what each filter removed, for the summary and the report."""
     kept = [c for c in cands if c.dropped is None]
+    read = [c for c in cands if c.disagreed is not None and c.rule not in ("model", ABSENT)]
     return {
         "pages": len(ds.docs),
-        "pages_covered": len({c.doc_id for c in kept}),
+        "pages_covered": len({c.doc_id for c in kept if c.rule != ABSENT}),
+        "unanswerable": sum(c.rule == ABSENT for c in kept),
+        # the reader's agreement with the rules' answers, measured even where it drops nothing
+        "rule_round_trip": {"asked": len(read), "agreed": sum(not c.disagreed for c in read)},
         "rule_facts": len(reading.facts),
         "by_rule": dict(Counter(c.rule for c in kept)),
         "candidates": len(cands),

@@ -29,7 +29,7 @@ def cmd_trainset(args: argparse.Namespace) -> int:
     cfg = config_from_args(TrainsetConfig, args)
     if args.rules_only:
         cfg = TrainsetConfig(
-            **{**cfg.to_dict(), "model_questions": False, "round_trip": False, "recipes": "qa"}
+            **{**cfg.to_dict(), "model_questions": False, "round_trip": "off", "recipes": "qa"}
         )
     if args.recipe not in cfg.recipe_names:
         raise ValueError(f"`--recipe` {args.recipe!r} is not among `--recipes` ({cfg.recipes})")

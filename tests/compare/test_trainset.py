@@ -119,7 +119,8 @@ def test_round_trip_keeps_what_the_reader_confirms_and_distills_its_answers() ->
             "In what year was the Gadget 2 launched?": "It launched in 1999",
         },
     )
-    ts = build_trainset(dataset(), TrainsetConfig(), model, Tok(), held_out=["When was the Gadget 2 sold?"])
+    cfg = TrainsetConfig(round_trip="all")
+    ts = build_trainset(dataset(), cfg, model, Tok(), held_out=["When was the Gadget 2 sold?"])
     qa = {q.question: q for q in ts.recipes["qa"]}
     assert qa["In what year was the Widget 7 launched?"].answer == "2001"
     assert qa["When was the Widget 7 launched?"].answer == "2001"  # a template phrasing of a kept fact
@@ -133,7 +134,35 @@ def test_round_trip_keeps_what_the_reader_confirms_and_distills_its_answers() ->
     assert distill["Who was the Widget 7 designed by?"] == "Omar Vell"
     assert not any("weighs" in q or "weigh" in q for q in distill)  # "I don't know" teaches nothing
     assert ts.counts["dropped"]["round trip"] >= 2
-    assert all(q.split == "train" and q.generated and q.sources for q in ts.recipes["qa"])
+    assert all(q.split == "train" and q.generated for q in ts.recipes["qa"])
+    assert all(bool(q.sources) == (q.kind == "fact") for q in ts.recipes["qa"])
+
+
+def test_by_default_only_the_models_pairs_must_survive_the_round_trip() -> None:
+    model = ScriptedModel(
+        writes={"Lumen Hub": "Which phone app does the Gadget 2 pair with?"},
+        reads={"Who was the Widget 7 designed by?": "Omar Vell",  # disagrees with a rule: kept
+               "Which phone app does the Gadget 2 pair with?": "Bluetooth"},  # with the model: dropped
+    )  # fmt: skip
+    ts = build_trainset(dataset(), TrainsetConfig(unanswerable=0), model, Tok())
+    qa = {q.question: q for q in ts.recipes["qa"]}
+    assert qa["Who was the Widget 7 designed by?"].answer == "Ana Lind"
+    assert qa["Who was the Widget 7 designed by?"].metadata["reader_agreed"] is False
+    assert "Which phone app does the Gadget 2 pair with?" not in qa
+    assert ts.counts["dropped"] == {"round trip": 1}
+    trip = ts.counts["rule_round_trip"]
+    assert trip["asked"] == sum(q.metadata["reader_agreed"] is not None for q in qa.values()) > trip["agreed"]
+
+
+def test_unanswerable_items_name_what_no_page_names() -> None:
+    ts = build_trainset(dataset(), TrainsetConfig(recipes="qa", unanswerable=1.0))
+    absent = [q for q in ts.recipes["qa"] if q.kind == "unanswerable"]
+    assert absent and ts.counts["unanswerable"] == len(absent)
+    pages = " ".join(d.text for d in dataset().docs.values())
+    for q in absent:
+        assert q.answer == "I don't know" and q.sources == () and q.metadata["rule"] == "absent"
+        changed = q.metadata["evidence"].split(" -> ")[1]
+        assert changed in q.question and changed not in pages
 
 
 def test_guard_drops_lookalikes_of_held_out_questions() -> None:
@@ -159,7 +188,8 @@ def test_a_tiny_model_that_confirms_nothing_is_one_clear_error(tiny_model_dir) -
 
     model, tok = load_model(str(tiny_model_dir), "cpu")
     engine = Engine(model, tok, max_new_tokens=4, batch_size=8)
-    ts = build_trainset(dataset(), TrainsetConfig(recipes="qa", model_questions=False), engine, tok)
+    cfg = TrainsetConfig(recipes="qa", model_questions=False, round_trip="all", unanswerable=0)
+    ts = build_trainset(dataset(), cfg, engine, tok)
     assert ts.recipes["qa"] == [] and ts.counts["dropped"]["round trip"] == ts.counts["candidates"]
     with pytest.raises(DataError, match=r"no usable training data .* round trip: \d+"):
         check_usable(ts, dataset())
@@ -168,7 +198,8 @@ def test_a_tiny_model_that_confirms_nothing_is_one_clear_error(tiny_model_dir) -
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [({"mode": "sometimes"}, "`mode`"), ({"recipes": "qa,nope"}, "`recipes` has unknown"),
-     ({"max_facts_per_page": -1}, "`max_facts_per_page`"), ({"reader_layout": "x"}, "`reader_layout`")],
+     ({"max_facts_per_page": -1}, "`max_facts_per_page`"), ({"reader_layout": "x"}, "`reader_layout`"),
+     ({"round_trip": "yes"}, "`round_trip`"), ({"unanswerable": 1.5}, "`unanswerable`")],
 )  # fmt: skip
 def test_config_names_the_field(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
