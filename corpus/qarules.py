@@ -67,11 +67,13 @@ class Where:
 Rule = Callable[[str, Where], Iterator[Fact]]
 SENTENCE_RULES: dict[str, Rule] = {}
 LINE_RULES: dict[str, Rule] = {}
+SECTION_RULES: dict[str, Rule] = {}  # these see a section's text, its heading in ``Where.heading``
 
 
-def register_rule(name: str, fn: Rule, line: bool = False) -> None:
-    """Add a rule; ``line`` rules see whole lines (key-value, table rows), others sentences."""
-    (LINE_RULES if line else SENTENCE_RULES)[name] = fn
+def register_rule(name: str, fn: Rule, line: bool = False, section: bool = False) -> None:
+    """Add a rule; ``line`` rules see whole lines (key-value, table rows), ``section`` rules a whole
+    section under its heading, others sentences."""
+    (SECTION_RULES if section else LINE_RULES if line else SENTENCE_RULES)[name] = fn
 
 
 def clean(text: str) -> str:

@@ -14,7 +14,8 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-import corpus.coderules  # noqa: F401  (registers the rules on named code)
+import corpus.coderules
+import corpus.sectionrules  # noqa: F401  (registers the rules on whole sections)
 from corpus.markup import sections
 from corpus.model import Document
 from corpus.qarules import (
@@ -22,6 +23,7 @@ from corpus.qarules import (
     LINE_RULES,
     NAME,
     NUM_UNIT,
+    SECTION_RULES,
     SENTENCE_RULES,
     Fact,
     Where,
@@ -157,6 +159,9 @@ def read_page(doc: Document) -> tuple[list[PageFact], list[Span]]:
         where = Where(clean(doc.title), heading, names)
         prose_blocks = [b for b, code in paragraphs(sec.text) if not code]
         section_text = " ".join(ln for b in prose_blocks for ln in b)
+        titled = Where(clean(doc.title), sec.heading_path[-1] if sec.heading_path else "", names)
+        facts += [PageFact(doc.doc_id, f, sec.heading_path, window(section_text, f.evidence))
+                  for rule in SECTION_RULES.values() for f in rule(sec.text, titled)]  # fmt: skip
         for block in prose_blocks:
             found = list(read_block(block, where))
             read = {f.evidence for f in found}

@@ -169,3 +169,21 @@ def test_sentence_rules(sentence: str, rule: str, answer: str, first: str) -> No
 def test_sentences_that_ask_nothing(sentence: str) -> None:
     facts = read_pages([Document("p", "Page", f"# Page\n\n{sentence}\n")]).facts
     assert [pf.fact.questions[0] for pf in facts] == []
+
+
+@pytest.mark.parametrize(
+    ("section", "expected"),
+    [
+        ("## What are Django’s prerequisites?\n\nDjango requires Python. See the table.\n",
+         ("Django requires Python", "What are Django’s prerequisites?",
+          "For FAQ, what are Django’s prerequisites?")),
+        ("## Why does this project exist?\n\nIt grew from a need.\n", None),  # "this": which project?
+        ("## How can I help?\n\nThanks for asking! We have a guide.\n", None),  # manners, not an answer
+        ("## How do I debug it?\n\nMake sure that:\n\n- DEBUG is on\n", None),  # leads into a list
+        ("## Installing\n\nRun pip install django.\n", None),  # a heading that asks nothing
+    ],
+)  # fmt: skip
+def test_a_question_heading_is_answered_by_its_first_sentence(section: str, expected: tuple | None) -> None:
+    facts = read_pages([Document("faq", "FAQ", f"# FAQ\n\n{section}")]).facts
+    got = [(pf.fact.answer, *pf.fact.questions) for pf in facts if pf.fact.rule == "heading"]
+    assert got == ([expected] if expected else [])

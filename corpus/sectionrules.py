@@ -1,0 +1,61 @@
+"""Question rules on whole sections: a heading that is itself a question, answered by its section.
+
+FAQ pages and how-to guides title their sections with the question a reader asks ("What are
+Django's prerequisites?"); the section's first sentence answers it ("Django requires Python.").
+That is the most natural question a page holds, so it is taken as it stands, with the page's
+topic in front as a second phrasing. Registered with :mod:`corpus.qarules` on import.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from corpus.qarules import Fact, Where, clean, register_rule
+
+_ASKS = re.compile(
+    r"^(?:How|What|Why|When|Where|Which|Who|Can|Could|Do|Does|Is|Are|Should|Will|Must|May)\b[^?]{8,140}\?$"
+)
+# A heading leaning on the page around it ("Why does this project exist?") or on its reader's own
+# situation ("Why are you ignoring my patch?") names nothing a reader without the page could place.
+_CONTEXT = re.compile(r"\b(?:this|that|these|those|it|above|below|such|my|me)\b", re.I)
+# Openings that are manners, not answers ("Thanks for asking!", "Don't worry: ...", "Yes.").
+_NOT_ANSWER = re.compile(
+    r"^(?:thanks|thank|sorry|don[’']t|yes|no|well|good|great|see|please|we|it|it[’']s|this|there|you[’']ve)\b",
+    re.I,
+)
+_SENT = re.compile(r"(?<=[.!?])\s+(?=[A-Z`(])")
+ANSWER_WORDS = (3, 30)  # a first sentence shorter says nothing, longer is a paragraph's work
+
+
+def first_sentence(text: str) -> str | None:
+    """The section's first prose sentence: its first paragraph that is not code, a list or a table."""
+    for block in re.split(r"\n\s*\n", text):
+        lines = [ln.strip() for ln in block.strip().splitlines()]
+        if not lines or lines[0].startswith(("```", "|", "-", "*", ">", "#")) or lines[0][:1].isdigit():
+            continue
+        return _SENT.split(" ".join(lines))[0].strip()
+    return None
+
+
+def heading_questions(text: str, where: Where) -> Iterator[Fact]:
+    """``## What are Django's prerequisites?`` / ``Django requires Python.``: the heading, answered
+    by the sentence under it."""
+    heading = clean(where.heading) if where.heading.strip().endswith("?") else ""
+    if not _ASKS.match(heading) or _CONTEXT.search(heading):
+        return
+    answer = first_sentence(text)
+    low, high = ANSWER_WORDS
+    # a sentence that ends in "." ("Make sure that:" leads into a list; a table's header has no stop)
+    if (
+        not answer
+        or not answer.endswith(".")
+        or _NOT_ANSWER.match(answer)
+        or not low <= len(answer.split()) <= high
+    ):
+        return
+    second = f"For {clean(where.title)}, {heading[0].lower()}{heading[1:]}"
+    yield Fact(clean(answer), (heading, second), "heading", answer)
+
+
+register_rule("heading", heading_questions, section=True)
