@@ -74,13 +74,20 @@ def rule_candidates(facts: Sequence[PageFact]) -> list[Candidate]:
 MODEL_PAGE_FACTS = 2
 
 
+# A page no rule read anything of gets this many times the seeds: there the generator is the only way
+# the page reaches the training data at all.
+EMPTY_PAGE_SEEDS = 2
+
+
 def span_seeds(spans: Sequence[Span], per_page: int, facts: Counter[str]) -> list[Candidate]:
     """Sentences no rule read, on pages where the rules read fewer than ``MODEL_PAGE_FACTS`` facts, at
-    most ``per_page`` a page, waiting for a model-written question."""
+    most ``per_page`` a page (``EMPTY_PAGE_SEEDS`` times that where they read none), waiting for a
+    model-written question."""
     seen: Counter[str] = Counter()
     out = []
     for n, s in enumerate(spans):
-        if facts[s.doc_id] >= MODEL_PAGE_FACTS or (per_page and seen[s.doc_id] >= per_page):
+        most = per_page * (EMPTY_PAGE_SEEDS if facts[s.doc_id] == 0 else 1)
+        if facts[s.doc_id] >= MODEL_PAGE_FACTS or (per_page and seen[s.doc_id] >= most):
             continue
         seen[s.doc_id] += 1
         out.append(Candidate(f"gen:{s.doc_id}#s{n}", s.doc_id, "", s.answer, s.sentence, s.context, "model"))

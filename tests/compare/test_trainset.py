@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 import pytest
 
-from compare.trainset.build import build_trainset, check_usable
+from compare.trainset.build import EMPTY_PAGE_SEEDS, build_trainset, check_usable, span_seeds
 from compare.trainset.config import TrainsetConfig
 from compare.trainset.filters import agrees, near_duplicates, overlap, well_formed
 from corpus.errors import DataError
 from corpus.model import Dataset, Document
+from corpus.trainset import Span
 
 PAGES = {
     "widget": Document("widget", "Widget 7", "# Widget 7\n\nThe Widget 7 was launched in 2001. "
@@ -256,3 +258,9 @@ def test_items_record_how_they_were_made() -> None:
         assert q.split == "train" and q.generated and q.sources and q.sources[0] in PAGES
         assert q.metadata["origin"] == "rule" and q.metadata["rule"] == q.template.split("/")[0]
         assert q.metadata["evidence"] and q.metadata["evidence"] in PAGES[q.sources[0]].text
+
+
+def test_the_generator_asks_most_where_the_rules_read_nothing() -> None:
+    spans = [Span(page, f"a{i}", f"s{i}", "") for page in ("none", "one", "two") for i in range(10)]
+    seeds = span_seeds(spans, 3, Counter({"one": 1, "two": 2}))
+    assert Counter(c.doc_id for c in seeds) == {"none": 3 * EMPTY_PAGE_SEEDS, "one": 3}
