@@ -85,7 +85,8 @@ def clean(text: str) -> str:
 # Words that mark a clause rather than a noun phrase: a subject holding one is not asked about.
 CLAUSE = frozenset(
     "you we i he she is are was were be been can could will would should may might must if when "  # noqa: SIM905
-    "that which who this these those there do does did not".split()
+    "that which who this these those there do does did not because since although though unless "
+    "whether".split()
 )
 _BAD_ANSWER = re.compile(
     r"^(?:and|or|but|which|that|this|it|you|we|if|when|as|so|then|also)\b|[<>{}|\u2013\u2014]| - "
@@ -447,6 +448,8 @@ def key_values(line: str, where: Where) -> Iterator[Fact]:
         yield Fact(val, (f"What is {key}?", f"What does {topic} say {key} is?"), "keyvalue", line)
         return
     label = key.lower() if key[1:] == key[1:].lower() else key
+    if label.lower() in topic.lower():
+        return  # "FAQ: ..." under "Django FAQ": the key repeats its heading
     yield Fact(val, (f"What is the {label} of {topic}?", f"What {label} does {topic} have?",
                      f"For {topic}, what is the {label}?"), "keyvalue", line)  # fmt: skip
 
