@@ -212,7 +212,12 @@ def definitions(sentence: str, where: Where) -> Iterator[Fact]:
         return
     term, verb = lowered(clean(m.group("term"))), m.group("verb")
     words = {w.lower() for w in term.split()}
-    if term.split()[0].lower() in VAGUE - {"the", "a", "an"} or words & (CLAUSE | CONTEXT | {"previously"}):
+    gerund = term.split()[0].endswith("ing") and term[0].isupper()  # "Testing a Web application": an act
+    if (
+        term.split()[0].lower() in VAGUE - {"the", "a", "an"}
+        or words & (CLAUSE | CONTEXT | {"previously"})
+        or gerund
+    ):
         return
     yield Fact(answer, (f"What {verb} {term}?", f"What does {term} refer to?",
                         f"How would you describe {term}?"), "definition", sentence)  # fmt: skip
@@ -330,15 +335,25 @@ _PURPOSE = re.compile(
 )
 
 
+def purpose_answer(answer: str) -> str:
+    """What to use, without the words around it: "either X" -> X; "BACKEND like so" -> BACKEND;
+    "connection.cursor() to get a cursor" -> connection.cursor()."""
+    answer = re.sub(r"^(?:either|both) ", "", answer)
+    answer = re.sub(r" (?:like so|as follows|like this|instead):?$", "", answer)
+    head, sep, _ = answer.partition(" to ")
+    return head if sep and IDENT.fullmatch(head) else answer
+
+
 def purposes(sentence: str, where: Where) -> Iterator[Fact]:
     """``To create a superuser, run manage.py createsuperuser``: how do you create a superuser?"""
     m = _PURPOSE.match(sentence)
-    if not m or not (answer := short(re.sub(r"^(?:either|both) ", "", m.group("ans")), 8)):
+    if not m or not (answer := short(purpose_answer(m.group("ans")), 8)):
         return
     goal = clean(m.group("goal"))
     if re.search(r"\b(?:this|that|these|those)\b|\b(?:it|them|so)$", goal):  # "to do that": about nothing
         return
-    qs = (f"How do you {goal}?", f"What do you use to {goal}?", f"How can I {goal}?")
+    me = "you" if re.search(r"\byour?\b", goal) else "I"  # "how can I allow your users ...": no
+    qs = (f"How do you {goal}?", f"What do you use to {goal}?", f"How can {me} {goal}?")
     yield Fact(answer, tuple(about(q, where) for q in qs), "purpose", sentence)
 
 
@@ -439,8 +454,8 @@ def key_values(line: str, where: Where) -> Iterator[Fact]:
     if not val or len(key.split()) > 5 or key.lower() in VAGUE or key.lower() in {"note", "warning", "tip"}:
         return
     topic = clean(where.topic)
-    if not value_like(val) and (not specific(topic, where.names) or val.split()[0] in {"The", "A", "An"}):
-        return  # "value: The exception instance" under "Testing responses": a description, not a value
+    if not value_like(val) or len(key.split()) > 3:
+        return  # "value: The exception instance", "Controlling cache: Using other headers": not values
     if key.split()[0].lower() in OPENERS or CLAUSE & set(key.lower().split()):
         return  # "In templates: Using the url tag", "The default is used: ...": prose, not a key
     if NAME.match(key) or (specific(key, where.names) and any(ch.isdigit() for ch in key)):

@@ -140,6 +140,10 @@ def test_window_centres_on_its_sentence() -> None:
         ("Its lead designer is Odile Breksel.", "copula", "Odile Breksel",
          "Who is the lead designer of Rennal 7 Mini?"),
         ("- Retries: 3 attempts", "keyvalue", "3 attempts", "What is the retries of Rennal 7 Mini?"),
+        ("To activate dummy caching, set BACKEND like so:", "purpose", "BACKEND",
+         "For Rennal 7 Mini, how do you activate dummy caching?"),
+        ("To use the database connection, call connection.cursor() to get a cursor object.", "purpose",
+         "connection.cursor()", "For Rennal 7 Mini, how do you use the database connection?"),
     ],
 )  # fmt: skip
 def test_sentence_rules(sentence: str, rule: str, answer: str, first: str) -> None:
@@ -163,6 +167,8 @@ def test_sentence_rules(sentence: str, rule: str, answer: str, first: str) -> No
         "The default is used: 'username'.",
         "- value: The exception instance",  # a description under a vague heading
         "- In templates: Using the url template tag",
+        "- Controlling cache: Using other headers",  # a link title, not a value
+        "Testing a Web application is a complex task.",  # an act, not a thing
         "The token.split_contents() method takes a user_id – it is a string.",
     ],
 )
