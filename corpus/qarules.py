@@ -256,6 +256,20 @@ _PASSIVE = re.compile(
 )
 
 
+_PLACE = frozenset({"in", "on", "at", "into", "within"})
+
+
+def passive_fits(subj: str, answer: str, prep: str) -> bool:
+    """What a hand audit of the Django pages found misread: a subject naming an example's variable
+    ("The initial QuerySet (q1)"), opening with "only" or a gerund ("verifying a redirect is performed
+    by the app"); a place that is a plain phrase ("written in a newsroom environment" reads as the
+    language Django is written in): after in/on/at, the answer must name something."""
+    first = subj.split()[0].lower()
+    if "(" in subj or first == "only" or (first.endswith("ing") and subj[0].islower()):
+        return False
+    return prep not in _PLACE or bool(IDENT.search(answer) or re.search(r"\d|\b[A-Z]", answer))
+
+
 def passives(sentence: str, where: Where) -> Iterator[Fact]:
     """``S was launched in 2010`` / ``S is led by A B``: when / who / where / what ... ?"""
     m = _PASSIVE.match(sentence)
@@ -265,6 +279,8 @@ def passives(sentence: str, where: Where) -> Iterator[Fact]:
     if subj is None:
         return
     be, verb, prep = m.group("be"), m.group("verb"), m.group("prep")
+    if verb == "not" or not passive_fits(m.group("subj"), answer, prep):
+        return
     if (prep == "to" and verb in _INFINITIVE) or (prep == "by" and answer.lower() == "default"):
         return  # "used to create ...": an infinitive, not a place; "enabled by default": no agent
     wh = wh_word(answer, prep)
@@ -463,10 +479,23 @@ def key_values(line: str, where: Where) -> Iterator[Fact]:
         yield Fact(val, (f"What is {key}?", f"What does {topic} say {key} is?"), "keyvalue", line)
         return
     label = key.lower() if key[1:] == key[1:].lower() else key
-    if label.lower() in topic.lower():
-        return  # "FAQ: ..." under "Django FAQ": the key repeats its heading
-    yield Fact(val, (f"What is the {label} of {topic}?", f"What {label} does {topic} have?",
-                     f"For {topic}, what is the {label}?"), "keyvalue", line)  # fmt: skip
+    if label.lower() in topic.lower() or not (label.lower() in ATTRIBUTES or measured(val)):
+        return  # "add: user.has_perm(...)", "use_tls: EMAIL_USE_TLS": code, not an attribute
+    yield Fact(val, (f"What is the {label} of {topic}?", f"For {topic}, what is the {label}?"),
+               "keyvalue", line)  # fmt: skip
+
+
+# Keys that name an attribute of their heading's topic whatever the value ("Default: NumberInput").
+ATTRIBUTES = frozenset(
+    "default type version license author designer maintainer format encoding required status "  # noqa: SIM905
+    "origin plant factory price size timeout port limit range unit units".split()
+)
+
+
+def measured(val: str) -> bool:
+    """A value that is a number (with its unit) or a person's name: an attribute whatever its key."""
+    a = clean(val)
+    return bool(NUM_UNIT.fullmatch(a) or re.fullmatch(r"-?\d[\d,.]*(?: [a-z]+){0,2}", a) or NAME.match(a))
 
 
 def table_rows(header: list[str], row: list[str], where: Where, line: str) -> Iterator[Fact]:

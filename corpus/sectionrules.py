@@ -24,6 +24,14 @@ _NOT_ANSWER = re.compile(
     r"^(?:thanks|thank|sorry|don[’']t|yes|no|well|good|great|see|please|we|it|it[’']s|this|there|you[’']ve)\b",
     re.I,
 )
+# A heading that asks has a verb ("Why no rollback hook?" does not).
+_AUX = frozenset(
+    "do does did is are was were can could should will would may might must has have use uses "  # noqa: SIM905
+    "get need mean work".split()
+)
+# A first sentence that is the first of several steps ("Download the code." then "Install Django.")
+# answers "How do I get started?" with a part of its answer.
+_STEP = re.compile(r"^(?:Download|Install|Run|Use|Add|Set|Read|Check|Walk|Create|Make|Go|Open|Type)\b")
 _SENT = re.compile(r"(?<=[.!?])\s+(?=[A-Z`(])")
 ANSWER_WORDS = (3, 30)  # a first sentence shorter says nothing, longer is a paragraph's work
 
@@ -42,7 +50,7 @@ def heading_questions(text: str, where: Where) -> Iterator[Fact]:
     """``## What are Django's prerequisites?`` / ``Django requires Python.``: the heading, answered
     by the sentence under it."""
     heading = clean(where.heading) if where.heading.strip().endswith("?") else ""
-    if not _ASKS.match(heading) or _CONTEXT.search(heading):
+    if not _ASKS.match(heading) or _CONTEXT.search(heading) or not _AUX & set(heading.lower().split()):
         return
     answer = first_sentence(text)
     low, high = ANSWER_WORDS

@@ -169,6 +169,11 @@ def test_sentence_rules(sentence: str, rule: str, answer: str, first: str) -> No
         "- In templates: Using the url template tag",
         "- Controlling cache: Using other headers",  # a link title, not a value
         "Testing a Web application is a complex task.",  # an act, not a thing
+        "The initial QuerySet (q1) is unaffected by the refinement process.",  # an example's variable
+        "Django was written in a newsroom environment.",  # reads as "in which language?"
+        "The goal is not to invent a programming language.",
+        "- add: user.has_perm('foo.add_bar')",  # code, not an attribute
+        "- use_tls: EMAIL_USE_TLS",
         "The token.split_contents() method takes a user_id – it is a string.",
     ],
 )
@@ -187,6 +192,8 @@ def test_sentences_that_ask_nothing(sentence: str) -> None:
         ("## How can I help?\n\nThanks for asking! We have a guide.\n", None),  # manners, not an answer
         ("## How do I debug it?\n\nMake sure that:\n\n- DEBUG is on\n", None),  # leads into a list
         ("## Installing\n\nRun pip install django.\n", None),  # a heading that asks nothing
+        ("## Why no rollback hook?\n\nA rollback hook is harder to implement than a commit hook.\n", None),
+        ("## How do I get started?\n\nDownload the code.\n\nInstall Django.\n", None),  # step 1 of 2
     ],
 )  # fmt: skip
 def test_a_question_heading_is_answered_by_its_first_sentence(section: str, expected: tuple | None) -> None:
