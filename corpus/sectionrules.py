@@ -59,6 +59,7 @@ def heading_questions(text: str, where: Where) -> Iterator[Fact]:
         not answer
         or not answer.endswith(".")
         or _NOT_ANSWER.match(answer)
+        or _STEP.match(answer)
         or not low <= len(answer.split()) <= high
     ):
         return
