@@ -470,14 +470,14 @@ def key_values(line: str, where: Where) -> Iterator[Fact]:
     if not val or len(key.split()) > 5 or key.lower() in VAGUE or key.lower() in {"note", "warning", "tip"}:
         return
     topic = clean(where.topic)
-    if not value_like(val) or len(key.split()) > 3:
-        return  # "value: The exception instance", "Controlling cache: Using other headers": not values
     if key.split()[0].lower() in OPENERS or CLAUSE & set(key.lower().split()):
         return  # "In templates: Using the url tag", "The default is used: ...": prose, not a key
     if NAME.match(key) or (specific(key, where.names) and any(ch.isdigit() for ch in key)):
         # a name as the key ("Mirvar 8 Lite: pollen counter"): the line describes it
         yield Fact(val, (f"What is {key}?", f"What does {topic} say {key} is?"), "keyvalue", line)
         return
+    if not value_like(val) or len(key.split()) > 3:
+        return  # "value: The exception instance", "Controlling cache: Using other headers": not values
     label = key.lower() if key[1:] == key[1:].lower() else key
     if label.lower() in topic.lower() or not (label.lower() in ATTRIBUTES or measured(val)):
         return  # "add: user.has_perm(...)", "use_tls: EMAIL_USE_TLS": code, not an attribute
