@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import corpus.coderules
 import corpus.sectionrules  # noqa: F401  (registers the rules on whole sections)
+from corpus.linerules import table_rows
 from corpus.markup import sections
 from corpus.model import Document
 from corpus.qarules import (
@@ -29,7 +30,6 @@ from corpus.qarules import (
     Where,
     clean,
     proper_words,
-    table_rows,
 )
 
 # A sentence may open with a lower-case identifier ("clear_expired() removes ..."), as code docs do.
