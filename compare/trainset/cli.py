@@ -44,6 +44,9 @@ def cmd_trainset(args: argparse.Namespace) -> int:
     print("  kept by rule:  " + ", ".join(f"{k} {v}" for k, v in sorted(c["by_rule"].items())))
     print("  removed:       " + (", ".join(f"{k} {v}" for k, v in c["dropped"].items()) or "none"))
     print("  recipes:       " + ", ".join(f"{r} {n}" for r, n in c["items"].items()))
+    trip = c.get("rule_round_trip") or {}
+    print(f"  unanswerable:  {c.get('unanswerable', 0)}" + (f"; the reader agreed with {trip['agreed']} of "
+          f"{trip['asked']} rule answers" if trip.get("asked") else ""))  # fmt: skip
     if args.json:
         print(json.dumps(c, indent=2))
     return 0

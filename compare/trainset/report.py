@@ -13,6 +13,19 @@ def splits_lines(summary: Mapping[str, Any]) -> list[str]:
             "to test (seeded, stratified by kind).", ""] if s else []  # fmt: skip
 
 
+def extra_lines(ts: Mapping[str, Any]) -> list[str]:
+    """Unanswerable items, and how often the reader agreed with the rules' answers."""
+    out = []
+    if ts.get("unanswerable"):
+        out.append(f"Unanswerable items (a rule question about a name no page uses, answered with the "
+                   f"abstain answer): {ts['unanswerable']}.")  # fmt: skip
+    trip = ts.get("rule_round_trip") or {}
+    if trip.get("asked"):
+        out.append(f"The reader, given the page, gave the rules' answer for {trip['agreed']} of "
+                   f"{trip['asked']} rule items (kept unless `trainset.round_trip=all`).")  # fmt: skip
+    return [*out, ""] if out else []
+
+
 def trainset_lines(summary: Mapping[str, Any]) -> list[str]:
     """Markdown lines for ``report.md``: generated training data, and assigned splits."""
     ts = summary.get("trainset")
@@ -24,10 +37,10 @@ def trainset_lines(summary: Mapping[str, Any]) -> list[str]:
         "## Training data generated from the pages",
         "",
         f"The train split was generated from the documents alone{given}: question rules over each page "
-        f"and questions written by the model, each kept only when its answer is a span of its page, the "
-        f"reader given that page answers it the same way (round trip), and it is no near-duplicate of a "
-        f"dev or test question. Pages covered: {ts['pages_covered']} of {ts['pages']}; "
-        f"{ts['seconds']:.0f} s{' (cached)' if ts['cached'] else ''}.",
+        f"and questions written by the model, each answer a span of its page; a model-written pair is "
+        f"kept only when the reader given that page answers it the same way (round trip), and no item "
+        f"is a near-duplicate of a dev or test question. Pages covered: {ts['pages_covered']} of "
+        f"{ts['pages']}; {ts['seconds']:.0f} s{' (cached)' if ts['cached'] else ''}.",
         "",
         "| recipe | items | facts |",
         "|---|---|---|",
@@ -37,6 +50,7 @@ def trainset_lines(summary: Mapping[str, Any]) -> list[str]:
         "Kept by rule: " + ", ".join(f"{k} {v}" for k, v in sorted(ts["by_rule"].items())) + ".",
         "Removed: " + (", ".join(f"{k} {v}" for k, v in ts["dropped"].items()) or "nothing") + ".",
         "",
+        *extra_lines(ts),
     ]  # fmt: skip
     if taught := ts.get("answers_taught"):
         lines += [

@@ -264,3 +264,12 @@ def test_the_generator_asks_most_where_the_rules_read_nothing() -> None:
     spans = [Span(page, f"a{i}", f"s{i}", "") for page in ("none", "one", "two") for i in range(10)]
     seeds = span_seeds(spans, 3, Counter({"one": 1, "two": 2}))
     assert Counter(c.doc_id for c in seeds) == {"none": 3 * EMPTY_PAGE_SEEDS, "one": 3}
+
+
+def test_report_says_how_many_unanswerable_items_and_rule_agreements() -> None:
+    from compare.trainset.report import extra_lines
+
+    lines = extra_lines({"unanswerable": 4, "rule_round_trip": {"asked": 10, "agreed": 7}})
+    assert "Unanswerable items" in lines[0] and ": 4." in lines[0]
+    assert "7 of 10 rule items" in lines[1] and lines[-1] == ""
+    assert extra_lines({"unanswerable": 0, "rule_round_trip": {"asked": 0, "agreed": 0}}) == []
