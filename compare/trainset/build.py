@@ -247,8 +247,8 @@ def counts(ds: Dataset, reading: Any, cands: Sequence[Candidate], recipes: dict)
 
 def check_usable(ts: Trainset, ds: Dataset) -> None:
     """A clear error when generation left nothing to train on, with what each filter removed."""
-    if any(ts.recipes.values()):
-        return
+    if any(q.kind == "fact" for items in ts.recipes.values() for q in items):
+        return  # unanswerable items alone teach only "I don't know"
     removed = ", ".join(f"{why}: {n}" for why, n in ts.counts.get("dropped", {}).items()) or "none"
     raise DataError(
         f"no usable training data could be generated from {ts.counts.get('pages', 0)} pages "

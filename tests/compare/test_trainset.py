@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pytest
@@ -195,6 +195,11 @@ def test_a_tiny_model_that_confirms_nothing_is_one_clear_error(tiny_model_dir) -
     assert ts.recipes["qa"] == [] and ts.counts["dropped"]["round trip"] == ts.counts["candidates"]
     with pytest.raises(DataError, match=r"no usable training data .* round trip: \d+"):
         check_usable(ts, dataset())
+    # unanswerable items alone ("I don't know" to made-up names) are no training data either
+    only_absent = build_trainset(dataset(), replace(cfg, unanswerable=1.0), engine, tok)
+    assert {q.kind for q in only_absent.recipes["qa"]} == {"unanswerable"}
+    with pytest.raises(DataError, match="no usable training data"):
+        check_usable(only_absent, dataset())
 
 
 @pytest.mark.parametrize(
