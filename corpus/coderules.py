@@ -60,7 +60,7 @@ _DOES = re.compile(
 def code_does(sentence: str, where: Where) -> Iterator[Fact]:
     """``get_object_or_404() raises Http404``: what does get_object_or_404() raise? The identifier
     opens the sentence: inside a clause ("If get_object() returns an object, ...", "... where b.save()
-    raises an exception") it states no fact (a hand audit of the Django pages found seven)."""
+    raises an exception") it states no fact (the first hand audit of the Django pages found six)."""
     m = _DOES.match(sentence)
     if not m or not (answer := short(m.group("ans"), 8)) or _CONTEXT.search(answer.lower()):
         return
