@@ -38,6 +38,9 @@ NUM_UNIT = re.compile(r"(?<![\w.])(\d[\d,]*(?:\.\d+)?)[ -]?(" + _UNIT + r")(?![\
 YEAR = re.compile(r"^(?:1[89]|20)\d\d$")
 NAME = re.compile(r"^[A-Z][a-z]+(?: [A-Z][a-z]+){1,2}$")
 _END = r"(?=[.;,!?]?\s*$|[.;,] |\s\()"  # an answer ends at a clause boundary
+# Where one sentence ends and the next begins; a sentence may open with a lower-case identifier
+# ("clear_expired() removes ..."), as code docs do.
+SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z`(]|[a-z]\w*(?:_\w|\.\w|\(\)))")
 ANSWER_END = _END
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from corpus.qarules import Fact, Where, clean, register_rule
+from corpus.qarules import SENTENCE_BREAK, Fact, Where, clean, register_rule
 
 _ASKS = re.compile(
     r"^(?:How|What|Why|When|Where|Which|Who|Can|Could|Do|Does|Is|Are|Should|Will|Must|May)\b[^?]{8,140}\?$"
@@ -32,17 +32,17 @@ _AUX = frozenset(
 # A first sentence that is the first of several steps ("Download the code." then "Install Django.")
 # answers "How do I get started?" with a part of its answer.
 _STEP = re.compile(r"^(?:Download|Install|Run|Use|Add|Set|Read|Check|Walk|Create|Make|Go|Open|Type)\b")
-_SENT = re.compile(r"(?<=[.!?])\s+(?=[A-Z`(])")
 ANSWER_WORDS = (3, 30)  # a first sentence shorter says nothing, longer is a paragraph's work
 
 
 def first_sentence(text: str) -> str | None:
-    """The section's first prose sentence: its first paragraph that is not code, a list or a table."""
+    """The section's first prose sentence: its first paragraph (code is already left out) that is
+    not a list or a table."""
     for block in re.split(r"\n\s*\n", text):
         lines = [ln.strip() for ln in block.strip().splitlines()]
         if not lines or lines[0].startswith(("```", "|", "-", "*", ">", "#")) or lines[0][:1].isdigit():
             continue
-        return _SENT.split(" ".join(lines))[0].strip()
+        return SENTENCE_BREAK.split(" ".join(lines))[0].strip()
     return None
 
 

@@ -25,6 +25,7 @@ from corpus.qarules import (
     NAME,
     NUM_UNIT,
     SECTION_RULES,
+    SENTENCE_BREAK,
     SENTENCE_RULES,
     Fact,
     Where,
@@ -32,8 +33,6 @@ from corpus.qarules import (
     proper_words,
 )
 
-# A sentence may open with a lower-case identifier ("clear_expired() removes ..."), as code docs do.
-_SENT = re.compile(r"(?<=[.!?])\s+(?=[A-Z`(]|[a-z]\w*(?:_\w|\.\w|\(\)))")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _ROW = re.compile(r"^\s*\|(.+)\|\s*$")
 _RULE_ROW = re.compile(r"^\s*\|?\s*:?-{3,}")
@@ -135,7 +134,7 @@ def read_block(lines: list[str], where: Where) -> Iterator[Fact]:
             for rule in LINE_RULES.values():
                 yield from rule(line, where)
     prose = " ".join(ln.strip().lstrip("-*> ").strip() for ln in lines)
-    for sentence in _SENT.split(prose):
+    for sentence in SENTENCE_BREAK.split(prose):
         for rule in SENTENCE_RULES.values():
             yield from rule(sentence.strip(), where)
 
@@ -159,9 +158,9 @@ def read_page(doc: Document) -> tuple[list[PageFact], list[Span]]:
         where = Where(clean(doc.title), heading, names)
         prose_blocks = [b for b, code in paragraphs(sec.text) if not code]
         section_text = " ".join(ln for b in prose_blocks for ln in b)
-        titled = Where(clean(doc.title), sec.heading_path[-1] if sec.heading_path else "", names)
+        prose = "\n\n".join("\n".join(b) for b in prose_blocks)  # section rules see no code
         facts += [PageFact(doc.doc_id, f, sec.heading_path, window(section_text, f.evidence))
-                  for rule in SECTION_RULES.values() for f in rule(sec.text, titled)]  # fmt: skip
+                  for rule in SECTION_RULES.values() for f in rule(prose, where)]  # fmt: skip
         for block in prose_blocks:
             found = list(read_block(block, where))
             read = {f.evidence for f in found}
@@ -169,7 +168,7 @@ def read_page(doc: Document) -> tuple[list[PageFact], list[Span]]:
                 PageFact(doc.doc_id, f, sec.heading_path, window(section_text, f.evidence)) for f in found
             ]
             prose = " ".join(ln.strip() for ln in block)
-            for sentence in _SENT.split(prose):
+            for sentence in SENTENCE_BREAK.split(prose):
                 if sentence not in read and 6 <= len(sentence.split()) <= 40:
                     for s in spans_of(sentence)[:1]:
                         spans.append(Span(doc.doc_id, s, sentence, window(section_text, sentence),
