@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 from corpus.qarules import (
     CLAUSE,
+    COUNT,
     NAME,
     NUM_UNIT,
     OPENERS,
@@ -65,7 +66,7 @@ ATTRIBUTES = frozenset(
 def measured(val: str) -> bool:
     """A value that is a number (with its unit) or a person's name: an attribute whatever its key."""
     a = clean(val)
-    return bool(NUM_UNIT.fullmatch(a) or re.fullmatch(r"-?\d[\d,.]*(?: [a-z]+){0,2}", a) or NAME.match(a))
+    return bool(NUM_UNIT.fullmatch(a) or COUNT.fullmatch(a) or NAME.match(a))
 
 
 def table_rows(header: list[str], row: list[str], where: Where, line: str) -> Iterator[Fact]:

@@ -37,6 +37,7 @@ _UNIT = (
 NUM_UNIT = re.compile(r"(?<![\w.])(\d[\d,]*(?:\.\d+)?)[ -]?(" + _UNIT + r")(?![\w])")
 YEAR = re.compile(r"^(?:1[89]|20)\d\d$")
 NAME = re.compile(r"^[A-Z][a-z]+(?: [A-Z][a-z]+){1,2}$")
+COUNT = re.compile(r"-?\d[\d,.]*(?: [a-z]+){0,2}")  # a number and what it counts: "3 attempts"
 _END = r"(?=[.;,!?]?\s*$|[.;,] |\s\()"  # an answer ends at a clause boundary
 # Where one sentence ends and the next begins; a sentence may open with a lower-case identifier
 # ("clear_expired() removes ..."), as code docs do.
@@ -144,7 +145,7 @@ def value_like(answer: str) -> bool:
     quoted string, a name, or a single word ("The request object that ..." describes; "3 attempts" is)."""
     a = clean(answer)
     return bool(
-        re.fullmatch(r"-?\d[\d,.]*(?: [a-z]+){0,2}", a) or NUM_UNIT.fullmatch(a)
+        COUNT.fullmatch(a) or NUM_UNIT.fullmatch(a)
         or IDENT.fullmatch(answer.strip(" .`")) or a in {"True", "False", "None"}
         or re.fullmatch(r"(['\"]).*\1", a) or NAME.match(a)
         or (len(a.split()) == 1 and a.lower() not in VAGUE)
