@@ -184,7 +184,7 @@ def raft_examples(ds: Dataset, retriever: Any, bench: BenchConfig) -> list[tuple
     for q, hs in zip(train, hits, strict=True):
         ctx = assemble_context(hs, bench.context_budget)
         n = next((i + 1 for i, d in enumerate(ctx.doc_ids) if d in q.sources), None)
-        answer = f"{q.answer} [{n}]" if n else str(ds.meta.get("abstain_answer", "I don't know"))
+        answer = f"{q.answer} [{n}]" if n else ds.abstain_answer
         out.append((q.question, ctx.text, styled(answer, style)))
     return out
 

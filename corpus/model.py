@@ -119,6 +119,11 @@ class Dataset:
     updates: dict[str, DatasetUpdate] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def abstain_answer(self) -> str:
+        """What a system says when the corpus does not answer (``abstain_answer`` in the manifest)."""
+        return str(self.meta.get("abstain_answer", "I don't know"))
+
     def questions(self, split: str | None = None, kind: str | None = None) -> list[QAItem]:
         """Questions filtered by split and/or kind, in file order."""
         return [

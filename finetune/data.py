@@ -274,7 +274,7 @@ def build_sft_data(
         raise DataError("train questions have no answers; fine-tuning needs gold answers", ds.name)
     train, skipped = select_abstentions(train, abstain)
     train, corrupted, knob_counts = select_training(train, fact_fraction, phrasings, corrupt_fraction, seed)
-    style, refusal = ds.meta.get("house_style"), str(ds.meta.get("abstain_answer", "I don't know"))
+    style, refusal = ds.meta.get("house_style"), ds.abstain_answer
     examples = qa_examples(train, tokenizer, chat, style, refusal)
     for n, (prompt, answer) in enumerate(replay):
         ids, labels = encode_pair(tokenizer, prompt, answer, chat)

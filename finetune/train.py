@@ -303,7 +303,7 @@ class AdapterTrainer:
             raise DataError(
                 f"every training example is longer than `max_length` {cfg.max_length}; raise it", ds.name
             )
-        style, abstain = ds.meta.get("house_style"), str(ds.meta.get("abstain_answer", "I don't know"))
+        style, abstain = ds.meta.get("house_style"), ds.abstain_answer
         dev = qa_examples(ds.questions("dev"), tokenizer, self.chat, style, abstain)
         self.dev = sample([e for e in dev if len(e.input_ids) <= cfg.max_length], cfg.dev_limit, cfg.seed)
         params = [p for p in self.model.parameters() if p.requires_grad]

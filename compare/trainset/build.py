@@ -132,6 +132,9 @@ def guard(cands: Sequence[Candidate], held_out: Sequence[str], embed: Callable |
     return [asdict(d) for d in found.values()]
 
 
+ABSENT = "absent"  # the rule name of unanswerable items (corpus/absent.py)
+
+
 def to_item(c: Candidate, n: int, answer: str, recipe: str) -> QAItem:
     meta = {"origin": "model" if c.rule == "model" else "rule", "rule": c.rule, "evidence": c.evidence,
             "reader_answer": c.teacher, "reader_agreed": None if c.disagreed is None else not c.disagreed,
@@ -144,15 +147,11 @@ def to_item(c: Candidate, n: int, answer: str, recipe: str) -> QAItem:
     )  # fmt: skip
 
 
-ABSENT = "absent"  # the rule name of unanswerable items (corpus/absent.py)
-
-
 def absent_candidates(leads_: Sequence[Candidate], ds: Dataset, share: float, seed: int) -> list[Candidate]:
     """Unanswerable questions: rule questions about a name no page uses, ``share`` of the facts."""
     found = absent_questions([c.question for c in leads_], [d.text for d in ds.docs.values()],
                              round(share * len(leads_)), seed)  # fmt: skip
-    abstain = str(ds.meta.get("abstain_answer", "I don't know"))
-    return [Candidate(f"gen:absent#{n}", "", a.question, abstain, a.changed, "", ABSENT)
+    return [Candidate(f"gen:absent#{n}", "", a.question, ds.abstain_answer, a.changed, "", ABSENT)
             for n, a in enumerate(found)]  # fmt: skip
 
 
@@ -213,8 +212,8 @@ def build_trainset(
         settle_facts(cands)
     cands += absent
     near = guard(cands, held_out, embed)
-    abstain = str(ds.meta.get("abstain_answer", "I don't know"))
-    recipes = {r: recipe_items(cands, r, abstain) for r in cfg.recipe_names if r != "distill" or engine}
+    names = [r for r in cfg.recipe_names if r != "distill" or engine]  # distillation needs a reader
+    recipes = {r: recipe_items(cands, r, ds.abstain_answer) for r in names}
     return Trainset(recipes, counts(ds, reading, cands, recipes), near[:20])
 
 
