@@ -13,7 +13,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from corpus.qarules import ANSWER_END, IDENT_PATTERN, Fact, Where, clean, register_rule, short, specific
+from corpus.qarules import (
+    ANSWER_END,
+    IDENT_PATTERN,
+    Fact,
+    Where,
+    clean,
+    lowered,
+    register_rule,
+    short,
+    specific,
+)
 
 # Nouns that name what kind of thing an identifier is ("the DATABASES setting").
 KINDS = frozenset(
@@ -25,7 +35,8 @@ KINDS = frozenset(
 # A question holding one of these leans on the page around it ("... on it", "... of this").
 _CONTEXT = re.compile(r"\b(?:it|its|this|these|those|they|them|their|here|above|below|following|such)\b")
 # Where a clause stops being the fact: a purpose or reason tacked on after it.
-_STOP = r"(?=[.;!?]?\s*$|,\s| so that | because | which | unless | if )"
+# A sentence ending in ":" introduces its example ("... to register callbacks:"), and still says it.
+_STOP = r"(?=[.;:!?]?\s*$|,\s| so that | because | which | unless | if )"
 _LEAD = re.compile(r"^(?:On|In|At|With|After|By|For|During) [^,]{3,50}?, ")
 
 
@@ -51,8 +62,9 @@ _NOT_VERBS = frozenset({"is", "was", "has", "does", "defaults", "its", "this"})
 
 
 _DOES = re.compile(
-    r"^(?:The )?(?P<subj>" + IDENT_PATTERN + r")(?: method| function| class| command| option| setting)? "
-    r"(?P<verb>returns|raises|creates|accepts|takes|sets|stores|adds|removes|generates)"
+    r"^(?P<lead>By default, )?(?:The )?(?P<subj>" + IDENT_PATTERN + r")"
+    r"(?: method| function| class| command| option| setting)? (?:(?P<modal>should|must) (?:always )?)?"
+    r"(?P<verb>returns|raises|creates|accepts|takes|sets|stores|adds|removes|generates|return|raise)"
     r" (?P<ans>[^,;:()]{2,50}?)" + ANSWER_END
 )
 
@@ -64,9 +76,13 @@ def code_does(sentence: str, where: Where) -> Iterator[Fact]:
     m = _DOES.match(sentence)
     if not m or not (answer := short(m.group("ans"), 8)) or _CONTEXT.search(answer.lower()):
         return
-    subj, base = clean(m.group("subj")), base_verb(m.group("verb"))
-    yield Fact(answer, (f"What does {subj} {base}?", f"What does {subj} {base} in {clean(where.title)}?"),
-               "code", sentence)  # fmt: skip
+    modal, verb = m.group("modal"), m.group("verb")
+    if (modal is None) == (verb in ("return", "raise")):  # "X return Y" / "X should returns Y": no
+        return
+    subj, base = clean(m.group("subj")), base_verb(verb)
+    head = f"What {modal} {subj} {base}" if modal else f"What does {subj} {base}"
+    tail = " by default" if m.group("lead") else ""
+    yield Fact(answer, (f"{head}{tail}?", f"{head} in {clean(where.title)}{tail}?"), "code", sentence)
 
 
 # Class names count here too ("The RemoteUserMiddleware authentication middleware ..."): the kind noun
@@ -100,6 +116,26 @@ _KIND_OBJECT = re.compile(
 )
 
 
+# "Django uses asyncio.iscoroutinefunction to test if ...": what a named subject uses, without a kind.
+_USES = re.compile(
+    r"^(?P<subj>[A-Z][\w.]*) uses (?P<id>" + IDENT_PATTERN + r") "
+    r"(?P<rest>(?:to|for|when) [^;:()]{5,90}?)" + _STOP
+)
+
+
+def subject_uses(sentence: str, where: Where) -> Iterator[Fact]:
+    """``Django uses asyncio.iscoroutinefunction to test if your view is asynchronous``: what does
+    Django use to test if your view is asynchronous?"""
+    m = _USES.match(sentence)
+    if not m or not specific(m.group("subj"), where.names):
+        return
+    answer, rest = clean(m.group("id")), clean(m.group("rest"))
+    if fits(rest, answer):
+        subj = m.group("subj")
+        yield Fact(answer, (f"What does {subj} use {rest}?", f"Which identifier does {subj} use {rest}?"),
+                   "kind", sentence)  # fmt: skip
+
+
 def kind_object(sentence: str, where: Where) -> Iterator[Fact]:
     """``Django uses the DJANGO_SETTINGS_MODULE environment variable to locate the settings`` /
     ``You can pass the db_tablespace option to a Field constructor to ...``: which environment
@@ -127,6 +163,56 @@ def kind_object(sentence: str, where: Where) -> Iterator[Fact]:
                "kind", sentence)  # fmt: skip
 
 
+# "Your custom storage system must be a subclass of X", "A template backend is a class that inherits
+# X": what a user's own class must extend. A named class that inherits ("FormView inherits X") is left
+# alone: it inherits more than the one the sentence names, so "which class does it inherit?" has many.
+_MUST_INHERIT = re.compile(
+    r"^(?P<subj>(?:Your|Each|Every|An?|The) [a-z][\w -]{2,40}?) (?:(?P<modal>must|should|needs to|has to) "
+    r"(?:be a subclass of|inherit from|subclass|extend)|is an? (?:class|subclass) that (?:inherits|"
+    r"subclasses|extends)(?: from)?) (?:the )?(?P<ans>" + _NAMED + r")(?: class)?(?=[.:;]?\s*$|,? and | so )"
+)
+_NEED = {"needs to": "does {s} need to", "has to": "does {s} have to", None: "does {s}"}
+
+
+def must_inherit(sentence: str, where: Where) -> Iterator[Fact]:
+    """``Your custom reporter class needs to inherit from django.views.debug.ExceptionReporter``:
+    which class does your custom reporter class need to inherit from?"""
+    m = _MUST_INHERIT.match(sentence)
+    if not m or _CONTEXT.search(m.group("subj").lower()):
+        return
+    subj, modal = lowered(clean(m.group("subj"))), m.group("modal")
+    subj = "your" + subj[4:] if subj.startswith("Your ") else subj
+    head = _NEED.get(modal, "{m} {s}").format(s=subj, m=modal)
+    yield Fact(clean(m.group("ans")), (f"Which class {head} inherit from?", f"What {head} subclass?"),
+               "inherit", sentence)  # fmt: skip
+
+
+# "Django ships with a FileSystemStorage class which implements ...", "a USE_L10N setting that controls
+# ...": the relative clause says what the named thing does, whatever the sentence opened with.
+_DANGLING = frozenset("a an the of in on at to for from with by as and or".split())  # noqa: SIM905
+_KIND_WHICH = re.compile(
+    r"\b(?:an?|the) (?:[a-z]+ ){0,3}?(?P<id>" + _NAMED + r") (?P<kind>[a-z]+) (?:that|which) "
+    r"(?P<verb>[a-z]+s|can be used to|is used to) (?P<rest>[^;:()]{5,90}?)" + _STOP
+)
+
+
+def kind_which(sentence: str, where: Where) -> Iterator[Fact]:
+    """``... a django.core.files.storage.FileSystemStorage class which implements basic local
+    filesystem file storage``: which class implements basic local filesystem file storage?"""
+    m = _KIND_WHICH.search(sentence)
+    if not m or m.group("kind") not in KINDS or m.group("verb") in _NOT_VERBS | KINDS:
+        return
+    kind, answer, verb, rest = m.group("kind"), clean(m.group("id")), m.group("verb"), clean(m.group("rest"))
+    # "Which method takes two arguments?" has many answers; "... other than the one in?" is cut short
+    if not fits(rest, answer) or len(rest.split()) < 4 or rest.split()[-1] in _DANGLING:
+        return
+    qs = (f"Which {kind} {verb} {rest}?", f"What is the name of the {kind} that {verb} {rest}?")
+    yield Fact(answer, qs, "kind", sentence)
+
+
 register_rule("code", code_does)
+register_rule("inherit", must_inherit)
+register_rule("kind-which", kind_which)
 register_rule("kind", kind_subject)
 register_rule("kind-object", kind_object)
+register_rule("uses", subject_uses)

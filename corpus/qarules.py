@@ -133,6 +133,26 @@ def specific(phrase: str, names: frozenset[str] = frozenset()) -> bool:
     return any(w[:1].isupper() for w in words[1:]) or (words[0].lower() not in VAGUE and words[0] in names)
 
 
+_SEQUENCE = frozenset("first second third next last finally now".split())  # noqa: SIM905
+
+
+def _stem(word: str) -> str:
+    w = word.lower().strip("`’'s")
+    return w[:-2] if w.endswith("es") and len(w) > 4 else w[:-1] if w.endswith("s") and len(w) > 3 else w
+
+
+def topical(phrase: str, where: Where) -> bool:
+    """Whether a plain noun phrase ("A savepoint") is what its section or page is about: every word
+    past the article is a word of the heading or title ("Savepoints"), so the question "What is a
+    savepoint?" names its subject as the page does."""
+    words = clean(phrase).split()
+    if words and words[0].lower() in {"a", "an", "the"}:
+        words = words[1:]
+    topic = {_stem(w) for w in re.findall(r"[\w’'-]+", f"{where.heading} {where.title}")}
+    plain = all(w.lower() not in VAGUE | _SEQUENCE for w in words)
+    return 0 < len(words) <= 3 and plain and all(_stem(w) in topic for w in words)
+
+
 def good_answer(answer: str) -> bool:
     """An answer fit to learn: not a clause fragment, no markup, no dangling bracket or quote."""
     if _BAD_ANSWER.search(answer.lower()):  # every word in the pattern is lower case
@@ -212,7 +232,8 @@ def definition_answer(sentence: str, m: re.Match) -> str | None:
 def definitions(sentence: str, where: Where) -> Iterator[Fact]:
     """``X is a/an/the Y``: what is X?"""
     m = _DEFINITION.match(sentence)
-    if not m or not specific(m.group("term"), where.names) or not (answer := definition_answer(sentence, m)):
+    term_ok = m and (specific(m.group("term"), where.names) or topical(m.group("term"), where))
+    if not term_ok or not (answer := definition_answer(sentence, m)):
         return
     term, verb = lowered(clean(m.group("term"))), m.group("verb")
     words = {w.lower() for w in term.split()}
@@ -355,6 +376,15 @@ _PURPOSE = re.compile(
 )
 
 
+# "Use QuerySet.explain() to understand how ...": the same fact as "To understand how ..., use
+# QuerySet.explain()", instruction first. What is used must name something (an identifier, a name).
+# "Alternatively, you can use X to ..." and "Instead, ..." name a second way: not what the page answers.
+_USE_TO = re.compile(
+    r"^(?:(?:For now|In general|Also), )?(?:[Yy]ou (?:can|should|may) (?:also )?)?"
+    r"(?:Use|use) (?P<ans>[^,;:]{1,40}?) to (?P<goal>[a-z][^,;:()]{5,70}?)[.!]?$"
+)
+
+
 def purpose_answer(answer: str) -> str:
     """What to use, without the words around it: "either X" -> X; "BACKEND like so" -> BACKEND;
     "connection.cursor() to get a cursor" -> connection.cursor()."""
@@ -366,11 +396,14 @@ def purpose_answer(answer: str) -> str:
 
 def purposes(sentence: str, where: Where) -> Iterator[Fact]:
     """``To create a superuser, run manage.py createsuperuser``: how do you create a superuser?"""
-    m = _PURPOSE.match(sentence)
+    m = _PURPOSE.match(sentence) or _USE_TO.match(sentence)
     if not m or not (answer := short(purpose_answer(m.group("ans")), 8)):
         return
+    if m.re is _USE_TO and not (IDENT.search(answer) or specific(answer, where.names)):
+        return  # "Use bulk methods to ...": what is used names nothing
     goal = clean(m.group("goal"))
-    if re.search(r"\b(?:this|that|these|those)\b|\b(?:it|them|so)$", goal):  # "to do that": about nothing
+    # "to do that", "start from there": about nothing
+    if re.search(r"\b(?:this|that|these|those|there|here)\b|\b(?:it|them|so)$", goal):
         return
     me = "you" if re.search(r"\byour?\b", goal) else "I"  # "how can I allow your users ...": no
     qs = (f"How do you {goal}?", f"What do you use to {goal}?", f"How can {me} {goal}?")

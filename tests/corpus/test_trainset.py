@@ -144,10 +144,34 @@ def test_window_centres_on_its_sentence() -> None:
          "For Rennal 7 Mini, how do you activate dummy caching?"),
         ("To use the database connection, call connection.cursor() to get a cursor object.", "purpose",
          "connection.cursor()", "For Rennal 7 Mini, how do you use the database connection?"),
+        ("Use QuerySet.explain() to understand how a query runs.", "purpose",
+         "QuerySet.explain()", "For Rennal 7 Mini, how do you understand how a query runs?"),
+        ("For now, you can use the sync_to_async() adapter to call sync code.", "purpose",
+         "the sync_to_async() adapter", "For Rennal 7 Mini, how do you call sync code?"),
+        ("By default, redirect() returns a temporary redirect.", "code", "a temporary redirect",
+         "What does redirect() return by default?"),
+        ("get_lookup() should always return a Lookup subclass.", "code", "a Lookup subclass",
+         "What should get_lookup() return?"),
+        ("Your custom reporter class needs to inherit from django.views.debug.ExceptionReporter.",
+         "inherit", "django.views.debug.ExceptionReporter",
+         "Which class does your custom reporter class need to inherit from?"),
+        ("A template backend is a class that inherits django.template.backends.base.BaseEngine.",
+         "inherit", "django.template.backends.base.BaseEngine",
+         "Which class does a template backend inherit from?"),
+        ("Django ships with a FileSystemStorage class which implements basic local file storage.", "kind",
+         "FileSystemStorage", "Which class implements basic local file storage?"),
+        ("There is also a related USE_L10N setting that controls whether Django localizes formats.",
+         "kind", "USE_L10N", "Which setting controls whether Django localizes formats?"),
+        ("Django provides the on_commit() function to register callbacks run after a commit:", "kind",
+         "on_commit()", "Which function does Django provide to register callbacks run after a commit?"),
+        ("Django uses asyncio.iscoroutinefunction to test if your view is asynchronous.", "kind",
+         "asyncio.iscoroutinefunction", "What does Django use to test if your view is asynchronous?"),
     ],
 )  # fmt: skip
 def test_sentence_rules(sentence: str, rule: str, answer: str, first: str) -> None:
-    facts = read_pages([Document("p", "Rennal 7 Mini", f"# Rennal 7 Mini\n\n{sentence}\n")]).facts
+    # "Sites run Django." makes Django a name the page uses mid-sentence, as a real page does
+    page = f"# Rennal 7 Mini\n\n{sentence}\n\nSites run Django.\n"
+    facts = read_pages([Document("p", "Rennal 7 Mini", page)]).facts
     assert (rule, answer, first) in [(pf.fact.rule, pf.fact.answer, pf.fact.questions[0]) for pf in facts]
 
 
@@ -175,6 +199,11 @@ def test_sentence_rules(sentence: str, rule: str, answer: str, first: str) -> No
         "- add: user.has_perm('foo.add_bar')",  # code, not an attribute
         "- use_tls: EMAIL_USE_TLS",
         "The token.split_contents() method takes a user_id – it is a string.",
+        "Use bulk methods to reduce the number of queries.",  # what is used names nothing
+        "Alternatively, you can use the Django template system to generate CSV.",  # a second way
+        "FormView inherits TemplateResponseMixin so template_name can be used here.",  # one of many
+        "It needs the Library.filter() method which takes two arguments.",  # many methods do
+        "The get() method return a value.",  # no modal, no -s: not a statement about get()
     ],
 )
 def test_sentences_that_ask_nothing(sentence: str) -> None:
@@ -199,4 +228,23 @@ def test_sentences_that_ask_nothing(sentence: str) -> None:
 def test_a_question_heading_is_answered_by_its_first_sentence(section: str, expected: tuple | None) -> None:
     facts = read_pages([Document("faq", "FAQ", f"# FAQ\n\n{section}")]).facts
     got = [(pf.fact.answer, *pf.fact.questions) for pf in facts if pf.fact.rule == "heading"]
+    assert got == ([expected] if expected else [])
+
+
+@pytest.mark.parametrize(
+    ("title", "heading", "sentence", "expected"),
+    [
+        ("Transactions", "Savepoints", "A savepoint is a marker within a transaction that allows a rollback.",
+         ("What is a savepoint?", "a marker within a transaction that allows a rollback")),
+        ("Transactions", "Savepoints", "A view is a callable that takes a request and returns a response.",
+         None),  # "a view" is not what this section is about: which view?
+        ("Writing your first app", "Tests", "First is a shortcut function that makes questions.", None),
+    ],
+)  # fmt: skip
+def test_a_plain_term_is_defined_where_its_section_is_about_it(
+    title: str, heading: str, sentence: str, expected: tuple | None
+) -> None:
+    page = f"# {title}\n\n## {heading}\n\n{sentence}\n"
+    facts = read_pages([Document("p", title, page)]).facts
+    got = [(pf.fact.questions[0], pf.fact.answer) for pf in facts if pf.fact.rule == "definition"]
     assert got == ([expected] if expected else [])
