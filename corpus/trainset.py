@@ -139,12 +139,15 @@ def read_block(lines: list[str], where: Where) -> Iterator[Fact]:
             yield from rule(sentence.strip(), where)
 
 
+_NAME_IN_TEXT = re.compile(r"(?<!^)(?<![.!?] )\b[A-Z][a-z]+(?: [A-Z][a-z]+){1,2}\b")
+
+
 def spans_of(sentence: str) -> list[str]:
     """Checkable spans of a sentence: numbers with units, code identifiers, two-word names."""
     found = [m.group(0) for m in NUM_UNIT.finditer(sentence)]
     found += [clean(m.group(0)) for m in IDENT.finditer(sentence)]
-    found += [m.group(0) for m in re.finditer(r"(?<!^)(?<![.!?] )\b[A-Z][a-z]+ [A-Z][a-z]+\b", sentence)
-              if NAME.match(m.group(0))]  # fmt: skip
+    # names whole, up to three words: "Dive Into Python", not "Dive Into"
+    found += [m.group(0) for m in _NAME_IN_TEXT.finditer(sentence) if NAME.match(m.group(0))]
     return list(dict.fromkeys(s for s in found if len(s) >= 2))
 
 

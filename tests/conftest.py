@@ -53,7 +53,7 @@ def own_corpus(tmp_path: Path) -> tuple[Path, Path]:
 # tiny model confirms nothing in the round trip) plus its own answers as the distillation recipe.
 OWN_CORPUS_SETS = ("train.r=2", "train.alpha=4", "train.epochs=2", "train.batch_size=2", "train.device=cpu",
                    "train.target_modules=q_proj,v_proj", "bench.latency_samples=1", "bench.max_new_tokens=4",
-                   "trainset.round_trip=off", "trainset.model_questions=false")  # fmt: skip
+                   "trainset.round_trip=off", "trainset.model_questions=off")  # fmt: skip
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ import numpy as np
 
 from compare.scorers import strip_citations
 from compare.trainset import generate as G
-from compare.trainset.config import TrainsetConfig
+from compare.trainset.config import MODEL_QUESTIONS_MIN_PARAMS, TrainsetConfig
 from compare.trainset.filters import agrees, near_duplicates, well_formed
 from corpus.absent import absent_questions
 from corpus.errors import DataError
@@ -201,7 +201,7 @@ def build_trainset(
     cands = rule_candidates(reading.facts)
     firsts = leads(cands)
     absent = absent_candidates(firsts, ds, cfg.unanswerable, cfg.seed) if cfg.unanswerable else []
-    if engine is not None and cfg.model_questions:
+    if engine is not None and writes_questions(cfg.model_questions, engine):
         per_page = Counter(pf.doc_id for pf in reading.facts)
         seeds = span_seeds(reading.spans, cfg.max_spans_per_page, per_page)
         cands += model_questions(engine, seeds, {d.doc_id: d.title for d in ds.docs.values()})
@@ -214,7 +214,24 @@ def build_trainset(
     near = guard(cands, held_out, embed)
     names = [r for r in cfg.recipe_names if r != "distill" or engine]  # distillation needs a reader
     recipes = {r: recipe_items(cands, r, ds.abstain_answer) for r in names}
-    return Trainset(recipes, counts(ds, reading, cands, recipes), near[:20])
+    out = Trainset(recipes, counts(ds, reading, cands, recipes), near[:20])
+    out.counts["model_questions"] = engine is not None and writes_questions(cfg.model_questions, engine)
+    return out
+
+
+def model_parameters(engine: Any) -> int | None:
+    """The generator's parameter count, or None when the engine does not say (a scripted test model)."""
+    params = getattr(getattr(engine, "model", None), "parameters", None)
+    return sum(p.numel() for p in params()) if callable(params) else None
+
+
+def writes_questions(switch: str, engine: Any) -> bool:
+    """Whether the generator writes questions: ``on``, or ``auto`` with a generator of at least
+    ``MODEL_QUESTIONS_MIN_PARAMS`` (the bundled 135M model's pairs were wrong in every hand audit)."""
+    if switch != "auto":
+        return switch == "on"
+    n = model_parameters(engine)
+    return n is not None and n >= MODEL_QUESTIONS_MIN_PARAMS
 
 
 def leads(cands: Sequence[Candidate]) -> list[Candidate]:

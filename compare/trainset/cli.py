@@ -29,7 +29,7 @@ def cmd_trainset(args: argparse.Namespace) -> int:
     cfg = config_from_args(TrainsetConfig, args)
     if args.rules_only:
         cfg = TrainsetConfig(
-            **{**cfg.to_dict(), "model_questions": False, "round_trip": "off", "recipes": "qa"}
+            **{**cfg.to_dict(), "model_questions": "off", "round_trip": "off", "recipes": "qa"}
         )
     if args.recipe not in cfg.recipe_names:
         raise ValueError(f"`--recipe` {args.recipe!r} is not among `--recipes` ({cfg.recipes})")
@@ -44,6 +44,9 @@ def cmd_trainset(args: argparse.Namespace) -> int:
     print("  kept by rule:  " + ", ".join(f"{k} {v}" for k, v in sorted(c["by_rule"].items())))
     print("  removed:       " + (", ".join(f"{k} {v}" for k, v in c["dropped"].items()) or "none"))
     print("  recipes:       " + ", ".join(f"{r} {n}" for r, n in c["items"].items()))
+    if not args.rules_only and not c.get("model_questions"):
+        print("  model-written: none (trainset.model_questions auto: the generator is under 1B parameters; "
+              "--model-questions on forces it)")  # fmt: skip
     trip = c.get("rule_round_trip") or {}
     print(f"  unanswerable:  {c.get('unanswerable', 0)}" + (f"; the reader agreed with {trip['agreed']} of "
           f"{trip['asked']} rule answers" if trip.get("asked") else ""))  # fmt: skip

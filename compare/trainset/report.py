@@ -5,6 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+# How the model's part reads in the report, by whether it wrote questions (trainset.model_questions).
+WRITER = {
+    True: " and questions written by the model (a pair is kept only when the reader given that page "
+    "answers it the same way: the round trip)",
+    False: " (the generator wrote none: `trainset.model_questions` is off, or auto with a generator "
+    "under 1B parameters, whose pairs hand audits found wrong)",
+}
+
 
 def splits_lines(summary: Mapping[str, Any]) -> list[str]:
     """Where the user's unsplit questions went (none when the QA file gave every split)."""
@@ -36,9 +44,8 @@ def trainset_lines(summary: Mapping[str, Any]) -> list[str]:
     lines = [
         "## Training data generated from the pages",
         "",
-        f"The train split was generated from the documents alone{given}: question rules over each page "
-        f"and questions written by the model, each answer a span of its page; a model-written pair is "
-        f"kept only when the reader given that page answers it the same way (round trip), and no item "
+        f"The train split was generated from the documents alone{given}: question rules over each page"
+        f"{WRITER[bool(ts.get('model_questions', True))]}, each answer a span of its page, and no item "
         f"is a near-duplicate of a dev or test question. Pages covered: {ts['pages_covered']} of "
         f"{ts['pages']}; {ts['seconds']:.0f} s{' (cached)' if ts['cached'] else ''}.",
         "",

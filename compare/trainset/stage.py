@@ -70,7 +70,7 @@ def produce_trainset(ds: Dataset, configs: dict[str, Any], held_out: list[str]) 
 
     cfg, train = configs["trainset"], configs["train"]
     engine = tokenizer = None
-    if cfg.model_questions or cfg.round_trip != "off" or "distill" in cfg.recipe_names:
+    if cfg.model_questions != "off" or cfg.round_trip != "off" or "distill" in cfg.recipe_names:
         model, tokenizer = load_model(train.model, train.device, train.dtype, train.trust_remote_code)
         engine = Engine(model, tokenizer, max_new_tokens=24, batch_size=cfg.batch_size)
     emb = Embedder.from_config(configs["retrieval"])

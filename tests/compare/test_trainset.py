@@ -121,7 +121,7 @@ def test_round_trip_keeps_what_the_reader_confirms_and_distills_its_answers() ->
             "In what year was the Gadget 2 launched?": "It launched in 1999",
         },
     )
-    cfg = TrainsetConfig(round_trip="all")
+    cfg = TrainsetConfig(round_trip="all", model_questions="on")
     ts = build_trainset(dataset(), cfg, model, Tok(), held_out=["When was the Gadget 2 sold?"])
     qa = {q.question: q for q in ts.recipes["qa"]}
     assert qa["In what year was the Widget 7 launched?"].answer == "2001"
@@ -146,7 +146,7 @@ def test_by_default_only_the_models_pairs_must_survive_the_round_trip() -> None:
         reads={"Who was the Widget 7 designed by?": "Omar Vell",  # disagrees with a rule: kept
                "Which phone app does the Gadget 2 pair with?": "Bluetooth"},  # with the model: dropped
     )  # fmt: skip
-    ts = build_trainset(dataset(), TrainsetConfig(unanswerable=0), model, Tok())
+    ts = build_trainset(dataset(), TrainsetConfig(unanswerable=0, model_questions="on"), model, Tok())
     qa = {q.question: q for q in ts.recipes["qa"]}
     assert qa["Who was the Widget 7 designed by?"].answer == "Ana Lind"
     assert qa["Who was the Widget 7 designed by?"].metadata["reader_agreed"] is False
@@ -170,7 +170,7 @@ def test_unanswerable_items_name_what_no_page_names() -> None:
 def test_guard_drops_lookalikes_of_held_out_questions() -> None:
     model = ScriptedModel({}, {"In what year was the Gadget 2 launched?": "1999"})
     held = ["In what year was the Gadget 2 launched?"]
-    ts = build_trainset(dataset(), TrainsetConfig(max_spans_per_page=0, model_questions=False), model, Tok(),
+    ts = build_trainset(dataset(), TrainsetConfig(max_spans_per_page=0, model_questions="off"), model, Tok(),
                         held_out=held)  # fmt: skip
     assert not any("Gadget 2 launched" in q.question for r in ts.recipes.values() for q in r)
     assert ts.counts["dropped"]["near-duplicate of a dev/test question"] >= 1
@@ -190,7 +190,7 @@ def test_a_tiny_model_that_confirms_nothing_is_one_clear_error(tiny_model_dir) -
 
     model, tok = load_model(str(tiny_model_dir), "cpu")
     engine = Engine(model, tok, max_new_tokens=4, batch_size=8)
-    cfg = TrainsetConfig(recipes="qa", model_questions=False, round_trip="all", unanswerable=0)
+    cfg = TrainsetConfig(recipes="qa", model_questions="off", round_trip="all", unanswerable=0)
     ts = build_trainset(dataset(), cfg, engine, tok)
     assert ts.recipes["qa"] == [] and ts.counts["dropped"]["round trip"] == ts.counts["candidates"]
     with pytest.raises(DataError, match=r"no usable training data .* round trip: \d+"):
@@ -202,11 +202,27 @@ def test_a_tiny_model_that_confirms_nothing_is_one_clear_error(tiny_model_dir) -
         check_usable(only_absent, dataset())
 
 
+def test_model_questions_auto_asks_a_large_enough_generator(tiny_model_dir) -> None:
+    from compare.generate import Engine
+    from compare.trainset.build import writes_questions
+    from finetune.models import load_model
+
+    model, tok = load_model(str(tiny_model_dir), "cpu")
+    engine = Engine(model, tok, max_new_tokens=4, batch_size=8)
+    assert not writes_questions("auto", engine)  # a tiny model: far under the line
+    assert writes_questions("on", engine) and not writes_questions("off", engine)
+    assert TrainsetConfig(model_questions="false").model_questions == "off"  # the old boolean spelling
+    ts = build_trainset(dataset(), TrainsetConfig(recipes="qa", round_trip="off"), engine, tok)
+    assert ts.counts["model_questions"] is False
+    assert not any(q.metadata["origin"] == "model" for q in ts.recipes["qa"])
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [({"mode": "sometimes"}, "`mode`"), ({"recipes": "qa,nope"}, "`recipes` has unknown"),
      ({"max_facts_per_page": -1}, "`max_facts_per_page`"), ({"reader_layout": "x"}, "`reader_layout`"),
-     ({"round_trip": "yes"}, "`round_trip`"), ({"unanswerable": 1.5}, "`unanswerable`")],
+     ({"round_trip": "yes"}, "`round_trip`"), ({"unanswerable": 1.5}, "`unanswerable`"),
+     ({"model_questions": "sometimes"}, "`model_questions`")],
 )  # fmt: skip
 def test_config_names_the_field(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
