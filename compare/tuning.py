@@ -230,11 +230,7 @@ class Tuner:
                 done = max(card.get("epochs_done", probe), 1)
                 probe_seconds[lr] = card.get("train_seconds", 0.0) * min(probe, done) / done
             lrs = [pick(list(trials.values())).knobs["lr"]]
-        cards = {}
-        for lr in lrs:
-            _, cards[lr] = train_adapter(replace(train, lr=lr), None)
-            for epoch in range(1, cards[lr]["epochs_done"] + 1):
-                self.snapshot_trial(lr, epoch, cards[lr], trials)
+        cards = {lr: self.train_lr(train_adapter, replace(train, lr=lr), trials) for lr in lrs}
         finals = sorted(
             (t for t in trials.values() if t.knobs["lr"] in cards), key=lambda t: t.knobs["epochs"]
         )
@@ -245,13 +241,39 @@ class Tuner:
         extra = sum(lost.values()) + sum(s for lr, s in probe_seconds.items() if lr not in cards)
         default = trials.get(_key({"lr": train.lr, "epochs": train.epochs}))
         self.record("ft", chosen, list(trials.values()), default, extra)
+        until = (f"until {bench.tune_patience} epochs brought no dev gain (at most {train.epochs})"
+                 if bench.tune_patience else "to the end")  # fmt: skip
         self.out["systems"]["ft"]["note"] = (
-            f"each lr trained {probe} of {train.epochs} epochs, the best went on to the end"
+            f"each lr trained {probe} of {train.epochs} epochs, the best went on {until}"
             if probe
-            else "each lr trained for all its epochs"
+            else f"each lr trained {until}"
         )
         folder = Path(card["path"]) / "epochs" / str(chosen.knobs["epochs"])
         return folder, card | {"epoch": chosen.knobs["epochs"], "key": digest(card["key"], chosen.knobs)}
+
+    def train_lr(self, train_adapter: Callable[..., tuple[Path, dict]], cfg: Any, trials: dict) -> dict:
+        """Train ``cfg`` and score dev after every epoch; with ``bench.tune_patience``, one epoch at a
+        time (each resumes the last checkpoint, to the same weights as one run) until that many epochs
+        in a row bring no gain. Returns the training card of the last epoch trained."""
+        patience = self.configs["bench"].tune_patience
+        if not patience:
+            _, card = train_adapter(cfg, None)
+            for epoch in range(1, card["epochs_done"] + 1):
+                self.snapshot_trial(cfg.lr, epoch, card, trials)
+            return card
+        best, stale = -1.0, 0
+        for epoch in range(1, cfg.epochs + 1):
+            _, card = train_adapter(cfg, epoch if epoch < cfg.epochs else None)
+            if card["epochs_done"] < epoch:  # the trainer stopped itself (train.patience on dev loss)
+                break
+            acc = self.snapshot_trial(cfg.lr, epoch, card, trials).accuracy
+            best, stale = (acc, 0) if acc > best else (best, stale + 1)
+            if stale >= patience:
+                break
+        if epoch < cfg.epochs:
+            print(f"[tune:ft] lr {cfg.lr:g}: no dev gain for {patience} epochs; stopped after {epoch} "
+                  f"of {cfg.epochs}")  # fmt: skip
+        return card
 
     def recipe(self, names: Sequence[str], probe: Callable[[str], tuple[Path, dict]]) -> str:
         """The training-data recipe with the best dev accuracy after a short training of each

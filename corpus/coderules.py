@@ -15,7 +15,9 @@ from collections.abc import Iterator
 
 from corpus.qarules import (
     ANSWER_END,
+    IDENT,
     IDENT_PATTERN,
+    VAGUE,
     Fact,
     Where,
     clean,
@@ -55,6 +57,15 @@ def fits(rest: str, answer: str) -> bool:
         not _CONTEXT.search(rest.lower()) and clean(answer).lower() not in rest.lower()
         and not re.search(r"[\u2013\u2014]|\ba number of ways\b", rest)
     )  # fmt: skip
+
+
+# "Which function expects a file-like object?" has many answers: what it does takes more words than that.
+MIN_CONTENT_WORDS = 4
+
+
+def says_little(rest: str) -> bool:
+    """Whether a question's tail has too few content words to pick out one thing."""
+    return sum(w.lower() not in VAGUE for w in rest.split()) < MIN_CONTENT_WORDS
 
 
 # "The X parameter defaults to False" is the default rule's; "is", "has" say what X is, not does.
@@ -102,7 +113,8 @@ def kind_subject(sentence: str, where: Where) -> Iterator[Fact]:
     if not m or kind.split()[-1] not in KINDS or m.group("verb") in KINDS | _NOT_VERBS:
         return
     answer, verb, rest = clean(m.group("id")), m.group("verb"), clean(m.group("rest"))
-    if not fits(rest, answer):
+    # "The manage.py startapp command ...": the command is "manage.py startapp", not a file
+    if not fits(rest, answer) or says_little(f"{verb} {rest}") or answer.endswith(".py"):
         return
     qs = (f"Which {kind} {verb} {rest}?", f"What is the name of the {kind} that {verb} {rest}?")
     yield Fact(answer, qs, "kind", sentence)
@@ -204,10 +216,46 @@ def kind_which(sentence: str, where: Where) -> Iterator[Fact]:
         return
     kind, answer, verb, rest = m.group("kind"), clean(m.group("id")), m.group("verb"), clean(m.group("rest"))
     # "Which method takes two arguments?" has many answers; "... other than the one in?" is cut short
-    if not fits(rest, answer) or len(rest.split()) < 4 or rest.split()[-1] in _DANGLING:
+    if not fits(rest, answer) or says_little(f"{verb} {rest}") or rest.split()[-1] in _DANGLING:
         return
     qs = (f"Which {kind} {verb} {rest}?", f"What is the name of the {kind} that {verb} {rest}?")
     yield Fact(answer, qs, "kind", sentence)
+
+
+# "You can check the new table name with the through model's _meta.db_table property": the means, asked
+# as "how"; what is used or what it is used on must be named, so "You can do it with care" asks nothing.
+_MEANS = re.compile(
+    r"^(?:[A-Z][a-z]+, )?[Yy]ou (?:can|may|should) (?:also )?(?P<verb>[a-z]+) (?P<obj>[^,;:()]{3,60}?) "
+    r"(?:with|using|through|via) (?P<ans>[^,;:()]{2,50}?)[.:!]?$"
+)
+
+
+def means(sentence: str, where: Where) -> Iterator[Fact]:
+    """``You can install ReportLab with pip``: how can you install ReportLab?"""
+    m = _MEANS.match(sentence)
+    if not m or not (answer := short(m.group("ans"), 8)):
+        return
+    verb, obj = m.group("verb"), clean(m.group("obj"))
+    named = IDENT.search(answer) or specific(obj, where.names) or specific(answer, where.names)
+    if not named or verb in _NOT_VERBS | {"be", "do", "have"} or not fits(f"{verb} {obj}", answer):
+        return
+    qs = (f"How can you {verb} {obj}?", f"What can you use to {verb} {obj}?")
+    yield Fact(answer, qs, "purpose", sentence)
+
+
+# "CSRF protection works by checking for a secret in each POST request": how does CSRF protection work?
+_WORKS_BY = re.compile(r"^(?P<subj>[^,;:()]{2,40}?) works by (?P<ans>[a-z]+ing [^;:()]{3,80}?)[.!]?$")
+
+
+def works_by(sentence: str, where: Where) -> Iterator[Fact]:
+    """``CSRF protection works by checking for a secret in each POST request``."""
+    m = _WORKS_BY.match(sentence)
+    subj = clean(m.group("subj")) if m else ""
+    if not m or not specific(subj, where.names) or _CONTEXT.search(subj.lower()):
+        return
+    subj = lowered(subj)
+    yield Fact(f"by {clean(m.group('ans'))}", (f"How does {subj} work?", f"What does {subj} work by?"),
+               "purpose", sentence)  # fmt: skip
 
 
 register_rule("code", code_does)
@@ -216,3 +264,5 @@ register_rule("kind-which", kind_which)
 register_rule("kind", kind_subject)
 register_rule("kind-object", kind_object)
 register_rule("uses", subject_uses)
+register_rule("means", means)
+register_rule("works-by", works_by)

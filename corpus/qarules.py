@@ -136,7 +136,7 @@ def specific(phrase: str, names: frozenset[str] = frozenset()) -> bool:
 _SEQUENCE = frozenset("first second third next last finally now".split())  # noqa: SIM905
 
 
-def _stem(word: str) -> str:
+def stem(word: str) -> str:
     w = word.lower().strip("`’'s")
     return w[:-2] if w.endswith("es") and len(w) > 4 else w[:-1] if w.endswith("s") and len(w) > 3 else w
 
@@ -148,9 +148,9 @@ def topical(phrase: str, where: Where) -> bool:
     words = clean(phrase).split()
     if words and words[0].lower() in {"a", "an", "the"}:
         words = words[1:]
-    topic = {_stem(w) for w in re.findall(r"[\w’'-]+", f"{where.heading} {where.title}")}
+    topic = {stem(w) for w in re.findall(r"[\w’'-]+", f"{where.heading} {where.title}")}
     plain = all(w.lower() not in VAGUE | _SEQUENCE for w in words)
-    return 0 < len(words) <= 3 and plain and all(_stem(w) in topic for w in words)
+    return 0 < len(words) <= 3 and plain and all(stem(w) in topic for w in words)
 
 
 def good_answer(answer: str) -> bool:
@@ -216,7 +216,7 @@ _DEFINITION = re.compile(
     r"^(?P<term>(?:The |An? )?[\w`().-]+(?: [\w`().-]+){0,4}?) (?P<verb>is|are) "
     r"(?P<defn>an? [^.;:()]{3,80}?)" + _END
 )
-DEFINITION_WORDS = 16  # a definition is asked whole up to this many words, else to its first comma
+DEFINITION_WORDS = 20  # a definition is asked whole up to this many words, else to its first comma
 
 
 def definition_answer(sentence: str, m: re.Match) -> str | None:
@@ -331,6 +331,9 @@ def subject(phrase: str, where: Where, generic: bool = False) -> str | None:
     words = clean(phrase).split()
     if not words:
         return None
+    pronoun = words[0].lower() in {"it", "this", "they", "its", "their"}
+    if pronoun and not name_like(where.title):  # "By what are Writing your first app provided?": no
+        return None
     if words[0].lower() in {"it", "this", "they"} and len(words) == 1:
         return clean(where.title)
     if words[0].lower() in {"its", "their"} and len(words) > 1:  # "Its lead designer" -> of the page's topic
@@ -340,8 +343,24 @@ def subject(phrase: str, where: Where, generic: bool = False) -> str | None:
     if not (specific(words[0], where.names) or words[0].isupper()):
         words[0] = words[0].lower()  # "Design work on X" reads "who is design work on X led by?"
     text = " ".join(words)
-    named = specific(text, where.names) or text.split()[0] in {"the", "every", "each"}
+    # "the comparison", "the backend": one plain noun after "the" names nothing a reader can place,
+    # unless the section is about it ("the admin" on the admin's pages) or the page is a thing the
+    # question's "For <title>," prefix names ("For Brisil 40 Pro, how long does the battery last?")
+    determined = words[0] in {"the", "every", "each"} and (
+        len(words) >= 3 or topical(text, where) or name_like(where.title)
+    )
+    named = specific(text, where.names) or determined
     return text if named or (generic and len(words) <= 4) else None
+
+
+def name_like(title: str) -> bool:
+    """Whether a page title names a thing a pronoun can stand for ("Rennal 7 Mini"), rather than an
+    activity or a guide ("Writing your first Django app, part 2", "How to deploy with WSGI")."""
+    words = clean(title).split()
+    return (
+        0 < len(words) <= 5 and not re.search(r"[,:;?]", title)
+        and not words[0].endswith("ing") and words[0].lower() not in {"how", "what", "why", "when"}
+    )  # fmt: skip
 
 
 _ACTIVE_NUM = re.compile(

@@ -32,6 +32,9 @@ _AUX = frozenset(
 # A first sentence that is the first of several steps ("Download the code." then "Install Django.")
 # answers "How do I get started?" with a part of its answer.
 _STEP = re.compile(r"^(?:Download|Install|Run|Use|Add|Set|Read|Check|Walk|Create|Make|Go|Open|Type)\b")
+# "How do I automatically set a field's value ...?" and "What does a field class do?" are answered by
+# the section as a whole: a hand audit found their first sentences stop before the point.
+_PROCEDURE = re.compile(r"^(?:How (?:do|can|should|would) (?:I|you|we)\b|What does .+ do\?$)")
 ANSWER_WORDS = (3, 30)  # a first sentence shorter says nothing, longer is a paragraph's work
 
 
@@ -46,19 +49,40 @@ def first_sentence(text: str) -> str | None:
     return None
 
 
+_YES_NO = re.compile(r"^(?:Do|Does|Is|Are|Can|Should|Will|Must|May|Has|Have)\b")
+_REPLY = re.compile(r"^(?:Yes|No|Nope|Yep)[.!]$")
+_YES_NO_WORD = re.compile(r"^(?:Yes|No|Nope|Yep)\b")  # "No, Django is not a CMS ...": a reply to "Is ...?"
+
+
+def yes_no_answer(text: str, answer: str) -> str | None:
+    """A bare "Nope." under "Do I have to use your model layer?" with the sentence after it, which
+    says why ("Nope. The model layer is decoupled from the rest of the framework."); None when that
+    sentence only points elsewhere ("Yes. See Integrating with a legacy database.")."""
+    prose = " ".join(ln.strip() for ln in text.splitlines() if ln.strip())
+    parts = SENTENCE_BREAK.split(prose[prose.find(answer) :])
+    reason = parts[1].strip() if len(parts) > 1 else ""
+    low, high = ANSWER_WORDS
+    ok = reason.endswith(".") and low <= len(reason.split()) <= high and not reason.startswith("See ")
+    return f"{answer} {reason}" if ok else None
+
+
 def heading_questions(text: str, where: Where) -> Iterator[Fact]:
     """``## What are Django's prerequisites?`` / ``Django requires Python.``: the heading, answered
     by the sentence under it."""
     heading = clean(where.heading) if where.heading.strip().endswith("?") else ""
     if not _ASKS.match(heading) or _CONTEXT.search(heading) or not _AUX & set(heading.lower().split()):
         return
+    if _PROCEDURE.match(heading):  # its first sentence sets the scene; the steps come after
+        return
     answer = first_sentence(text)
+    if answer and _YES_NO.match(heading) and _REPLY.match(answer):
+        answer = yes_no_answer(text, answer)
     low, high = ANSWER_WORDS
     # a sentence that ends in "." ("Make sure that:" leads into a list; a table's header has no stop)
     if (
         not answer
         or not answer.endswith(".")
-        or _NOT_ANSWER.match(answer)
+        or (_NOT_ANSWER.match(answer) and not (_YES_NO.match(heading) and _YES_NO_WORD.match(answer)))
         or _STEP.match(answer)
         or not low <= len(answer.split()) <= high
     ):

@@ -11,7 +11,7 @@ Everything here is deterministic and model-free.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import corpus.coderules
@@ -179,17 +179,58 @@ def read_page(doc: Document) -> tuple[list[PageFact], list[Span]]:
     return facts, spans
 
 
+# Names the examples define: classes (``class Place(models.Model):``, anywhere in the corpus), and on
+# their own page top-level functions and variables with an underscore (``format_string = ...``). A
+# question about them ("What does Place.objects.all() return?") is about the example, not the
+# software: every hand audit found such pairs meaningless without the page open. A name the corpus
+# also uses as an API's (after a dot, ``generic.DetailView``, or as a keyword argument,
+# ``db_tablespace="indexes"``) is the software's own, even where an example defines it.
+_CLASS_DEF = re.compile(r"^class ([A-Z]\w*)", re.M)
+_LOCAL_DEF = re.compile(r"^def ([a-z]\w*_\w*)|^\s*([a-z]\w*_\w*(?:\s*,\s*[a-z]\w*_\w*)*) = ", re.M)
+_API_USE = re.compile(r"\.([A-Za-z_]\w*)|\b([a-z_]\w*)=(?!=)")
+_NAME_TOKEN = re.compile(r"[A-Za-z_]\w*")
+
+
+def code_of(text: str) -> str:
+    return "\n".join("\n".join(block) for block, code in paragraphs(text) if code)
+
+
+def example_names(code: str, classes: frozenset[str], api: frozenset[str]) -> frozenset[str]:
+    """The example's own names in a page's ``code`` plus the corpus's example ``classes``, less the
+    names the corpus uses as an API's (``api``)."""
+    local = {n.strip() for m in _LOCAL_DEF.finditer(code) for g in m.groups() if g for n in g.split(",")}
+    return (classes | frozenset(local)) - api
+
+
+def corpus_names(docs: Sequence[Document]) -> tuple[dict[str, str], frozenset[str], frozenset[str]]:
+    """Each page's code, the classes the corpus's examples define, and the names it uses as an API's."""
+    codes = {doc.doc_id: code_of(doc.text) for doc in docs}
+    classes = frozenset(n for code in codes.values() for n in _CLASS_DEF.findall(code))
+    api = frozenset(g for doc in docs for m in _API_USE.finditer(doc.text) for g in m.groups() if g)
+    return codes, classes, api
+
+
+def about_example(fact: Fact, names: frozenset[str]) -> bool:
+    """Whether a fact's questions or answer name one of its page's example names."""
+    text = " ".join((*fact.questions, fact.answer))
+    return bool(names) and any(t in names for t in _NAME_TOKEN.findall(text))
+
+
 def read_pages(docs: Iterable[Document], max_facts_per_page: int = 0) -> PageReading:
     """Facts of every page (each answer a verbatim span of its page; the same question asked once),
-    capped per page when ``max_facts_per_page`` is set (first in page order), and spans for a model."""
+    capped per page when ``max_facts_per_page`` is set (first in page order), and spans for a model.
+    Facts about an example's own names are left out (``example_names``)."""
     out = PageReading()
     asked: set[str] = set()
+    docs = list(docs)
+    codes, classes, api = corpus_names(docs)
     for doc in docs:
         facts, spans = read_page(doc)
+        examples = example_names(codes[doc.doc_id], classes, api)
         kept = []
         for pf in facts:
             new = tuple(q for q in pf.fact.questions if q.lower() not in asked)
-            if not new or not contains(doc.text, pf.fact.answer):
+            if not new or not contains(doc.text, pf.fact.answer) or about_example(pf.fact, examples):
                 continue
             asked.update(q.lower() for q in new)
             kept.append(pf)

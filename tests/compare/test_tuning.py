@@ -137,7 +137,7 @@ def test_ft_probes_each_lr_then_continues_the_best_and_picks_the_epoch() -> None
     table = {(0.002, e): 0.1 * e for e in range(1, 5)} | {(0.0005, e): 0.05 * e for e in range(1, 5)}
     table[(0.002, 3)] = 0.9  # the best epoch is not the last
     trained: list = []
-    t = tuner(table, BenchConfig(tune_probe_epochs=2), TrainConfig(lr=2e-3, epochs=4))
+    t = tuner(table, BenchConfig(tune_probe_epochs=2, tune_patience=0), TrainConfig(lr=2e-3, epochs=4))
     folder, card = t.ft(fake_training(trained))
     assert trained == [(0.002, 2), (0.0005, 2), (0.002, None)]  # probes, then only the winner goes on
     assert str(folder) == "/c/0.002/epochs/3" and card["epoch"] == 3
@@ -152,15 +152,33 @@ def test_ft_probes_each_lr_then_continues_the_best_and_picks_the_epoch() -> None
 def test_ft_tie_between_epochs_keeps_the_fewer_and_without_probing_trains_each_lr() -> None:
     table = {(lr, e): 0.5 for lr in (0.002, 0.0005) for e in range(1, 4)}
     trained: list = []
-    t = tuner(table, BenchConfig(tune_probe_epochs=0), TrainConfig(lr=2e-3, epochs=3))
+    t = tuner(table, BenchConfig(tune_probe_epochs=0, tune_patience=0), TrainConfig(lr=2e-3, epochs=3))
     _, card = t.ft(fake_training(trained))
     assert trained == [(0.002, None), (0.0005, None)] and card["epoch"] == 1
     assert t.out["systems"]["ft"]["seconds"] == 6 * 10.0 + 300.0  # the losing lr's full training
     # after probing, the probe's epoch is scored first; a tie with an earlier epoch still takes it
     table = {(lr, e): 0.5 for lr in (0.002, 0.0005) for e in range(1, 5)}
-    t = tuner(table, BenchConfig(tune_probe_epochs=2), TrainConfig(lr=2e-3, epochs=4))
+    t = tuner(table, BenchConfig(tune_probe_epochs=2, tune_patience=0), TrainConfig(lr=2e-3, epochs=4))
     _, card = t.ft(fake_training([]))
     assert card["epoch"] == 1
+
+
+@pytest.mark.parametrize(
+    ("curve", "trained_to", "chosen"),
+    [
+        ([0.3, 0.1, 0.2, 0.2, 0.9, 0.9], 4, 1),  # three epochs without a gain: stop, keep epoch 1
+        ([0.1, 0.1, 0.1, 0.2, 0.2, 0.3], 6, 6),  # a gain within every three epochs: to the end
+        ([0.0, 0.0, 0.0, 0.0, 0.0, 0.0], 4, 1),  # nothing learnt: four epochs, not six
+    ],
+)
+def test_ft_stops_when_dev_accuracy_stops_rising(curve: list, trained_to: int, chosen: int) -> None:
+    table = {(0.002, e): acc for e, acc in enumerate(curve, 1)}
+    trained: list = []
+    t = tuner(table, BenchConfig(tune_lrs="2e-3", tune_patience=3), TrainConfig(lr=2e-3, epochs=6))
+    _, card = t.ft(fake_training(trained))
+    # one epoch at a time, each resuming the last (the last call trains to the end of the schedule)
+    assert trained == [(0.002, e if e < 6 else None) for e in range(1, trained_to + 1)]
+    assert card["epoch"] == chosen and len(t.out["systems"]["ft"]["trials"]) == trained_to
 
 
 def test_prompt_tuning_sets_the_chosen_knobs_and_reads_only_dev(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -248,3 +248,33 @@ def test_a_plain_term_is_defined_where_its_section_is_about_it(
     facts = read_pages([Document("p", title, page)]).facts
     got = [(pf.fact.questions[0], pf.fact.answer) for pf in facts if pf.fact.rule == "definition"]
     assert got == ([expected] if expected else [])
+
+
+def test_facts_about_an_examples_own_names_are_left_out() -> None:
+    example = (
+        "# Examples\n\nPlace.objects.all() returns all places in the example database.\n\n"
+        "get_queryset() should return a QuerySet with the rows you want.\n\n"
+        "```\nclass Place(models.Model):\n    name = models.CharField(max_length=50)\n\n"
+        "    def get_queryset(self):\n        return super().get_queryset()\n```\n"
+    )
+    # DetailView is the software's own class (generic.DetailView), even where an example defines one
+    api = (
+        "# Views\n\nThe DetailView class displays a single object of a model in a template.\n\n"
+        "```\nclass DetailView(generic.DetailView):\n    pass\n```\n"
+    )
+    facts = read_pages([Document("ex", "Examples", example), Document("v", "Views", api)]).facts
+    asked = [pf.fact.questions[0] for pf in facts]
+    assert "What should get_queryset() return?" in asked  # a method the example overrides: real API
+    assert not any("Place" in q for q in asked)
+    assert any("DetailView" in pf.fact.answer for pf in facts)
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [("Rennal 7 Mini", "Who is the lead designer of Rennal 7 Mini?"),
+     ("Writing your first Django app, part 2", None)],  # not a thing "it" can stand for
+)  # fmt: skip
+def test_a_pronoun_stands_for_the_page_title_only_when_that_names_a_thing(title: str, expected) -> None:
+    facts = read_pages([Document("p", title, f"# {title}\n\nIts lead designer is Odile Breksel.\n")]).facts
+    got = [pf.fact.questions[0] for pf in facts]
+    assert got == ([expected] if expected else [])
