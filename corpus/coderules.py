@@ -100,15 +100,25 @@ def code_does(sentence: str, where: Where) -> Iterator[Fact]:
 # after them says they are code.
 _NAMED = r"(?:" + IDENT_PATTERN + r"|[A-Z]+[a-z0-9]+(?:[A-Z]+[a-z0-9]*)+)"
 _KIND_SUBJECT = re.compile(
-    r"^(?:The )?(?P<id>" + _NAMED + r")(?P<kind>(?: [a-z]+){1,2}) (?P<verb>[a-z]+s) "
+    r"^(?:The |Your (?:project[’']s )?)?(?P<id>" + _NAMED + r")(?P<kind>(?: [a-z]+){1,2}) (?P<verb>[a-z]+s) "
     r"(?P<rest>[^;:()]{5,90}?)" + _STOP
+)
+
+
+# "The command python manage.py diffsettings displays ...": the kind first, then a name of several
+# words, so the verb must be one that documentation uses of commands and functions.
+_KIND_FIRST = re.compile(
+    r"^The (?P<kind>command|function|method|template tag|filter|module) "
+    r"(?P<id>[a-z][\w.-]*(?: [a-z-][\w.-]*){0,3}?) "
+    r"(?P<verb>displays|prints|shows|lists|outputs|creates|generates|removes|deletes|checks|validates|"
+    r"installs|compiles|collects|loads|runs|starts) (?P<rest>[^;:()]{5,90}?)" + _STOP
 )
 
 
 def kind_subject(sentence: str, where: Where) -> Iterator[Fact]:
     """``The method_decorator decorator transforms a function decorator into a method decorator``:
     which decorator transforms a function decorator into a method decorator?"""
-    m = _KIND_SUBJECT.match(sentence)
+    m = _KIND_SUBJECT.match(sentence) or _KIND_FIRST.match(sentence)
     kind = clean(m.group("kind")) if m else ""
     if not m or kind.split()[-1] not in KINDS or m.group("verb") in KINDS | _NOT_VERBS:
         return
@@ -258,6 +268,45 @@ def works_by(sentence: str, where: Where) -> Iterator[Fact]:
                "purpose", sentence)  # fmt: skip
 
 
+# "The render() function takes the request object as its first argument": reference pages state a
+# signature this way, argument by argument.
+_ARGUMENT = re.compile(
+    r"^(?:The )?(?P<subj>" + IDENT_PATTERN + r")(?: function| method| class| decorator)? "
+    r"(?:takes|accepts|expects) (?P<ans>[^,;:()]{2,40}?) as its (?P<nth>first|second|third|only) "
+    r"(?:positional )?argument"
+)
+
+
+def argument_of(sentence: str, where: Where) -> Iterator[Fact]:
+    """``The get_object_or_404() function takes a Django model as its first argument``: what does
+    get_object_or_404() take as its first argument?"""
+    m = _ARGUMENT.match(sentence)
+    if not m or not (answer := short(m.group("ans"), 8)) or _CONTEXT.search(answer.lower()):
+        return
+    subj, nth = clean(m.group("subj")), m.group("nth")
+    qs = (f"What does {subj} take as its {nth} argument?", f"What is the {nth} argument of {subj}?")
+    yield Fact(answer, qs, "code", sentence)
+
+
+# "The decorators in django.views.decorators.http can be used to restrict access to views ...": what
+# can be used to ...? The subject names code, so the answer is a thing a reader can look up.
+_USED_TO = re.compile(
+    r"^(?P<ans>[A-Z][^,;:()]{2,60}?) (?:can|may) be used to (?P<goal>[a-z][^;:()]{5,80}?)[.!]?$"
+)
+
+
+def used_to(sentence: str, where: Where) -> Iterator[Fact]:
+    """``The decorators in django.views.decorators.http can be used to restrict access to views``."""
+    m = _USED_TO.match(sentence)
+    if not m or not IDENT.search(m.group("ans")) or not (answer := short(m.group("ans"), 8)):
+        return
+    goal = clean(m.group("goal"))
+    if _CONTEXT.search(f"{answer} {goal}".lower()) or says_little(goal):
+        return
+    yield Fact(lowered(answer), (f"What can be used to {goal}?", f"What can you use to {goal}?"), "purpose",
+               sentence)  # fmt: skip
+
+
 register_rule("code", code_does)
 register_rule("inherit", must_inherit)
 register_rule("kind-which", kind_which)
@@ -266,3 +315,5 @@ register_rule("kind-object", kind_object)
 register_rule("uses", subject_uses)
 register_rule("means", means)
 register_rule("works-by", works_by)
+register_rule("argument", argument_of)
+register_rule("used-to", used_to)
