@@ -19,10 +19,15 @@ def code_digest() -> str:
     import compare.trainset.build as build
     import compare.trainset.filters as filters
     import compare.trainset.generate as generate
+    import corpus.absent as absent
+    import corpus.coderules as coderules
+    import corpus.linerules as linerules
     import corpus.qarules as qarules
+    import corpus.sectionrules as sectionrules
     import corpus.trainset as trainset
 
-    return digest(*(Path(m.__file__).read_text() for m in (build, filters, generate, qarules, trainset)))
+    modules = (build, filters, generate, absent, coderules, linerules, qarules, sectionrules, trainset)
+    return digest(*(Path(m.__file__).read_text() for m in modules))
 
 
 def check_trainable(ds: Dataset, specs: list[Any], trainset: TrainsetConfig, path: Path) -> None:

@@ -294,3 +294,21 @@ def test_report_says_how_many_unanswerable_items_and_rule_agreements() -> None:
     assert "Unanswerable items" in lines[0] and ": 4." in lines[0]
     assert "7 of 10 rule items" in lines[1] and lines[-1] == ""
     assert extra_lines({"unanswerable": 0, "rule_round_trip": {"asked": 0, "agreed": 0}}) == []
+
+
+@pytest.mark.parametrize(
+    "module", ["corpus.coderules", "corpus.sectionrules", "corpus.linerules", "corpus.absent"]
+)
+def test_a_changed_rule_module_remakes_the_cached_data(monkeypatch, module: str) -> None:
+    import importlib
+    from pathlib import Path
+
+    from compare.trainset.stage import code_digest
+
+    before = code_digest()
+    target = Path(importlib.import_module(module).__file__)
+    real = Path.read_text
+    monkeypatch.setattr(
+        Path, "read_text", lambda self, *a, **k: real(self, *a, **k) + ("#" if self == target else "")
+    )
+    assert code_digest() != before

@@ -166,8 +166,8 @@ def test_window_centres_on_its_sentence() -> None:
          "on_commit()", "Which function does Django provide to register callbacks run after a commit?"),
         ("The render() function takes the request object as its first argument.", "code",
          "the request object", "What does render() take as its first argument?"),
-        ("The decorators in django.views.decorators.http can be used to restrict access to views by request method.",
-         "purpose", "the decorators in django.views.decorators.http",
+        ("The decorators in django.views.decorators.http can be used to restrict access to views by "
+         "request method.", "purpose", "the decorators in django.views.decorators.http",
          "What can be used to restrict access to views by request method?"),
         ("The command python manage.py diffsettings displays differences between two settings files.",
          "kind", "python manage.py diffsettings",
