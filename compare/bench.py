@@ -28,7 +28,7 @@ from compare.model_axis import model_slug
 from compare.stages import StageCache, digest, questions_digest
 from compare.systems import SystemSpec, get_systems
 from compare.trainset.config import TrainsetConfig
-from compare.trainset.stage import check_trainable, trainset_stage, with_train
+from compare.trainset.stage import answers_taught, check_trainable, trainset_stage, with_train
 from compare.tuning import dev_budget
 from corpus.chunking import ChunkConfig
 from corpus.config import apply_overrides, read_saved_config, save_config
@@ -355,7 +355,8 @@ def tuned_sft(ds: Dataset, configs: dict, res: Any, cache: StageCache, summary: 
     t0 = time.perf_counter()
     tuner = Tuner(ds, configs, res, cache, summary)
     if len(recipes) > 1:
-        chosen = tuner.recipe(list(recipes), partial(probe_recipe, ds, recipes, configs, trainer))
+        probe = partial(probe_recipe, ds, recipes, configs, trainer)
+        chosen = tuner.recipe(list(recipes), probe, lambda name, qs: answers_taught(recipes[name], qs))
         ds = with_train(ds, recipes[chosen])
         configs["train"] = recipe_config(configs["train"], chosen)
         summary["trainset"]["recipe"] = chosen

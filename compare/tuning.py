@@ -275,9 +275,19 @@ class Tuner:
                   f"of {cfg.epochs}")  # fmt: skip
         return card
 
-    def recipe(self, names: Sequence[str], probe: Callable[[str], tuple[Path, dict]]) -> str:
+    def recipe(
+        self, names: Sequence[str], probe: Callable[[str], tuple[Path, dict]],
+        taught: Callable[[str, Sequence[QAItem]], int] | None = None,
+    ) -> str:  # fmt: skip
         """The training-data recipe with the best dev accuracy after a short training of each
-        (``probe(name)`` trains it a few epochs at the configured learning rate); a tie keeps the first."""
+        (``probe(name)`` trains it a few epochs at the configured learning rate); a tie keeps the first.
+        When no recipe's items hold the answer of any dev question (``taught(name, questions)``), dev
+        cannot tell them apart: the first is kept untried, and the report says why."""
+        if taught is not None and not any(taught(n, self.questions) for n in names):
+            why = f"no recipe's items hold the answer of any of the {len(self.questions)} dev questions"
+            self.out["recipe"] = {"chosen": names[0], "trials": [], "skipped": why}
+            print(f"[tune:recipe] {why}: {names[0]} kept without a trial")
+            return names[0]
         trials = []
         for name in names:
             folder, card = probe(name)

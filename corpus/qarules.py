@@ -289,8 +289,12 @@ def passive_fits(subj: str, answer: str, prep: str) -> bool:
     ("The initial QuerySet (q1)"), opening with "only" or a gerund ("verifying a redirect is performed
     by the app"); a place that is a plain phrase ("written in a newsroom environment" reads as the
     language Django is written in): after in/on/at, the answer must name something."""
-    first = subj.split()[0].lower()
-    if "(" in subj or first == "only" or (first.endswith("ing") and subj[0].islower()):
+    words = subj.lower().split()
+    first, second = words[0], (words[1:] or [""])[0]
+    # a gerund: lower case ("verifying ..."), or taking an object ("Verifying a redirect"); "String
+    # values" is a noun phrase
+    gerund = first.endswith("ing") and (subj[0].islower() or second in {"a", "an", "the", "that", "your"})
+    if "(" in subj or first == "only" or gerund:
         return False
     return prep not in _PLACE or bool(IDENT.search(answer) or re.search(r"\d|\b[A-Z]", answer))
 
@@ -332,7 +336,10 @@ def subject(phrase: str, where: Where, generic: bool = False) -> str | None:
     if not words:
         return None
     pronoun = words[0].lower() in {"it", "this", "they", "its", "their"}
-    if pronoun and not name_like(where.title):  # "By what are Writing your first app provided?": no
+    # The title stands for the pronoun only when it names one thing ("Rennal 7 Mini"): a topic title
+    # ("Formsets", "Writing your first app") is what the page is about, not what "they" refers to
+    # (a hand audit found "They" meaning two fields, "This" an argument, resolved to such titles).
+    if pronoun and not (name_like(where.title) and specific(where.title)):
         return None
     if words[0].lower() in {"it", "this", "they"} and len(words) == 1:
         return clean(where.title)

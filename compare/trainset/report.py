@@ -69,7 +69,9 @@ def trainset_lines(summary: Mapping[str, Any]) -> list[str]:
             "",
         ]
     recipe = summary.get("tuning", {}).get("recipe")
-    if recipe:
+    if recipe and recipe.get("skipped"):
+        lines += [f"Recipe: **{recipe['chosen']}**, kept without a dev trial: {recipe['skipped']}.", ""]
+    elif recipe:
         trials = ", ".join(f"{t['label']} {t['accuracy']:.3f}" for t in recipe["trials"])
         lines += [f"Recipe chosen on dev (accuracy after a short training of each): {trials} -> "
                   f"**{recipe['chosen']}**.", ""]  # fmt: skip

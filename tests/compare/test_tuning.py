@@ -215,3 +215,24 @@ def test_prompt_tuning_sets_the_chosen_knobs_and_reads_only_dev(monkeypatch: pyt
     rag = t.out["systems"]["rag"]
     assert len(rag["trials"]) == 4 and rag["seconds"] == 6.0
     assert rag["trials"][2]["label"].startswith("same prompt as") and rag["trials"][2]["seconds"] == 0
+
+
+@pytest.mark.parametrize(
+    ("taught", "probed", "chosen"),
+    [
+        ({"qa": 0, "distill": 3}, ["qa", "distill"], "distill"),  # dev can tell: both probed, best wins
+        ({"qa": 0, "distill": 0}, [], "qa"),  # no dev answer in any recipe: the first, untried
+    ],
+)
+def test_recipe_is_chosen_on_dev_only_where_dev_can_tell(taught: dict, probed: list, chosen: str) -> None:
+    t = tuner({}, BenchConfig(), TrainConfig())
+    t.score = lambda spec, key: ({"sft-recipe-qa": 0.1, "sft-recipe-distill": 0.4}[spec.adapter], 5.0)
+    calls: list = []
+
+    def probe(name: str) -> tuple[Path, dict]:
+        calls.append(name)
+        return Path(name), {"key": name, "train_seconds": 1.0}
+
+    assert t.recipe(["qa", "distill"], probe, lambda name, qs: taught[name]) == chosen
+    assert calls == probed and t.out["recipe"]["chosen"] == chosen
+    assert bool(t.out["recipe"].get("skipped")) is (not probed)

@@ -289,3 +289,13 @@ def test_a_pronoun_stands_for_the_page_title_only_when_that_names_a_thing(title:
     facts = read_pages([Document("p", title, f"# {title}\n\nIts lead designer is Odile Breksel.\n")]).facts
     got = [pf.fact.questions[0] for pf in facts]
     assert got == ([expected] if expected else [])
+
+
+@pytest.mark.parametrize(
+    ("title", "sentence"),
+    [("Formsets", "They are output with the management form."),  # "they": two fields, not formsets
+     ("Testing tools", "- Verifying a HTTP redirect is performed by the app.")],  # a gerund subject
+)  # fmt: skip
+def test_misread_subjects_ask_nothing(title: str, sentence: str) -> None:
+    facts = read_pages([Document("p", title, f"# {title}\n\n{sentence}\n")]).facts
+    assert [pf.fact.questions[0] for pf in facts] == []
