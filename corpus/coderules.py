@@ -100,7 +100,8 @@ def code_does(sentence: str, where: Where) -> Iterator[Fact]:
 # after them says they are code.
 _NAMED = r"(?:" + IDENT_PATTERN + r"|[A-Z]+[a-z0-9]+(?:[A-Z]+[a-z0-9]*)+)"
 _KIND_SUBJECT = re.compile(
-    r"^(?:The |Your (?:project[’']s )?)?(?P<id>" + _NAMED + r")(?P<kind>(?: [a-z]+){1,2}) (?P<verb>[a-z]+s) "
+    r"^(?:The |Your (?:project[’']s )?)?(?P<id>" + _NAMED + r")(?P<kind>(?: [a-z]+){1,2})"
+    r"(?P<scope> (?:on|of|in) (?:an?|the) [a-z]+(?: [a-z]+)?)? (?P<verb>[a-z]+s) "
     r"(?P<rest>[^;:()]{5,90}?)" + _STOP
 )
 
@@ -126,6 +127,7 @@ def kind_subject(sentence: str, where: Where) -> Iterator[Fact]:
     # "The manage.py startapp command ...": the command is "manage.py startapp", not a file
     if not fits(rest, answer) or says_little(f"{verb} {rest}") or answer.endswith(".py"):
         return
+    kind += m.groupdict().get("scope") or ""  # "the context_object_name attribute on a generic view"
     qs = (f"Which {kind} {verb} {rest}?", f"What is the name of the {kind} that {verb} {rest}?")
     yield Fact(answer, qs, "kind", sentence)
 

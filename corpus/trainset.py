@@ -186,7 +186,11 @@ def read_page(doc: Document) -> tuple[list[PageFact], list[Span]]:
 # also uses as an API's (after a dot, ``generic.DetailView``, or as a keyword argument,
 # ``db_tablespace="indexes"``) is the software's own, even where an example defines it.
 _CLASS_DEF = re.compile(r"^class ([A-Z]\w*)", re.M)
-_LOCAL_DEF = re.compile(r"^def ([a-z]\w*_\w*)|^\s*([a-z]\w*_\w*(?:\s*,\s*[a-z]\w*_\w*)*) = ", re.M)
+# Variables: at the top level or in a function body (8 spaces or more), and tuple unpacking; a class
+# body's attributes (4 spaces: ``context_object_name = ...`` on a view) are the API's options.
+_LOCAL_DEF = re.compile(
+    r"^def ([a-z]\w*_\w*)|^(?: {8,})?([a-z]\w*_\w*) = |^\s*([a-z]\w*_\w*(?:\s*,\s*[a-z]\w*_\w*)+) = ", re.M
+)
 _API_USE = re.compile(r"\.([A-Za-z_]\w*)|\b([a-z_]\w*)=(?!=)")
 _NAME_TOKEN = re.compile(r"[A-Za-z_]\w*")
 

@@ -266,7 +266,9 @@ def test_facts_about_an_examples_own_names_are_left_out() -> None:
         "# Examples\n\nPlace.objects.all() returns all places in the example database.\n\n"
         "get_queryset() should return a QuerySet with the rows you want.\n\n"
         "```\nclass Place(models.Model):\n    name = models.CharField(max_length=50)\n\n"
-        "    def get_queryset(self):\n        return super().get_queryset()\n```\n"
+        "    def get_queryset(self):\n        return super().get_queryset()\n```\n\n"
+        "The context_object_name attribute on a generic view specifies the context variable to use.\n\n"
+        "```\nclass PlaceList(ListView):\n    context_object_name = 'places'\n```\n"
     )
     # DetailView is the software's own class (generic.DetailView), even where an example defines one
     api = (
@@ -276,6 +278,7 @@ def test_facts_about_an_examples_own_names_are_left_out() -> None:
     facts = read_pages([Document("ex", "Examples", example), Document("v", "Views", api)]).facts
     asked = [pf.fact.questions[0] for pf in facts]
     assert "What should get_queryset() return?" in asked  # a method the example overrides: real API
+    assert "Which attribute on a generic view specifies the context variable to use?" in asked  # an option
     assert not any("Place" in q for q in asked)
     assert any("DetailView" in pf.fact.answer for pf in facts)
 
