@@ -15,14 +15,8 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-# Words that make a subject too vague to ask about on its own ("This is a ...", "If the script ...").
-VAGUE = frozenset(
-    "a an the this that these those there here it its they them their we you your i he she if "  # noqa: SIM905
-    "when while where which what who how why each every all some any many most one other such "
-    "both either neither no not only also then thus so but and or for from with without by of on "
-    "in at to as after before since because although though note example see below above "
-    "following".split()
-)
+from corpus.qawords import CLAUSE, CONTEXT, INFINITIVE, OPENERS, ROLES, SEQUENCE, VAGUE
+
 _IDENT = (
     r"(?:--?[a-z][\w-]+|[A-Za-z_][\w.]*\(\)|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|[a-z][a-z0-9]*(?:_[a-z0-9]+)+"
     r"|[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+|`[^`]{1,40}`)"
@@ -86,33 +80,11 @@ def clean(text: str) -> str:
     return " ".join(text.split()).strip(" .;,:")
 
 
-# Words that mark a clause rather than a noun phrase: a subject holding one is not asked about.
-CLAUSE = frozenset(
-    "you we i he she is are was were be been can could will would should may might must if when "  # noqa: SIM905
-    "that which who this these those there do does did not because since although though unless "
-    "whether".split()
-)
 _BAD_ANSWER = re.compile(
     r"^(?:and|or|but|which|that|this|it|you|we|if|when|as|so|then|also)\b|[<>{}|\u2013\u2014]| - "
     r"|\b(?:that|which|the|an?|of|to|for|and|or|with|by|in|is|are)$"
     # context-bound: says nothing closed book
     r"|\b(?:this|these|those|it|following|above|below|instead|here)\b"
-)
-# Words that tie a phrase to its neighbours ("the corresponding attribute", "the main reason"): a subject
-# holding one names nothing a reader without the page could place.
-CONTEXT = frozenset(
-    "corresponding same main above below following previous next latter former such here".split()  # noqa: SIM905
-)
-# Roles a person holds: a copula's name answer is asked with "who" only after one of these.
-_ROLES = frozenset(
-    "designer author creator founder maintainer manager engineer owner contact developer lead "  # noqa: SIM905
-    "director editor inventor chair president".split()
-)
-OPENERS = frozenset(
-    "see note for with as in on at by from to after before when if once unless".split()  # noqa: SIM905
-)
-_INFINITIVE = frozenset(
-    "used able designed intended meant required supposed allowed going".split()  # noqa: SIM905
 )
 
 
@@ -133,9 +105,6 @@ def specific(phrase: str, names: frozenset[str] = frozenset()) -> bool:
     return any(w[:1].isupper() for w in words[1:]) or (words[0].lower() not in VAGUE and words[0] in names)
 
 
-_SEQUENCE = frozenset("first second third next last finally now".split())  # noqa: SIM905
-
-
 def stem(word: str) -> str:
     w = word.lower().strip("`’'s")
     return w[:-2] if w.endswith("es") and len(w) > 4 else w[:-1] if w.endswith("s") and len(w) > 3 else w
@@ -149,7 +118,7 @@ def topical(phrase: str, where: Where) -> bool:
     if words and words[0].lower() in {"a", "an", "the"}:
         words = words[1:]
     topic = {stem(w) for w in re.findall(r"[\w’'-]+", f"{where.heading} {where.title}")}
-    plain = all(w.lower() not in VAGUE | _SEQUENCE for w in words)
+    plain = all(w.lower() not in VAGUE | SEQUENCE for w in words)
     return 0 < len(words) <= 3 and plain and all(stem(w) in topic for w in words)
 
 
@@ -310,7 +279,7 @@ def passives(sentence: str, where: Where) -> Iterator[Fact]:
     be, verb, prep = m.group("be"), m.group("verb"), m.group("prep")
     if verb == "not" or not passive_fits(m.group("subj"), answer, prep):
         return
-    if (prep == "to" and verb in _INFINITIVE) or (prep == "by" and answer.lower() == "default"):
+    if (prep == "to" and verb in INFINITIVE) or (prep == "by" and answer.lower() == "default"):
         return  # "used to create ...": an infinitive, not a place; "enabled by default": no agent
     wh = wh_word(answer, prep)
     if wh == "In what year":
@@ -494,7 +463,7 @@ def copulas(sentence: str, where: Where) -> Iterator[Fact]:
     if subj is None or (subj.split()[0] not in {"the", "every", "each"} and not specific(subj, where.names)):
         return
     be = m.group("be")
-    wh = "Who" if NAME.match(answer) and _ROLES & set(subj.lower().split()) else "What"
+    wh = "Who" if NAME.match(answer) and ROLES & set(subj.lower().split()) else "What"
     qs = (f"{wh} {be} {subj}?", f"Do you know {'who' if wh == 'Who' else 'what'} {subj} {be}?")
     yield Fact(answer, tuple(about(q, where) for q in qs), "copula", sentence)
 

@@ -23,10 +23,22 @@ def code_digest() -> str:
     import corpus.coderules as coderules
     import corpus.linerules as linerules
     import corpus.qarules as qarules
+    import corpus.qawords as qawords
     import corpus.sectionrules as sectionrules
     import corpus.trainset as trainset
 
-    modules = (build, filters, generate, absent, coderules, linerules, qarules, sectionrules, trainset)
+    modules = (
+        build,
+        filters,
+        generate,
+        absent,
+        coderules,
+        linerules,
+        qarules,
+        qawords,
+        sectionrules,
+        trainset,
+    )
     return digest(*(Path(m.__file__).read_text() for m in modules))
 
 
