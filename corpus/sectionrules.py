@@ -50,8 +50,9 @@ def first_sentence(text: str) -> str | None:
 
 
 _YES_NO = re.compile(r"^(?:Do|Does|Is|Are|Can|Should|Will|Must|May|Has|Have)\b")
-_REPLY = re.compile(r"^(?:Yes|No|Nope|Yep)[.!]$")
-_YES_NO_WORD = re.compile(r"^(?:Yes|No|Nope|Yep)\b")  # "No, Django is not a CMS ...": a reply to "Is ...?"
+_REPLY_WORD = r"^(?:Yes|No|Nope|Yep)"
+_REPLY = re.compile(_REPLY_WORD + r"[.!]$")  # a bare "Nope.": the reason is the next sentence
+_YES_NO_WORD = re.compile(_REPLY_WORD + r"\b")  # "No, Django is not a CMS ...": a reply to "Is ...?"
 
 
 def yes_no_answer(text: str, answer: str) -> str | None:
@@ -75,14 +76,15 @@ def heading_questions(text: str, where: Where) -> Iterator[Fact]:
     if _PROCEDURE.match(heading):  # its first sentence sets the scene; the steps come after
         return
     answer = first_sentence(text)
-    if answer and _YES_NO.match(heading) and _REPLY.match(answer):
+    asks_yes_no = bool(_YES_NO.match(heading))
+    if answer and asks_yes_no and _REPLY.match(answer):
         answer = yes_no_answer(text, answer)
     low, high = ANSWER_WORDS
     # a sentence that ends in "." ("Make sure that:" leads into a list; a table's header has no stop)
     if (
         not answer
         or not answer.endswith(".")
-        or (_NOT_ANSWER.match(answer) and not (_YES_NO.match(heading) and _YES_NO_WORD.match(answer)))
+        or (_NOT_ANSWER.match(answer) and not (asks_yes_no and _YES_NO_WORD.match(answer)))
         or _STEP.match(answer)
         or not low <= len(answer.split()) <= high
     ):

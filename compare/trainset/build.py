@@ -201,7 +201,8 @@ def build_trainset(
     cands = rule_candidates(reading.facts)
     firsts = leads(cands)
     absent = absent_candidates(firsts, ds, cfg.unanswerable, cfg.seed) if cfg.unanswerable else []
-    if engine is not None and writes_questions(cfg.model_questions, engine):
+    writes = engine is not None and writes_questions(cfg.model_questions, engine)
+    if writes:
         per_page = Counter(pf.doc_id for pf in reading.facts)
         seeds = span_seeds(reading.spans, cfg.max_spans_per_page, per_page)
         cands += model_questions(engine, seeds, {d.doc_id: d.title for d in ds.docs.values()})
@@ -215,7 +216,7 @@ def build_trainset(
     names = [r for r in cfg.recipe_names if r != "distill" or engine]  # distillation needs a reader
     recipes = {r: recipe_items(cands, r, ds.abstain_answer) for r in names}
     out = Trainset(recipes, counts(ds, reading, cands, recipes), near[:20])
-    out.counts["model_questions"] = engine is not None and writes_questions(cfg.model_questions, engine)
+    out.counts["model_questions"] = writes
     return out
 
 

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from compare.trainset.build import check_usable
-from compare.trainset.config import TrainsetConfig
+from compare.trainset.config import MIN_PARAMS_TEXT, TrainsetConfig
 from compare.trainset.stage import held_out_questions, load_trainset, produce_trainset
 from corpus.config import add_config_args, config_from_args
 from corpus.errors import DataError
@@ -45,8 +45,12 @@ def cmd_trainset(args: argparse.Namespace) -> int:
     print("  removed:       " + (", ".join(f"{k} {v}" for k, v in c["dropped"].items()) or "none"))
     print("  recipes:       " + ", ".join(f"{r} {n}" for r, n in c["items"].items()))
     if not args.rules_only and not c.get("model_questions"):
-        print("  model-written: none (trainset.model_questions auto: the generator is under 1B parameters; "
-              "--model-questions on forces it)")  # fmt: skip
+        why = (
+            "off"
+            if cfg.model_questions == "off"
+            else f"auto: the generator is under {MIN_PARAMS_TEXT} parameters; --model-questions on forces it"
+        )
+        print(f"  model-written: none (trainset.model_questions {why})")
     trip = c.get("rule_round_trip") or {}
     print(f"  unanswerable:  {c.get('unanswerable', 0)}" + (f"; the reader agreed with {trip['agreed']} of "
           f"{trip['asked']} rule answers" if trip.get("asked") else ""))  # fmt: skip

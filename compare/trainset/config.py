@@ -20,6 +20,7 @@ _SWITCH = {"true": "on", "yes": "on", "1": "on", "false": "off", "no": "off", "0
 # 270M parameters) are below it: their pairs were measured wrong. No larger model has been measured
 # here, so the line is a choice (a user's 1B+ model gets the chance), not a measured threshold.
 MODEL_QUESTIONS_MIN_PARAMS = 1_000_000_000
+MIN_PARAMS_TEXT = f"{MODEL_QUESTIONS_MIN_PARAMS / 1e9:g}B"  # as the report and the CLI say it
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from compare.trainset.config import MIN_PARAMS_TEXT
+
 # How the model's part reads in the report, by whether it wrote questions (trainset.model_questions).
 WRITER = {
     True: " and questions written by the model (a pair is kept only when the reader given that page "
     "answers it the same way: the round trip)",
     False: " (the generator wrote none: `trainset.model_questions` is off, or auto with a generator "
-    "under 1B parameters, whose pairs hand audits found wrong)",
+    f"under {MIN_PARAMS_TEXT} parameters, whose pairs hand audits found wrong)",
 }
 
 
