@@ -35,7 +35,7 @@ KINDS = frozenset(
     "loader finder router validator subcommand constant type library engine".split()
 )
 # A question holding one of these leans on the page around it ("... on it", "... of this").
-_CONTEXT = re.compile(r"\b(?:it|its|this|these|those|they|them|their|here|above|below|following|such)\b")
+LEANS = re.compile(r"\b(?:it|its|this|these|those|they|them|their|here|above|below|following|such)\b")
 # Where a clause stops being the fact: a purpose or reason tacked on after it.
 # A sentence ending in ":" introduces its example ("... to register callbacks:"), and still says it.
 _STOP = r"(?=[.;:!?]?\s*$|,\s| so that | because | which | unless | if )"
@@ -51,11 +51,16 @@ def base_verb(verb: str) -> str:
     return verb[:-1] if verb.endswith("s") else verb
 
 
+# A tail ending in one of these was cut inside a phrase ("to the directory from", "other than the one in").
+_DANGLING = frozenset("a an the of in on at to for from with by as and or".split())  # noqa: SIM905
+
+
 def fits(rest: str, answer: str) -> bool:
-    """A question tail that stands on its own and does not give its answer away."""
+    """A question tail that stands on its own, whole, and does not give its answer away."""
     return (
-        not _CONTEXT.search(rest.lower()) and clean(answer).lower() not in rest.lower()
+        not LEANS.search(rest.lower()) and clean(answer).lower() not in rest.lower()
         and not re.search(r"[\u2013\u2014]|\ba number of ways\b", rest)
+        and bool(rest.split()) and rest.split()[-1].lower() not in _DANGLING
     )  # fmt: skip
 
 
@@ -85,7 +90,7 @@ def code_does(sentence: str, where: Where) -> Iterator[Fact]:
     opens the sentence: inside a clause ("If get_object() returns an object, ...", "... where b.save()
     raises an exception") it states no fact (the first hand audit of the Django pages found six)."""
     m = _DOES.match(sentence)
-    if not m or not (answer := short(m.group("ans"), 8)) or _CONTEXT.search(answer.lower()):
+    if not m or not (answer := short(m.group("ans"), 8)) or LEANS.search(answer.lower()):
         return
     modal, verb = m.group("modal"), m.group("verb")
     if (modal is None) == (verb in ("return", "raise")):  # "X return Y" / "X should returns Y": no
@@ -98,9 +103,9 @@ def code_does(sentence: str, where: Where) -> Iterator[Fact]:
 
 # Class names count here too ("The RemoteUserMiddleware authentication middleware ..."): the kind noun
 # after them says they are code.
-_NAMED = r"(?:" + IDENT_PATTERN + r"|[A-Z]+[a-z0-9]+(?:[A-Z]+[a-z0-9]*)+)"
+NAMED = r"(?:" + IDENT_PATTERN + r"|[A-Z]+[a-z0-9]+(?:[A-Z]+[a-z0-9]*)+)"
 _KIND_SUBJECT = re.compile(
-    r"^(?:The |Your (?:project[’']s )?)?(?P<id>" + _NAMED + r")(?P<kind>(?: [a-z]+){1,2})"
+    r"^(?:The |Your (?:project[’']s )?)?(?P<id>" + NAMED + r")(?P<kind>(?: [a-z]+){1,2})"
     r"(?P<scope> (?:on|of|in) (?:an?|the) [a-z]+(?: [a-z]+)?)? (?P<verb>[a-z]+s) "
     r"(?P<rest>[^;:()]{5,90}?)" + _STOP
 )
@@ -129,13 +134,25 @@ def kind_subject(sentence: str, where: Where) -> Iterator[Fact]:
         return
     kind += m.groupdict().get("scope") or ""  # "the context_object_name attribute on a generic view"
     qs = (f"Which {kind} {verb} {rest}?", f"What is the name of the {kind} that {verb} {rest}?")
-    yield Fact(answer, qs, "kind", sentence)
+    yield Fact(answer, owned(qs, kind, answer, where), "kind", sentence)
+
+
+_BARE_METHOD = re.compile(r"[a-z_]\w*\(\)")
+
+
+def owned(questions: tuple[str, ...], kind: str, answer: str, where: Where) -> tuple[str, ...]:
+    """Questions whose answer is a method named without its class (``save()``) asked under their
+    section: many classes have a ``save()``, and "which method returns the saved instances?" read on
+    its own means the wrong one (a hand audit: a model formset's, not a model's)."""
+    if kind != "method" or not _BARE_METHOD.fullmatch(answer):
+        return questions
+    return tuple(f"For {clean(where.topic)}, {q[0].lower()}{q[1:]}" for q in questions)
 
 
 _IMPERATIVE = frozenset({"use", "set", "pass", "add", "call", "run"})
 _KIND_OBJECT = re.compile(
     r"^(?:(?P<subj>[Yy]ou|[A-Z][\w.]*)(?: (?P<modal>can|must|should|may|will))? )?"
-    r"(?P<verb>[a-z]+|Use|Set|Pass|Add|Call|Run) the (?P<id>" + _NAMED + r") (?P<kind>[a-z]+(?: [a-z]+)?) "
+    r"(?P<verb>[a-z]+|Use|Set|Pass|Add|Call|Run) the (?P<id>" + NAMED + r") (?P<kind>[a-z]+(?: [a-z]+)?) "
     r"(?P<rest>(?:to|for|in|on|with|when|from|as) [^;:()]{5,90}?)" + _STOP
 )
 
@@ -183,8 +200,8 @@ def kind_object(sentence: str, where: Where) -> Iterator[Fact]:
         head, verb = (f"{modal} {subj}", verb) if modal else (f"does {subj}", base_verb(verb))
     if not fits(rest, answer):
         return
-    yield Fact(answer, (f"Which {kind} {head} {verb} {rest}?", f"What {kind} {head} {verb} {rest}?"),
-               "kind", sentence)  # fmt: skip
+    qs = (f"Which {kind} {head} {verb} {rest}?", f"What {kind} {head} {verb} {rest}?")
+    yield Fact(answer, owned(qs, kind, answer, where), "kind", sentence)
 
 
 # "Your custom storage system must be a subclass of X", "A template backend is a class that inherits
@@ -193,7 +210,7 @@ def kind_object(sentence: str, where: Where) -> Iterator[Fact]:
 _MUST_INHERIT = re.compile(
     r"^(?P<subj>(?:Your|Each|Every|An?|The) [a-z][\w -]{2,40}?) (?:(?P<modal>must|should|needs to|has to) "
     r"(?:be a subclass of|inherit from|subclass|extend)|is an? (?:class|subclass) that (?:inherits|"
-    r"subclasses|extends)(?: from)?) (?:the )?(?P<ans>" + _NAMED + r")(?: class)?(?=[.:;]?\s*$|,? and | so )"
+    r"subclasses|extends)(?: from)?) (?:the )?(?P<ans>" + NAMED + r")(?: class)?(?=[.:;]?\s*$|,? and | so )"
 )
 _NEED = {"needs to": "does {s} need to", "has to": "does {s} have to", None: "does {s}"}
 
@@ -202,7 +219,7 @@ def must_inherit(sentence: str, where: Where) -> Iterator[Fact]:
     """``Your custom reporter class needs to inherit from django.views.debug.ExceptionReporter``:
     which class does your custom reporter class need to inherit from?"""
     m = _MUST_INHERIT.match(sentence)
-    if not m or _CONTEXT.search(m.group("subj").lower()):
+    if not m or LEANS.search(m.group("subj").lower()):
         return
     subj, modal = lowered(clean(m.group("subj"))), m.group("modal")
     subj = "your" + subj[4:] if subj.startswith("Your ") else subj
@@ -213,25 +230,40 @@ def must_inherit(sentence: str, where: Where) -> Iterator[Fact]:
 
 # "Django ships with a FileSystemStorage class which implements ...", "a USE_L10N setting that controls
 # ...": the relative clause says what the named thing does, whatever the sentence opened with.
-_DANGLING = frozenset("a an the of in on at to for from with by as and or".split())  # noqa: SIM905
 _KIND_WHICH = re.compile(
-    r"\b(?:an?|the) (?:[a-z]+ ){0,3}?(?P<id>" + _NAMED + r") (?P<kind>[a-z]+) (?:that|which) "
+    r"\b(?:an?|the) (?:[a-z]+ ){0,3}?(?P<id>" + NAMED + r") (?P<kind>[a-z]+) (?:that|which) "
     r"(?P<verb>[a-z]+s|can be used to|is used to) (?P<rest>[^;:()]{5,90}?)" + _STOP
 )
+
+
+# "Django comes with a utility called inspectdb that can create models ...": "called" says it is a name,
+# so the kind noun may be any and the name a plain word.
+_KIND_CALLED = re.compile(
+    r"\b(?:an?|the) (?P<kind>[a-z]+) (?:called|named) (?P<id>" + NAMED + r"|[a-z][\w-]{2,30}) (?:that|which) "
+    r"(?P<verb>[a-z]+s|can [a-z]+) (?P<rest>[^;:()]{5,90}?)" + _STOP
+)
+
+# "For example, if you have a function called get_notification_email() ...": a name made up for the
+# example, not the software's.
+_SUPPOSED = re.compile(r"\b(?:[Ee]xample|[Ss]uppose|[Ii]magine|[Ss]ay|you have|you write|your)\b")
 
 
 def kind_which(sentence: str, where: Where) -> Iterator[Fact]:
     """``... a django.core.files.storage.FileSystemStorage class which implements basic local
     filesystem file storage``: which class implements basic local filesystem file storage?"""
     m = _KIND_WHICH.search(sentence)
-    if not m or m.group("kind") not in KINDS or m.group("verb") in _NOT_VERBS | KINDS:
+    if m and (m.group("kind") not in KINDS or m.group("verb") in _NOT_VERBS | KINDS):
+        m = None
+    if not m and not _SUPPOSED.search(sentence):
+        m = _KIND_CALLED.search(sentence)  # "a utility called inspectdb": any kind noun names it
+    if not m or m.group("kind") in VAGUE or m.group("verb") in _NOT_VERBS:
         return
     kind, answer, verb, rest = m.group("kind"), clean(m.group("id")), m.group("verb"), clean(m.group("rest"))
-    # "Which method takes two arguments?" has many answers; "... other than the one in?" is cut short
-    if not fits(rest, answer) or says_little(f"{verb} {rest}") or rest.split()[-1] in _DANGLING:
+    # "Which method takes two arguments?" has many answers
+    if not fits(rest, answer) or says_little(f"{verb} {rest}"):
         return
     qs = (f"Which {kind} {verb} {rest}?", f"What is the name of the {kind} that {verb} {rest}?")
-    yield Fact(answer, qs, "kind", sentence)
+    yield Fact(answer, owned(qs, kind, answer, where), "kind", sentence)
 
 
 # "You can check the new table name with the through model's _meta.db_table property": the means, asked
@@ -263,7 +295,7 @@ def works_by(sentence: str, where: Where) -> Iterator[Fact]:
     """``CSRF protection works by checking for a secret in each POST request``."""
     m = _WORKS_BY.match(sentence)
     subj = clean(m.group("subj")) if m else ""
-    if not m or not specific(subj, where.names) or _CONTEXT.search(subj.lower()):
+    if not m or not specific(subj, where.names) or LEANS.search(subj.lower()):
         return
     subj = lowered(subj)
     yield Fact(f"by {clean(m.group('ans'))}", (f"How does {subj} work?", f"What does {subj} work by?"),
@@ -283,7 +315,7 @@ def argument_of(sentence: str, where: Where) -> Iterator[Fact]:
     """``The get_object_or_404() function takes a Django model as its first argument``: what does
     get_object_or_404() take as its first argument?"""
     m = _ARGUMENT.match(sentence)
-    if not m or not (answer := short(m.group("ans"), 8)) or _CONTEXT.search(answer.lower()):
+    if not m or not (answer := short(m.group("ans"), 8)) or LEANS.search(answer.lower()):
         return
     subj, nth = clean(m.group("subj")), m.group("nth")
     qs = (f"What does {subj} take as its {nth} argument?", f"What is the {nth} argument of {subj}?")
@@ -303,7 +335,7 @@ def used_to(sentence: str, where: Where) -> Iterator[Fact]:
     if not m or not IDENT.search(m.group("ans")) or not (answer := short(m.group("ans"), 8)):
         return
     goal = clean(m.group("goal"))
-    if _CONTEXT.search(f"{answer} {goal}".lower()) or says_little(goal):
+    if LEANS.search(f"{answer} {goal}".lower()) or says_little(goal):
         return
     yield Fact(lowered(answer), (f"What can be used to {goal}?", f"What can you use to {goal}?"), "purpose",
                sentence)  # fmt: skip

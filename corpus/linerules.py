@@ -31,6 +31,8 @@ _KEYVAL = re.compile(
     r"^\s*(?:[-*]\s+)?(?:\*\*)?(?P<key>[A-Za-z][\w /()-]{1,40}?)(?:\*\*)?\s*:\s+(?P<val>[^\n]{1,60})$"
 )
 
+_CONSTANT = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
+
 
 def key_values(line: str, where: Where) -> Iterator[Fact]:
     """``Timeout: 30 seconds`` under a heading: what is the timeout of <heading>?"""
@@ -50,6 +52,8 @@ def key_values(line: str, where: Where) -> Iterator[Fact]:
     if not value_like(val) or len(key.split()) > 3:
         return  # "value: The exception instance", "Controlling cache: Using other headers": not values
     label = key.lower() if key[1:] == key[1:].lower() else key
+    if label != "default" and _CONSTANT.fullmatch(clean(val)):
+        return  # "port: EMAIL_PORT": the setting the port is read from, not the port
     if label.lower() in topic.lower() or not (label.lower() in ATTRIBUTES or measured(val)):
         return  # "add: user.has_perm(...)", "use_tls: EMAIL_USE_TLS": code, not an attribute
     yield Fact(val, (f"What is the {label} of {topic}?", f"For {topic}, what is the {label}?"),

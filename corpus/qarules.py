@@ -185,7 +185,11 @@ _DEFINITION = re.compile(
     r"^(?P<term>(?:The |An? )?[\w`().-]+(?: [\w`().-]+){0,4}?) (?P<verb>is|are) "
     r"(?P<defn>an? [^.;:()]{3,80}?)" + _END
 )
+# "Gunicorn ('Green Unicorn') is a pure-Python WSGI server": the term's other name set aside.
+_ALIAS = re.compile(r"^(?P<term>[\w`.-]+(?: [\w`.-]+){0,3}) \([^()]{2,40}\)(?= (?:is|are) an? )")
 DEFINITION_WORDS = 20  # a definition is asked whole up to this many words, else to its first comma
+# Below this many words a definition of a term the page is not about is a remark made in passing.
+THIN_DEFINITION = 4
 
 
 def definition_answer(sentence: str, m: re.Match) -> str | None:
@@ -200,11 +204,13 @@ def definition_answer(sentence: str, m: re.Match) -> str | None:
 
 def definitions(sentence: str, where: Where) -> Iterator[Fact]:
     """``X is a/an/the Y``: what is X?"""
-    m = _DEFINITION.match(sentence)
+    m = _DEFINITION.match(_ALIAS.sub(r"\g<term>", sentence))
     term_ok = m and (specific(m.group("term"), where.names) or topical(m.group("term"), where))
     if not term_ok or not (answer := definition_answer(sentence, m)):
         return
     term, verb = lowered(clean(m.group("term"))), m.group("verb")
+    if len(answer.split()) < THIN_DEFINITION and not (IDENT.search(term) or topical(term, where)):
+        return  # "The Internet is a hostile environment": a remark, not what the page defines
     words = {w.lower() for w in term.split()}
     gerund = term.split()[0].endswith("ing") and term[0].isupper()  # "Testing a Web application": an act
     if (

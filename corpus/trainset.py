@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import corpus.coderules
+import corpus.proserules  # registers the rules on prose claims
 import corpus.sectionrules  # noqa: F401  (registers the rules on whole sections)
 from corpus.linerules import table_rows
 from corpus.markup import sections
@@ -192,6 +193,8 @@ _LOCAL_DEF = re.compile(
     r"^def ([a-z]\w*_\w*)|^(?: {8,})?([a-z]\w*_\w*) = |^\s*([a-z]\w*_\w*(?:\s*,\s*[a-z]\w*_\w*)+) = ", re.M
 )
 _API_USE = re.compile(r"\.([A-Za-z_]\w*)|\b([a-z_]\w*)=(?!=)")
+# A quoted dotted path names the example's own model by its app ('core.Book'), not an API.
+_QUOTED_PATH = re.compile(r"(['\"])[a-z_]\w*\.[A-Z]\w*\1")
 _NAME_TOKEN = re.compile(r"[A-Za-z_]\w*")
 
 
@@ -210,7 +213,8 @@ def corpus_names(docs: Sequence[Document]) -> tuple[dict[str, str], frozenset[st
     """Each page's code, the classes the corpus's examples define, and the names it uses as an API's."""
     codes = {doc.doc_id: code_of(doc.text) for doc in docs}
     classes = frozenset(n for code in codes.values() for n in _CLASS_DEF.findall(code))
-    api = frozenset(g for doc in docs for m in _API_USE.finditer(doc.text) for g in m.groups() if g)
+    texts = [_QUOTED_PATH.sub("", doc.text) for doc in docs]
+    api = frozenset(g for text in texts for m in _API_USE.finditer(text) for g in m.groups() if g)
     return codes, classes, api
 
 

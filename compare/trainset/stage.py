@@ -22,6 +22,7 @@ def code_digest() -> str:
     import corpus.absent as absent
     import corpus.coderules as coderules
     import corpus.linerules as linerules
+    import corpus.proserules as proserules
     import corpus.qarules as qarules
     import corpus.qawords as qawords
     import corpus.sectionrules as sectionrules
@@ -34,6 +35,7 @@ def code_digest() -> str:
         absent,
         coderules,
         linerules,
+        proserules,
         qarules,
         qawords,
         sectionrules,

@@ -177,6 +177,24 @@ def test_window_centres_on_its_sentence() -> None:
         ("You can install ReportLab with pip.", "purpose", "pip", "How can you install ReportLab?"),
         ("Django uses asyncio.iscoroutinefunction to test if your view is asynchronous.", "kind",
          "asyncio.iscoroutinefunction", "What does Django use to test if your view is asynchronous?"),
+        ("The save() method returns the instances that have been saved to the database.", "kind",
+         "save()",
+         "For Rennal 7 Mini, which method returns the instances that have been saved to the database?"),
+        ("Django’s serialization framework provides a mechanism for translating Django models into other "
+         "formats.", "provides", "a mechanism for translating Django models into other formats",
+         "What does Django’s serialization framework provide?"),
+        ("A fundamental goal of Django’s stack is loose coupling and tight cohesion.", "goal",
+         "loose coupling and tight cohesion", "What is a fundamental goal of Django’s stack?"),
+        ("The JSON serializer uses DjangoJSONEncoder for encoding.", "kind", "DjangoJSONEncoder",
+         "What does the JSON serializer use for encoding?"),
+        ("Django provides conditional GET handling via django.middleware.http.ConditionalGetMiddleware.",
+         "kind", "django.middleware.http.ConditionalGetMiddleware",
+         "What does Django provide conditional GET handling through?"),
+        ("Django comes with a utility called inspectdb that can create models by introspecting an "
+         "existing database.", "kind", "inspectdb",
+         "Which utility can create models by introspecting an existing database?"),
+        ("Django (‘the framework for perfectionists’) is a high-level Python web framework.", "definition",
+         "a high-level Python web framework", "What is Django?"),
     ],
 )  # fmt: skip
 def test_sentence_rules(sentence: str, rule: str, answer: str, first: str) -> None:
@@ -215,6 +233,11 @@ def test_sentence_rules(sentence: str, rule: str, answer: str, first: str) -> No
         "FormView inherits TemplateResponseMixin so template_name can be used here.",  # one of many
         "It needs the Library.filter() method which takes two arguments.",  # many methods do
         "The get() method return a value.",  # no modal, no -s: not a statement about get()
+        "The Internet is a hostile environment.",  # a remark: short, and not what the page is about
+        "- port: EMAIL_PORT",  # the setting the port is read from, not the port
+        "Set the STATIC_ROOT setting to the directory from which you serve files.",  # cut inside a phrase
+        "For example, if you have a function called get_mail() that returns a list of messages, send them.",
+        "Django provides a lot of things.",  # "What does Django provide?" has a hundred answers
     ],
 )
 def test_sentences_that_ask_nothing(sentence: str) -> None:
@@ -275,11 +298,20 @@ def test_facts_about_an_examples_own_names_are_left_out() -> None:
         "# Views\n\nThe DetailView class displays a single object of a model in a template.\n\n"
         "```\nclass DetailView(generic.DetailView):\n    pass\n```\n"
     )
-    facts = read_pages([Document("ex", "Examples", example), Document("v", "Views", api)]).facts
+    # an app-qualified model name in a string ('core.Book') is the example's model, not an API's
+    migration = "# Migrations\n\n```\nfield = models.ForeignKey(to='core.Book')\n```\n"
+    example += "\nThe natural key for a Book is a combination of its name and its author.\n\n"
+    example += "```\nclass Book(models.Model):\n    name = models.CharField(max_length=100)\n```\n"
+    docs = [
+        Document("ex", "Examples", example),
+        Document("v", "Views", api),
+        Document("m", "Migrations", migration),
+    ]
+    facts = read_pages(docs).facts
     asked = [pf.fact.questions[0] for pf in facts]
     assert "What should get_queryset() return?" in asked  # a method the example overrides: real API
     assert "Which attribute on a generic view specifies the context variable to use?" in asked  # an option
-    assert not any("Place" in q for q in asked)
+    assert not any("Place" in q or "Book" in q for q in asked)
     assert any("DetailView" in pf.fact.answer for pf in facts)
 
 
