@@ -33,6 +33,9 @@ from compare.systems import Resources, SystemSpec, build_prompts, cached_answers
 from corpus.model import Dataset, QAItem
 from finetune.config import TrainConfig
 
+# A recipe trial needs this many dev questions whose answer some recipe's items hold: below it the
+# recipes differ on one or two answers, within the noise of the rest.
+MIN_TAUGHT_DEV = 3
 RETRIEVER_METRIC = "mrr@10"  # the rank of the first relevant chunk is what a 1-3 chunk prompt needs
 
 
@@ -282,9 +285,15 @@ class Tuner:
         """The training-data recipe with the best dev accuracy after a short training of each
         (``probe(name)`` trains it a few epochs at the configured learning rate); a tie keeps the first.
         When no recipe's items hold the answer of any dev question (``taught(name, questions)``), dev
-        cannot tell them apart: the first is kept untried, and the report says why."""
-        if taught is not None and not any(taught(n, self.questions) for n in names):
-            why = f"no recipe's items hold the answer of any of the {len(self.questions)} dev questions"
+        cannot tell them apart: the first is kept untried, and the report says why. So it is when no
+        recipe holds more than ``MIN_TAUGHT_DEV - 1`` of them: the rest of dev is answered no better
+        by either recipe, so the choice would rest on one or two answers."""
+        most = max((taught(n, self.questions) for n in names), default=0) if taught is not None else None
+        if most is not None and most < MIN_TAUGHT_DEV:
+            n = len(self.questions)
+            why = (f"no recipe's items hold the answer of any of the {n} dev questions" if not most else
+                   f"at most {most} of the {n} dev questions have their answer in a recipe's items, "
+                   f"under {MIN_TAUGHT_DEV}")  # fmt: skip
             self.out["recipe"] = {"chosen": names[0], "trials": [], "skipped": why}
             print(f"[tune:recipe] {why}: {names[0]} kept without a trial")
             return names[0]

@@ -298,8 +298,14 @@ def test_report_says_how_many_unanswerable_items_and_rule_agreements() -> None:
 
 @pytest.mark.parametrize(
     "module",
-    ["corpus.coderules", "corpus.proserules", "corpus.sectionrules", "corpus.linerules", "corpus.absent",
-     "corpus.qawords"],
+    [
+        "corpus.coderules",
+        "corpus.proserules",
+        "corpus.sectionrules",
+        "corpus.linerules",
+        "corpus.absent",
+        "corpus.qawords",
+    ],
 )
 def test_a_changed_rule_module_remakes_the_cached_data(monkeypatch, module: str) -> None:
     import importlib

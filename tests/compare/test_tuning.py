@@ -222,6 +222,7 @@ def test_prompt_tuning_sets_the_chosen_knobs_and_reads_only_dev(monkeypatch: pyt
     [
         ({"qa": 0, "distill": 3}, ["qa", "distill"], "distill"),  # dev can tell: both probed, best wins
         ({"qa": 0, "distill": 0}, [], "qa"),  # no dev answer in any recipe: the first, untried
+        ({"qa": 1, "distill": 2}, [], "qa"),  # one or two: within noise, the first, untried
     ],
 )
 def test_recipe_is_chosen_on_dev_only_where_dev_can_tell(taught: dict, probed: list, chosen: str) -> None:
