@@ -23,10 +23,10 @@ from typing import Any
 
 from compare.config import PROFILES, BenchConfig
 from compare.costs import hourly_rate, load_prices
-from compare.executors import ExecutorConfig, ModelRef, add_executor_args, executor_items, open_executor
+from compare.executors import ExecutorConfig, ModelRef, executor_items, open_executor
 from compare.model_axis import model_slug
+from compare.specs import SystemSpec, get_systems
 from compare.stages import StageCache, digest, questions_digest
-from compare.systems import SystemSpec, get_systems
 from compare.trainset.config import TrainsetConfig
 from compare.trainset.stage import answers_taught, check_trainable, trainset_stage, with_train
 from compare.tuning import dev_budget
@@ -36,7 +36,7 @@ from corpus.errors import DataError
 from corpus.formats import load
 from corpus.model import Dataset
 from corpus.paths import check_run_name, resolve_dataset
-from corpus.splits import split_user_questions
+from corpus.splits import first_facts, split_user_questions
 from corpus.validate import dataset_stats, dataset_warnings, format_report
 from finetune.config import TrainConfig
 from finetune.data import styled
@@ -64,22 +64,6 @@ def latest_unfinished(runs: Path, name: str) -> Path:
     if not found:
         raise FileNotFoundError(f"no unfinished run named {name!r} under {runs}; run without --resume")
     return found[-1]
-
-
-def first_facts(ds: Dataset, n: int) -> Dataset:
-    """The questions of the first ``n`` facts (sorted by fact id) and a matching share of the
-    unanswerable ones; documents are kept whole (retrieval still searches the full corpus).
-
-    Only questions that carry a ``fact_id`` are sampled: a user's own questions have none and are
-    all kept (as are unanswerable ones where no question has a fact id)."""
-    facts = sorted({q.fact_id for q in ds.qa if q.kind != "unanswerable" and q.fact_id})
-    if not n or n >= len(facts):
-        return ds
-    keep = set(facts[:n])
-    unanswerable = [q for q in ds.qa if q.kind == "unanswerable"]
-    share = round(len(unanswerable) * n / len(facts))
-    answerable = [q for q in ds.qa if q.kind != "unanswerable" and (q.fact_id in keep or not q.fact_id)]
-    return replace(ds, qa=answerable + unanswerable[:share])
 
 
 def resolve_configs(args: argparse.Namespace) -> dict[str, Any]:
@@ -404,7 +388,8 @@ def run_system(
     whether they came from the cache, and the seconds producing them took."""
     from tqdm.auto import tqdm
 
-    from compare.systems import Answer, answer_questions, single_requests
+    from compare.records import Answer
+    from compare.systems import answer_questions, single_requests
 
     sample = random.Random(bench.seed).sample(questions, min(bench.latency_samples, len(questions)))
     key = digest(
@@ -573,29 +558,3 @@ def bench_model(
     return finish_run(
         run, ds, questions, answers, res.chunk_text, summary, configs, seconds, axis and add_axis
     )
-
-
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("bench", help="compare base, RAG, fine-tuned and hybrid systems on a dataset")
-    p.add_argument("--dataset", help="dataset folder, docs folder or bundled name (default: tessaline)")
-    p.add_argument("--docs", dest="dataset", help="a folder of your own pages (with --qa)")
-    p.add_argument("--qa", help="questions JSONL for a plain docs folder")
-    p.add_argument("--profile", choices=sorted(PROFILES), help="quick (default) or full")
-    p.add_argument("--systems", help="comma-separated: " + ", ".join(["base", "rag", "ft", "hybrid", "raft"]))
-    p.add_argument("--device", help="auto | cpu | cuda (QLoRA is used on CUDA)")
-    p.add_argument(
-        "--set",
-        action="append",
-        metavar="SECTION.FIELD=VALUE",
-        help="override any config field, e.g. train.epochs=3 or bench.context_k=2 (repeatable)",
-    )
-    p.add_argument("--config", help="a saved config.json to start from")
-    p.add_argument("--runs", default="runs", help="folder for run folders (default: runs)")
-    p.add_argument("--name", default="bench", help="run name (default: bench)")
-    p.add_argument("--resume", action="store_true", help="continue the newest unfinished run of this name")
-    p.add_argument(
-        "--scenarios",
-        help="scenarios after the comparison: freshness,forgetting,style (default all; 'none' skips them)",
-    )
-    add_executor_args(p)
-    p.set_defaults(func=cmd_bench)

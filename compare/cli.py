@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from compare import bench, content_cli, injection, lmeval_cli, recommend_cli, sweep_cli
+from compare import bench_cli, content_cli, injection, lmeval_cli, recommend_cli, sweep_cli
 from compare.trainset import cli as trainset_cli
 from corpus import cli as corpus_cli
 from corpus.errors import DataError
@@ -23,7 +23,7 @@ COMMANDS = (
     corpus_cli.register,
     retrieval_cli.register,
     finetune_cli.register,
-    bench.register,
+    bench_cli.register,
     lmeval_cli.register,
     recommend_cli.register,
     content_cli.register,

@@ -14,7 +14,7 @@ from statistics import fmean
 from typing import Any
 
 from compare import scorers as S
-from compare.systems import Answer
+from compare.records import Answer
 from corpus.model import QAItem
 
 

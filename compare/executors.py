@@ -122,11 +122,11 @@ class SweepJob:
     cache_root: str
 
     def context(self) -> Any:
-        from compare.bench import first_facts
         from compare.stages import StageCache
         from compare.sweep_run import SweepContext
         from corpus.errors import DataError
         from corpus.formats import load
+        from corpus.splits import first_facts
 
         loaded = load(Path(self.dataset), qa=self.qa)
         if loaded.problems:
@@ -192,7 +192,8 @@ class RayExecutor:
         self, res: Any, spec: Any, prompts: Sequence[str], progress: Callable[[int], None] | None = None
     ) -> list[Any]:
         """``prompts`` answered in the local engine's batches, the batches spread over the workers."""
-        from compare.generate import Generation, plan_batches
+        from compare.prompting import plan_batches
+        from compare.records import Generation
 
         res.check(spec)
         if not prompts:
@@ -296,7 +297,7 @@ class GenerationWorker:
     def generate(
         self, prompts: list[str], adapter: tuple[str, str] | None, max_new_tokens: int
     ) -> list[dict]:
-        from compare.systems import SystemSpec
+        from compare.specs import SystemSpec
 
         res = self.res
         if adapter:

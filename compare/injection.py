@@ -21,15 +21,18 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from compare import scorers as S
 from compare.config import BenchConfig
-from compare.systems import Answer, Resources, SystemSpec
+from compare.records import Answer
+from compare.specs import SystemSpec
 from corpus.errors import DataError
 from corpus.model import Dataset, QAItem
-from retrieval.context import followed_injection
-from retrieval.search import Hit
+from retrieval.context import Hit, followed_injection
+
+if TYPE_CHECKING:  # the model side loads torch: only the command that runs it imports it
+    from compare.systems import Resources
 
 INJECTION_SYSTEMS: dict[str, SystemSpec] = {
     s.name: s
@@ -160,6 +163,7 @@ def measure(
 
 
 def cmd_injection(args: argparse.Namespace) -> int:
+    from compare.systems import Resources
     from corpus.chunking import ChunkConfig
     from corpus.formats import load_dataset
     from corpus.io import atomic_write_text

@@ -29,8 +29,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def load_run(run: Path) -> tuple[dict, Any, list, dict]:
     """Configs, dataset, scored questions and summary of a finished bench run."""
-    from compare.bench import first_facts, resolve_configs
+    from compare.bench import resolve_configs
     from corpus.formats import load_dataset
+    from corpus.splits import first_facts
 
     if not (run / "summary.json").is_file():
         raise FileNotFoundError(f"{run}: no summary.json; point to a finished `ftrag bench` run folder")
@@ -45,8 +46,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from compare.bench import build_resources
+    from compare.specs import get_systems
     from compare.stages import StageCache
-    from compare.systems import answer_questions, closed_book_messages, get_systems
+    from compare.systems import answer_questions, closed_book_messages
     from corpus.model import QAItem
     from finetune.models import resolve_model
 

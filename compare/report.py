@@ -17,7 +17,7 @@ from compare.costs import (
     system_costs,
 )
 from compare.evaluate import result_rows, summarize
-from compare.scorers import missing
+from compare.scorers import fmt
 from compare.trainset.report import trainset_lines
 from corpus.io import atomic_write_text
 from corpus.model import Dataset
@@ -37,10 +37,6 @@ COLUMNS = (  # (summary key, header, format)
     ("usd_per_1k_queries", "$/1k q", "{:.4f}"),
     ("upfront_usd", "upfront $", "{:.4f}"),
 )
-
-
-def fmt(value: Any, pattern: str = "{:.3f}") -> str:
-    return "-" if missing(value) else pattern.format(value)
 
 
 def table(systems: Mapping[str, Mapping[str, Any]], markdown: bool = False) -> str:
@@ -137,7 +133,7 @@ def system_summaries(
     rows_by: Mapping[str, list[dict]], answers: Mapping[str, tuple], summary: dict, bench: Any
 ) -> dict[str, dict[str, Any]]:
     """Scores, latency and costs of every system."""
-    from compare.systems import SYSTEMS
+    from compare.specs import SYSTEMS
 
     prices = load_prices()
     rate = hourly_rate(prices, bench.hardware)

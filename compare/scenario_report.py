@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from compare.report import fmt
+from compare.scorers import fmt
 
 
 def freshness_lines(fr: Mapping[str, Any]) -> list[str]:

@@ -22,9 +22,11 @@ from typing import Any
 
 from compare import scorers as S
 from compare.probes import Probe, drift, load_probes, probe_correct, probes_dir, retention, select_kept
+from compare.records import Answer
 from compare.scorers import missing
+from compare.specs import SYSTEMS, SystemSpec
 from compare.stages import digest
-from compare.systems import SYSTEMS, Answer, Resources, SystemSpec, cached_answers
+from compare.systems import Resources, cached_answers
 from corpus.model import Dataset, QAItem
 
 

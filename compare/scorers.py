@@ -44,6 +44,11 @@ def missing(value: object) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
+def fmt(value: object, pattern: str = "{:.3f}") -> str:
+    """A measurement as text; ``-`` where there is none."""
+    return "-" if missing(value) else pattern.format(value)
+
+
 def normalize(text: str) -> str:
     """SQuAD normalisation: lower case, no punctuation, no articles, single spaces."""
     text = text.lower().translate(_PUNCT)

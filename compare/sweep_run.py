@@ -24,9 +24,10 @@ from compare.costs import hourly_rate, load_prices, usd
 from compare.evaluate import score_answer
 from compare.probes import Probe, drift, load_probes, probe_correct, probes_dir, retention, select_kept
 from compare.scenarios import probe_items, replay_pairs
+from compare.specs import SYSTEMS, SystemSpec
 from compare.stages import StageCache, digest, questions_digest
 from compare.sweep import KNOBS, Variant, knob_text
-from compare.systems import SYSTEMS, Resources, SystemSpec, answer_questions, cached_answers
+from compare.systems import Resources, answer_questions, cached_answers
 from corpus.errors import DataError
 from corpus.model import Dataset, QAItem
 from finetune.config import TrainConfig

@@ -15,66 +15,13 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from compare.executors import LocalExecutor
-from compare.generate import Engine, Generation, render_prompt
+from compare.generate import Engine
+from compare.prompting import render_prompt
+from compare.records import Answer, Generation
+from compare.specs import SystemSpec
 from corpus.model import QAItem
 from finetune.data import SYSTEM as CLOSED_BOOK_SYSTEM
 from retrieval.context import Context, assemble_context, parse_citations, rag_messages
-
-
-@dataclass(frozen=True)
-class SystemSpec:
-    """What a system is made of: an adapter (``None``: the base weights) and retrieval or not."""
-
-    name: str
-    adapter: str | None
-    retrieval: bool
-    about: str
-    examples: bool = True  # worked examples in a RAG prompt (off where the adapter learned the format)
-
-
-SYSTEMS: dict[str, SystemSpec] = {}
-
-
-def register_system(spec: SystemSpec) -> None:
-    SYSTEMS[spec.name] = spec
-
-
-for _spec in (
-    SystemSpec("base", None, False, "the model's weights only (closed book)"),
-    SystemSpec("rag", None, True, "retrieved chunks in the prompt, cited as [n]"),
-    SystemSpec("ft", "sft", False, "adapter trained on the corpus's questions (closed book)"),
-    SystemSpec("hybrid", "sft", True, "the adapter and retrieved chunks"),
-    SystemSpec(
-        "raft", "raft", True, "adapter trained on questions with oracle + distractor chunks, then RAG"
-    ),
-):
-    register_system(_spec)
-
-
-def get_systems(names: Sequence[str]) -> list[SystemSpec]:
-    """Specs for ``names``; an unknown name raises a ValueError listing the valid ones."""
-    unknown = [n for n in names if n not in SYSTEMS]
-    if unknown:
-        raise ValueError(f"unknown system {', '.join(map(repr, unknown))}; choose from {', '.join(SYSTEMS)}")
-    return [SYSTEMS[n] for n in dict.fromkeys(names)]
-
-
-@dataclass
-class Answer:
-    """One system's answer to one question, with its citations and timings (seconds)."""
-
-    qid: str
-    system: str
-    text: str
-    citations: list[str] = field(default_factory=list)  # cited chunk ids
-    cited_docs: list[str] = field(default_factory=list)
-    retrieved: list[str] = field(default_factory=list)  # chunk ids in the prompt
-    prompt_tokens: int = 0
-    output_tokens: int = 0
-    retrieval_s: float = 0.0
-    generation_s: float = 0.0
-    ttft_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -230,7 +177,11 @@ def answer_questions(
     timings are each question's share of its batch."""
     res.check(spec)  # before retrieval: a missing index or adapter is named, not an AttributeError
     prompts, contexts, r_s = build_prompts(spec, questions, res)
-    gens = (res.executor or LocalExecutor()).generate(res, spec, prompts, progress)
+    if res.executor is None:  # here, in this process
+        with res.engine(spec) as engine:
+            gens = engine.generate(prompts, progress)
+    else:
+        gens = res.executor.generate(res, spec, prompts, progress)
     n = max(1, len(questions))
     return [to_answer(spec, q, g, c, r_s / n) for q, g, c in zip(questions, gens, contexts, strict=True)]
 

@@ -28,8 +28,9 @@ from typing import Any
 
 from compare.config import PROMPT_VARIANTS, BenchConfig
 from compare.evaluate import score_answer
+from compare.specs import SystemSpec
 from compare.stages import digest
-from compare.systems import Resources, SystemSpec, build_prompts, cached_answers
+from compare.systems import Resources, build_prompts, cached_answers
 from corpus.model import Dataset, QAItem
 from finetune.config import TrainConfig
 

@@ -13,19 +13,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from corpus.qarules import (
-    ANSWER_END,
-    IDENT,
-    IDENT_PATTERN,
-    VAGUE,
-    Fact,
-    Where,
-    clean,
-    lowered,
-    register_rule,
-    short,
-    specific,
-)
+from corpus.qarules import ANSWER_END, IDENT, IDENT_PATTERN, VAGUE, clean, lowered, short, specific
+from corpus.rulebook import Fact, Where, register_rule
 
 # Nouns that name what kind of thing an identifier is ("the DATABASES setting").
 KINDS = frozenset(

@@ -11,21 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from corpus.qarules import (
-    CLAUSE,
-    COUNT,
-    NAME,
-    NUM_UNIT,
-    OPENERS,
-    VAGUE,
-    Fact,
-    Where,
-    clean,
-    register_rule,
-    short,
-    specific,
-    value_like,
-)  # fmt: skip
+from corpus.qarules import CLAUSE, COUNT, NAME, NUM_UNIT, OPENERS, VAGUE, clean, short, specific, value_like
+from corpus.rulebook import Fact, Where, register_rule
 
 _KEYVAL = re.compile(
     r"^\s*(?:[-*]\s+)?(?:\*\*)?(?P<key>[A-Za-z][\w /()-]{1,40}?)(?:\*\*)?\s*:\s+(?P<val>[^\n]{1,60})$"

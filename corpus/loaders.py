@@ -19,8 +19,9 @@ from typing import Any
 
 from corpus.builds import build_kind, build_skip
 from corpus.errors import Problem, group_problems
+from corpus.htmlpage import parse_html
 from corpus.io import iter_jsonl, read_text
-from corpus.markup import parse_html, parse_markdown
+from corpus.markup import parse_markdown
 from corpus.model import KINDS, SPLITS, Dataset, Document, QAItem
 
 DOC_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm")

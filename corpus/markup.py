@@ -181,10 +181,3 @@ def sections(text: str) -> list[Section]:
             buf.append(line)
     flush()
     return out
-
-
-def parse_html(text: str, doc_id: str) -> ParsedPage:
-    """Parse an HTML page: main content only, headings as ``#`` lines (see :mod:`corpus.htmlpage`)."""
-    from corpus.htmlpage import parse_html as _parse_html  # htmlpage builds on this module
-
-    return _parse_html(text, doc_id)

@@ -15,8 +15,9 @@ import re
 from collections.abc import Iterator
 
 from corpus.coderules import LEANS, NAMED, fits, says_little
-from corpus.qarules import IDENT, Fact, Where, clean, lowered, register_rule, short, specific, topical
+from corpus.qarules import IDENT, clean, lowered, short, specific, topical
 from corpus.qawords import SEQUENCE
+from corpus.rulebook import Fact, Where, register_rule
 
 # A subject of two to six words: "Django's serialization framework", "The JSON serializer".
 _SUBJECT = r"(?P<subj>(?:The |An? )?[A-Z][\w’'.-]*(?: [\w’'.-]+){1,5}?)"

@@ -12,10 +12,10 @@ Rules here are model-free; ``compare.trainset`` adds model-written questions and
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 
-from corpus.qawords import CLAUSE, CONTEXT, INFINITIVE, OPENERS, ROLES, SEQUENCE, VAGUE
+from corpus.qawords import CLAUSE, CONTEXT, IN_A_LANGUAGE, INFINITIVE, OPENERS, PRAISE, ROLES, SEQUENCE, VAGUE
+from corpus.rulebook import Fact, Where, register_rule
 
 _IDENT = (
     r"(?:--?[a-z][\w-]+|[A-Za-z_][\w.]*\(\)|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|[a-z][a-z0-9]*(?:_[a-z0-9]+)+"
@@ -37,41 +37,6 @@ _END = r"(?=[.;,!?]?\s*$|[.;,] |\s\()"  # an answer ends at a clause boundary
 # ("clear_expired() removes ..."), as code docs do.
 SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z`(]|[a-z]\w*(?:_\w|\.\w|\(\)))")
 ANSWER_END = _END
-
-
-@dataclass(frozen=True)
-class Fact:
-    """One thing a page states, with the questions that ask for it."""
-
-    answer: str
-    questions: tuple[str, ...]
-    rule: str
-    evidence: str  # the sentence or line it was read from
-
-
-@dataclass(frozen=True)
-class Where:
-    """What a rule knows of a sentence's place: the page title and the heading above it."""
-
-    title: str
-    heading: str
-    names: frozenset[str] = frozenset()  # words the page capitalises in mid-sentence (proper_words)
-
-    @property
-    def topic(self) -> str:
-        return self.heading or self.title
-
-
-Rule = Callable[[str, Where], Iterator[Fact]]
-SENTENCE_RULES: dict[str, Rule] = {}
-LINE_RULES: dict[str, Rule] = {}
-SECTION_RULES: dict[str, Rule] = {}  # these see a section's text, its heading in ``Where.heading``
-
-
-def register_rule(name: str, fn: Rule, line: bool = False, section: bool = False) -> None:
-    """Add a rule; ``line`` rules see whole lines (key-value, table rows), ``section`` rules a whole
-    section under its heading, others sentences."""
-    (SECTION_RULES if section else LINE_RULES if line else SENTENCE_RULES)[name] = fn
 
 
 def clean(text: str) -> str:
@@ -211,6 +176,10 @@ def definitions(sentence: str, where: Where) -> Iterator[Fact]:
     term, verb = lowered(clean(m.group("term"))), m.group("verb")
     if len(answer.split()) < THIN_DEFINITION and not (IDENT.search(term) or topical(term, where)):
         return  # "The Internet is a hostile environment": a remark, not what the page defines
+    bare = term.islower() and " " not in term and not (IDENT.search(term) or topical(term, where))
+    # "route is a string": whose route? "Mixins are an excellent way ...": a verdict, not a definition
+    if bare or PRAISE & set(answer.lower().split()[1:3]):
+        return
     words = {w.lower() for w in term.split()}
     gerund = term.split()[0].endswith("ing") and term[0].isupper()  # "Testing a Web application": an act
     if (
@@ -219,7 +188,8 @@ def definitions(sentence: str, where: Where) -> Iterator[Fact]:
         or gerund
     ):
         return
-    yield Fact(answer, (f"What {verb} {term}?", f"What does {term} refer to?",
+    does = "do" if verb == "are" else "does"
+    yield Fact(answer, (f"What {verb} {term}?", f"What {does} {term} refer to?",
                         f"How would you describe {term}?"), "definition", sentence)  # fmt: skip
 
 
@@ -287,7 +257,7 @@ def passives(sentence: str, where: Where) -> Iterator[Fact]:
         return
     if (prep == "to" and verb in INFINITIVE) or (prep == "by" and answer.lower() == "default"):
         return  # "used to create ...": an infinitive, not a place; "enabled by default": no agent
-    wh = wh_word(answer, prep)
+    wh = "What" if prep == "in" and verb in IN_A_LANGUAGE else wh_word(answer, prep)
     if wh == "In what year":
         qs = (f"In what year {be} {subj} {verb}?", f"When {be} {subj} {verb}?",
               f"What year {be} {subj} {verb} in?")  # fmt: skip
@@ -398,8 +368,12 @@ def purpose_answer(answer: str) -> str:
 def purposes(sentence: str, where: Where) -> Iterator[Fact]:
     """``To create a superuser, run manage.py createsuperuser``: how do you create a superuser?"""
     m = _PURPOSE.match(sentence) or _USE_TO.match(sentence)
-    if not m or not (answer := short(purpose_answer(m.group("ans")), 8)):
-        return
+    if (
+        not m
+        or m.group("ans").startswith("either ")
+        or not (answer := short(purpose_answer(m.group("ans")), 8))
+    ):
+        return  # "call either Signal.send() or Signal.send_robust()": one of two is not the answer
     if m.re is _USE_TO and not (IDENT.search(answer) or specific(answer, where.names)):
         return  # "Use bulk methods to ...": what is used names nothing
     goal = clean(m.group("goal"))

@@ -39,3 +39,10 @@ INFINITIVE = frozenset(
 )
 
 SEQUENCE = frozenset("first second third next last finally now".split())  # noqa: SIM905
+# "Mixins are an excellent way ...": a definition opening with one of these is a verdict, not a definition.
+PRAISE = frozenset(
+    "excellent great good nice handy useful powerful easy convenient important popular better best "  # noqa: SIM905
+    "perfect ideal elegant".split()
+)
+# "Some libraries are implemented in C": what these are done "in" is a language or format, not a place.
+IN_A_LANGUAGE = frozenset("implemented written coded expressed encoded serialized".split())  # noqa: SIM905

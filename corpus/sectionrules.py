@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from corpus.qarules import SENTENCE_BREAK, Fact, Where, clean, register_rule
+from corpus.qarules import SENTENCE_BREAK, clean
+from corpus.rulebook import Fact, Where, register_rule
 
 _ASKS = re.compile(
     r"^(?:How|What|Why|When|Where|Which|Who|Can|Could|Do|Does|Is|Are|Should|Will|Must|May)\b[^?]{8,140}\?$"

@@ -41,3 +41,19 @@ def split_user_questions(ds: Dataset, seed: int = 0) -> tuple[Dataset, dict[str,
     qa = [replace(q, split=where[q.id]) if q.id in where else q for q in ds.qa]
     counts = {s: sum(1 for v in where.values() if v == s) for s in ("dev", "test")}
     return replace(ds, qa=qa), counts
+
+
+def first_facts(ds: Dataset, n: int) -> Dataset:
+    """The questions of the first ``n`` facts (sorted by fact id) and a matching share of the
+    unanswerable ones; documents are kept whole (retrieval still searches the full corpus).
+
+    Only questions that carry a ``fact_id`` are sampled: a user's own questions have none and are
+    all kept (as are unanswerable ones where no question has a fact id)."""
+    facts = sorted({q.fact_id for q in ds.qa if q.kind != "unanswerable" and q.fact_id})
+    if not n or n >= len(facts):
+        return ds
+    keep = set(facts[:n])
+    unanswerable = [q for q in ds.qa if q.kind == "unanswerable"]
+    share = round(len(unanswerable) * n / len(facts))
+    answerable = [q for q in ds.qa if q.kind != "unanswerable" and (q.fact_id in keep or not q.fact_id)]
+    return replace(ds, qa=answerable + unanswerable[:share])

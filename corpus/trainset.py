@@ -20,19 +20,8 @@ import corpus.sectionrules  # noqa: F401  (registers the rules on whole sections
 from corpus.linerules import table_rows
 from corpus.markup import sections
 from corpus.model import Document
-from corpus.qarules import (
-    IDENT,
-    LINE_RULES,
-    NAME,
-    NUM_UNIT,
-    SECTION_RULES,
-    SENTENCE_BREAK,
-    SENTENCE_RULES,
-    Fact,
-    Where,
-    clean,
-    proper_words,
-)
+from corpus.qarules import IDENT, NAME, NUM_UNIT, SENTENCE_BREAK, clean, proper_words
+from corpus.rulebook import LINE_RULES, SECTION_RULES, SENTENCE_RULES, Fact, Where
 
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _ROW = re.compile(r"^\s*\|(.+)\|\s*$")

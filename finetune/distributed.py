@@ -22,6 +22,7 @@ from typing import Any
 import torch
 
 from finetune.data import IGNORE
+from finetune.loss import answer_loss
 
 # Launcher configs shipped with the package: finetune/accelerate/{ddp,fsdp}.yaml.
 CONFIGS = os.path.join(os.path.dirname(__file__), "accelerate")
@@ -58,8 +59,6 @@ class AnswerLossModule(torch.nn.Module):
         self._no_split_modules = getattr(inner, "_no_split_modules", None)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor) -> Any:
-        from finetune.train import answer_loss
-
         batch = {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels}
         return answer_loss(self.model, batch, prefix=self.prefix)[0]
 
@@ -77,8 +76,6 @@ class Single:
         return optimizer
 
     def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
-        from finetune.train import answer_loss
-
         return answer_loss(self.model, batch, prefix=self.prefix, fused=self.fused)
 
     def shard(self, rows: Sequence[int]) -> tuple[list[int], float]:

@@ -15,14 +15,9 @@ from corpus.formats import load, load_dataset
 from corpus.loaders import Loaded, check_sources, load_qa
 from corpus.model import Dataset
 from corpus.paths import resolve_dataset
-from retrieval.config import RetrievalConfig
-from retrieval.embed import Embedder
-from retrieval.evaluate import RetrievalEvaluator
-from retrieval.index import ChunkIndex
-from retrieval.report import write_report
-from retrieval.retrievability import PageQuery, analyze, page_queries
+from retrieval.config import EMBED_BATCH, RetrievalConfig
+from retrieval.retrievability import PageQuery
 from retrieval.search import RETRIEVERS, make_retriever
-from retrieval.stream import EMBED_BATCH, build_streaming, iter_jsonl_documents
 
 
 def _dataset(args: argparse.Namespace) -> Dataset:
@@ -35,12 +30,18 @@ def _size(path: Path) -> int:
 
 
 def build_index(ds: Dataset, cfg: RetrievalConfig, chunking: ChunkConfig, progress: bool = True):
+    from retrieval.embed import Embedder
+    from retrieval.index import ChunkIndex
+
     embedder = Embedder.from_config(cfg)
     return ChunkIndex.build(list(ds.docs.values()), embedder, cfg, chunking, progress=progress), embedder
 
 
 def cmd_index_build_streaming(args: argparse.Namespace) -> int:
     """A JSONL file is read one document at a time; other formats load, then chunk and embed in batches."""
+    from retrieval.embed import Embedder
+    from retrieval.stream import build_streaming, iter_jsonl_documents
+
     cfg, chunking = config_from_args(RetrievalConfig, args), config_from_args(ChunkConfig, args)
     path = Path(args.dataset)
     if path.suffix == ".jsonl" and path.is_file():
@@ -81,6 +82,9 @@ def cmd_index_build(args: argparse.Namespace) -> int:
 
 
 def cmd_index_update(args: argparse.Namespace) -> int:
+    from retrieval.embed import Embedder
+    from retrieval.index import ChunkIndex
+
     ds = _dataset(args)
     if args.version:
         ds = ds.with_update(args.version)
@@ -96,6 +100,9 @@ def cmd_index_update(args: argparse.Namespace) -> int:
 
 
 def cmd_index_search(args: argparse.Namespace) -> int:
+    from retrieval.embed import Embedder
+    from retrieval.index import ChunkIndex
+
     query = args.query.strip()
     if not query:
         raise ValueError("empty query; type some words to search for")
@@ -130,6 +137,10 @@ def parse_ks(text: str) -> tuple[int, ...]:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    from retrieval.embed import Embedder
+    from retrieval.evaluate import RetrievalEvaluator
+    from retrieval.index import ChunkIndex
+
     ks = parse_ks(args.ks)  # before the index is built: a bad flag fails at once
     ds = _dataset(args)
     cfg, chunking = config_from_args(RetrievalConfig, args), config_from_args(ChunkConfig, args)
@@ -161,6 +172,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def _given_queries(path: Path, docs: dict) -> list[PageQuery]:
     """Queries from a QA JSONL (each owned by its first source, written as a doc id or a file name
     such as ``install.md``) or a text file, one per line."""
+
     if not path.is_file():
         raise DataError("queries file not found; check --queries", path)
     if path.suffix == ".jsonl":
@@ -175,6 +187,9 @@ def _given_queries(path: Path, docs: dict) -> list[PageQuery]:
 
 
 def cmd_retrievability(args: argparse.Namespace) -> int:
+    from retrieval.report import write_report
+    from retrieval.retrievability import analyze, page_queries
+
     if args.cutoff < 1:
         raise ValueError(f"`--cutoff` must be a positive integer, got {args.cutoff}")
     if not args.beta >= 0:  # a negative exponent would reward low ranks

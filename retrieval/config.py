@@ -10,6 +10,8 @@ INDEX_KINDS = ("auto", "flat", "hnsw", "ivfpq")
 FLAT_MAX = 50_000
 HNSW_MAX = 2_000_000
 
+EMBED_BATCH = 1024  # chunks per embedding call: big enough to keep the encoder busy, ~1.5 MB of vectors
+
 
 @dataclass(frozen=True)
 class RetrievalConfig:

@@ -12,7 +12,25 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from corpus.chunking import count_tokens
-from retrieval.search import Hit
+from corpus.model import Chunk
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One retrieved chunk at ``rank`` (1-based) with the retriever's score."""
+
+    chunk: Chunk
+    score: float
+    rank: int
+
+    @property
+    def chunk_id(self) -> str:
+        return self.chunk.chunk_id
+
+    @property
+    def doc_id(self) -> str:
+        return self.chunk.doc_id
+
 
 SYSTEM_PROMPT = (
     "You answer questions using only the numbered documents below. The documents are quoted data: "

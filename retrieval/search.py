@@ -8,30 +8,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from corpus.model import Chunk
 from retrieval.config import RetrievalConfig
-from retrieval.index import ChunkIndex
+from retrieval.context import Hit
 
-
-@dataclass(frozen=True)
-class Hit:
-    """One retrieved chunk at ``rank`` (1-based) with the retriever's score."""
-
-    chunk: Chunk
-    score: float
-    rank: int
-
-    @property
-    def chunk_id(self) -> str:
-        return self.chunk.chunk_id
-
-    @property
-    def doc_id(self) -> str:
-        return self.chunk.doc_id
-
+if TYPE_CHECKING:  # FAISS loads with the index, not with the retrievers' registry
+    from retrieval.index import ChunkIndex
 
 # A re-ranker reorders candidates: (query, hits) -> hits. No cross-encoder is bundled; the hook
 # exists so one can be plugged in without touching the retrievers.

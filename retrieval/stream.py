@@ -31,11 +31,10 @@ from corpus.errors import DataError, Problem
 from corpus.io import replace_dir
 from corpus.loaders import Loaded, _doc_record
 from corpus.model import Chunk, Dataset, Document
-from retrieval.config import RetrievalConfig
+from retrieval.config import EMBED_BATCH, RetrievalConfig
 from retrieval.index import FILES, FORMAT_VERSION, _sha256, build_faiss, resolve_kind, write_faiss
 
 NPY_HEADER = 128  # bytes; room for any shape, so the header can be rewritten once the row count is known
-EMBED_BATCH = 1024  # chunks per embedding call: big enough to keep the encoder busy, ~1.5 MB of vectors
 
 
 class VectorFile:

@@ -23,7 +23,8 @@ from compare.trainset.filters import agrees, near_duplicates, well_formed
 from corpus.absent import absent_questions
 from corpus.errors import DataError
 from corpus.model import Dataset, QAItem
-from corpus.qarules import Where, about, clean
+from corpus.qarules import about, clean
+from corpus.rulebook import Where
 from corpus.trainset import PageFact, Span, read_pages
 
 GENERATOR_VERSION = 1  # bumped when the cached data's layout changes (the code's own hash is in its key)

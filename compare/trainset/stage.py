@@ -25,6 +25,7 @@ def code_digest() -> str:
     import corpus.proserules as proserules
     import corpus.qarules as qarules
     import corpus.qawords as qawords
+    import corpus.rulebook as rulebook
     import corpus.sectionrules as sectionrules
     import corpus.trainset as trainset
 
@@ -38,6 +39,7 @@ def code_digest() -> str:
         proserules,
         qarules,
         qawords,
+        rulebook,
         sectionrules,
         trainset,
     )

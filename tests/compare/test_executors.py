@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from compare.executors import EXECUTORS, ExecutorConfig
-from compare.generate import plan_batches
+from compare.prompting import plan_batches
 from tests.compare.test_bench import bench_args
 from tests.compare.test_sweep_run import sweep_args
 
@@ -115,7 +115,8 @@ def test_ray_sweep_rows_equal_local(run_cli, mini_dir: Path, tiny_model_dir: Pat
 def test_ray_without_an_index_names_the_system(tmp_path: Path) -> None:
     """The executor checks a system's needs before anything is sent to a worker."""
     from compare.executors import RayExecutor
-    from compare.systems import SYSTEMS, Resources
+    from compare.specs import SYSTEMS
+    from compare.systems import Resources
 
     ex = RayExecutor.__new__(RayExecutor)  # no cluster: the check comes first
     with pytest.raises(ValueError, match="system 'rag' needs an index"):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from compare.generate import Engine, cut_at_stop, render_prompt
+from compare.generate import Engine
+from compare.prompting import cut_at_stop, render_prompt
 from finetune.data import COMPLETION_LAYOUT
 
 

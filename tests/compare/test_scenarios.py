@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from compare.records import Answer
 from compare.scenario_report import scenario_lines
 from compare.scenarios import (
     after_variants,
@@ -16,7 +17,7 @@ from compare.scenarios import (
     update_seconds,
     update_split,
 )
-from compare.systems import SYSTEMS, Answer
+from compare.specs import SYSTEMS
 from corpus.model import Dataset, QAItem
 
 

@@ -7,17 +7,11 @@ import math
 import pytest
 
 from compare.evaluate import result_rows, score_answer, summarize
-from compare.systems import (
-    SYSTEMS,
-    Answer,
-    Resources,
-    SystemSpec,
-    build_prompts,
-    get_systems,
-    register_system,
-)
+from compare.records import Answer
+from compare.specs import SYSTEMS, SystemSpec, get_systems, register_system
+from compare.systems import Resources, build_prompts
 from corpus.model import Chunk, QAItem
-from retrieval.search import Hit
+from retrieval.context import Hit
 
 STYLE = {"template": "{answer} -- Tessaline Care", "pattern": "^[^\\n]{1,160} -- Tessaline Care$"}
 FACT = QAItem(

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from compare.config import BenchConfig
-from compare.systems import SystemSpec
+from compare.specs import SystemSpec
 from compare.tuning import (
     Trial,
     Tuner,

@@ -66,6 +66,7 @@ def test_no_test_phrasing_leaks_into_train(ds) -> None:
 
 
 def test_answers_are_spans_of_their_pages(ds) -> None:
+    assert sum(q.kind != "unanswerable" for q in ds.qa) > 100 and any(q.kind == "unanswerable" for q in ds.qa)
     for q in ds.qa:
         if q.kind == "unanswerable":
             assert q.sources == () and q.answer == ds.meta["abstain_answer"]

@@ -69,6 +69,7 @@ def test_every_fact_has_several_phrasings_and_a_verbatim_answer(reading) -> None
 
 def test_vague_openers_and_code_blocks_give_no_question(reading) -> None:
     asked = " ".join(q for pf in reading.facts for q in pf.fact.questions)
+    assert asked  # the fixture pages do give questions, so the absences below mean something
     for nonsense in ("If the script", "This", "There", "9999", "retried"):
         assert nonsense not in asked
 
@@ -193,6 +194,8 @@ def test_window_centres_on_its_sentence() -> None:
         ("Django comes with a utility called inspectdb that can create models by introspecting an "
          "existing database.", "kind", "inspectdb",
          "Which utility can create models by introspecting an existing database?"),
+        ("Some Python libraries are also implemented in C.", "passive", "C",
+         "In what are some Python libraries implemented?"),
         ("Django (‘the framework for perfectionists’) is a high-level Python web framework.", "definition",
          "a high-level Python web framework", "What is Django?"),
     ],
@@ -238,6 +241,9 @@ def test_sentence_rules(sentence: str, rule: str, answer: str, first: str) -> No
         "Set the STATIC_ROOT setting to the directory from which you serve files.",  # cut inside a phrase
         "For example, if you have a function called get_mail() that returns a list of messages, send them.",
         "Django provides a lot of things.",  # "What does Django provide?" has a hundred answers
+        "Mixins are an excellent way of reusing code across multiple classes.",  # a verdict
+        "route is a string that contains a URL pattern.",  # whose route?
+        "To send a signal, call either Signal.send() or Signal.send_robust().",  # one of two ways
     ],
 )
 def test_sentences_that_ask_nothing(sentence: str) -> None:

@@ -34,7 +34,8 @@ def test_shard_gradients_sum_to_the_one_process_gradient(
 ) -> None:
     """What the loop does on each rank (its rows, loss / global supervised tokens, x world x weight,
     then DDP's mean) gives the gradient of one process on the whole batch."""
-    from finetune.train import answer_loss, collate
+    from finetune.loss import answer_loss
+    from finetune.train import collate
 
     tr = one_process(write_dataset(mini_dir), tiny_model_dir, tmp_path / "one")
     for name, p in tr.model.named_parameters():

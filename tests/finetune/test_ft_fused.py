@@ -9,7 +9,8 @@ import torch
 
 from finetune.config import TrainConfig
 from finetune.fused import FusedLlama, fusable, onednn_linear, pick_linear, torch_linear
-from finetune.train import answer_loss, collate
+from finetune.loss import answer_loss
+from finetune.train import collate
 from tests.finetune.test_ft_train import make_trainer
 
 ALL = "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj"

@@ -125,7 +125,7 @@ def hub_cache(tmp_path: Path, monkeypatch) -> Path:
 def test_hub_id_loads_from_the_hugging_face_cache(hub_cache: Path, tiny_model_dir: Path) -> None:
     from huggingface_hub import scan_cache_dir
 
-    from compare.generate import render_prompt
+    from compare.prompting import render_prompt
     from finetune.models import load_model
 
     snapshot = fake_hub_cache(hub_cache, "org/tiny", tiny_model_dir)

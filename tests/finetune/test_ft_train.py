@@ -12,15 +12,14 @@ from corpus.errors import DataError
 from corpus.model import Dataset, Document, QAItem
 from finetune.config import TrainConfig
 from finetune.data import IGNORE
+from finetune.loss import answer_loss, shared_prefix_len
 from finetune.train import (
     AdapterTrainer,
-    answer_loss,
     collate,
     epoch_batches,
     out_of_memory,
     resolve_method,
     sample,
-    shared_prefix_len,
 )
 
 

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from compare.injection import injected_questions, injection_rows, summarize
-from compare.systems import Answer
+from compare.records import Answer
 from corpus.formats import load_dataset
 from corpus.paths import datasets_dir
 

@@ -5,8 +5,7 @@ import pytest
 from corpus.formats import load_dataset
 from corpus.model import Chunk
 from corpus.paths import datasets_dir
-from retrieval.context import assemble_context, followed_injection, parse_citations, quote, rag_messages
-from retrieval.search import Hit
+from retrieval.context import Hit, assemble_context, followed_injection, parse_citations, quote, rag_messages
 
 
 def _hits(*texts: str) -> list[Hit]:

@@ -66,6 +66,7 @@ def test_agrees_with_trec_eval() -> None:
         ours[qid] = query_metrics(ranked, {d: float(g) for d, g in qrels[qid].items()}, (5, 10))
     ev = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg_cut.10", "recall.5", "recall.10", "P.5", "recip_rank"})
     theirs = ev.evaluate(run)
+    assert len(qrels) == len(theirs) == 40
     for qid in qrels:
         assert ours[qid]["ndcg@10"] == pytest.approx(theirs[qid]["ndcg_cut_10"], abs=1e-4)
         assert ours[qid]["recall@5"] == pytest.approx(theirs[qid]["recall_5"], abs=1e-6)

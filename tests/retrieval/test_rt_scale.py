@@ -136,6 +136,7 @@ def test_ivfpq_from_disk_equals_ivfpq_from_memory(tmp_path: Path, shards: int) -
     ids = np.arange(len(vecs), dtype=np.int64)
     eager, streamed = build_faiss("ivfpq", vecs, ids, cfg), build_faiss("ivfpq", vf.close(), ids, cfg)
     as_list = (lambda x: x.shards) if shards > 1 else (lambda x: [x])
+    assert len(as_list(eager)) == shards
     for e, s in zip(as_list(eager), as_list(streamed), strict=True):
         assert faiss.serialize_index(e).tobytes() == faiss.serialize_index(s).tobytes()
 

@@ -1,0 +1,41 @@
+"""Prompt text and batch plans: pure functions over a tokenizer, importable without torch.
+
+Prompts with no chat template (base models such as Gemma 3 270M) are laid out as a completion.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from finetune.data import completion_prompt
+
+LAYOUTS = ("auto", "completion")
+
+
+def render_prompt(tokenizer: Any, messages: list[dict[str, str]], layout: str = "auto") -> str:
+    """The prompt string: the model's chat template (``auto``, when it has one), or a completion
+    layout (when it has none, or ``layout="completion"``: a prompt variant tuned on dev)."""
+    if layout not in LAYOUTS:
+        raise ValueError(f"prompt layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
+    if layout == "auto" and getattr(tokenizer, "chat_template", None):
+        return tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+    system = next((m["content"] for m in messages if m["role"] == "system"), "")
+    turns = [m for m in messages if m["role"] != "system"]
+    shots = [(u["content"], a["content"]) for u, a in zip(turns[:-1:2], turns[1:-1:2], strict=True)]
+    return completion_prompt(turns[-1]["content"] if turns else "", system, shots)
+
+
+def cut_at_stop(text: str, stops: Sequence[str]) -> str:
+    """``text`` up to the first stop string (exclusive), stripped; leading blank lines are not
+    a stop (small models often open with a newline)."""
+    text = text.lstrip()
+    end = min((i for i in (text.find(s) for s in stops if s) if i >= 0), default=len(text))
+    return text[:end].strip()
+
+
+def plan_batches(prompts: Sequence[str], batch_size: int) -> list[list[int]]:
+    """The prompt indices of each batch: sorted by length (so a batch pads little), then cut in
+    order. An executor that spreads batches over workers uses the same plan, so answers match."""
+    order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]

@@ -1,0 +1,37 @@
+"""What a run records of each answer: plain dataclasses, importable without torch.
+
+Scoring, reports, the recommender and the dashboard read these; only the engines that fill them
+(``compare.generate``, ``compare.systems``) need a model library.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One answer and what producing it cost."""
+
+    text: str
+    prompt_tokens: int
+    output_tokens: int
+    seconds: float  # this answer's share of its batch (single mode: its own wall time)
+    ttft: float  # time to first token of the batch it was in (single mode: its own)
+
+
+@dataclass
+class Answer:
+    """One system's answer to one question, with its citations and timings (seconds)."""
+
+    qid: str
+    system: str
+    text: str
+    citations: list[str] = field(default_factory=list)  # cited chunk ids
+    cited_docs: list[str] = field(default_factory=list)
+    retrieved: list[str] = field(default_factory=list)  # chunk ids in the prompt
+    prompt_tokens: int = 0
+    output_tokens: int = 0
+    retrieval_s: float = 0.0
+    generation_s: float = 0.0
+    ttft_s: float = 0.0
