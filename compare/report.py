@@ -17,26 +17,13 @@ from compare.costs import (
     system_costs,
 )
 from compare.evaluate import result_rows, summarize
+from compare.metrics import REPORT_TABLE, metrics
 from compare.scorers import fmt
 from compare.trainset.report import trainset_lines
 from corpus.io import atomic_write_text
 from corpus.model import Dataset
 
-COLUMNS = (  # (summary key, header, format)
-    ("accuracy", "accuracy", "{:.3f}"),
-    ("exact_match", "EM", "{:.3f}"),
-    ("token_f1", "F1", "{:.3f}"),
-    ("abstention_accuracy", "abstain", "{:.3f}"),
-    ("citation_precision", "cite P", "{:.3f}"),
-    ("grounded_correct", "grounded", "{:.3f}"),
-    ("style_compliance", "style", "{:.3f}"),
-    ("prompt_tokens", "prompt tok", "{:.0f}"),
-    ("latency_p50_ms", "p50 ms", "{:.0f}"),
-    ("latency_p95_ms", "p95 ms", "{:.0f}"),
-    ("throughput_qps", "q/s", "{:.2f}"),
-    ("usd_per_1k_queries", "$/1k q", "{:.4f}"),
-    ("upfront_usd", "upfront $", "{:.4f}"),
-)
+COLUMNS = tuple((m.key, m.header, m.fmt) for m in metrics(REPORT_TABLE))  # (summary key, header, format)
 
 
 def table(systems: Mapping[str, Mapping[str, Any]], markdown: bool = False) -> str:

@@ -14,9 +14,9 @@ from typing import Any
 
 import pandas as pd
 
+from compare.metrics import MAX, metrics
 from dashboards.data import is_nan
 
-MAX, MIN = "max", "min"
 # Shown for a missing number. Not a hyphen: Streamlit renders table cells as markdown, where a lone
 # hyphen becomes a list bullet.
 MISSING = "–"
@@ -32,26 +32,19 @@ class Column:
     kind: str = "rate"  # rate | ms | usd | seconds
 
 
-SYSTEM_COLUMNS = (
-    Column("accuracy", "accuracy", MAX),
-    Column("grounded_correct", "grounded-correct", MAX),
-    Column("citation_precision", "citation precision", MAX),
-    Column("latency_p50_ms", "p50 latency (ms)", MIN, "ms"),
-    Column("latency_p95_ms", "p95 latency (ms)", MIN, "ms"),
-    Column("usd_per_1k_queries", "cost per 1k queries ($)", MIN, "usd"),
-    Column("upfront_usd", "training/index cost ($)", MIN, "usd"),
-    Column("upfront_seconds", "training/index time (s)", MIN, "seconds"),
-)
-HYBRID_COLUMNS = (
-    Column("accuracy", "accuracy", MAX),
-    Column("exact_match", "exact match", MAX),
-    Column("grounded_correct", "grounded-correct", MAX),
-    Column("citation_precision", "citation precision", MAX),
-    Column("abstention_accuracy", "abstention accuracy", MAX),
-    Column("latency_p95_ms", "p95 latency (ms)", MIN, "ms"),
-    Column("usd_per_1k_queries", "cost per 1k queries ($)", MIN, "usd"),
-    Column("upfront_usd", "training/index cost ($)", MIN, "usd"),
-)
+def columns(keys: Sequence[str]) -> tuple[Column, ...]:
+    """The dashboard's columns of registered metrics (``compare.metrics``), in ``keys`` order."""
+    return tuple(Column(m.key, m.label, m.better, m.kind) for m in metrics(keys))
+
+
+SYSTEM_COLUMNS = columns(
+    ("accuracy", "grounded_correct", "citation_precision", "latency_p50_ms", "latency_p95_ms",
+     "usd_per_1k_queries", "upfront_usd", "upfront_seconds")
+)  # fmt: skip
+HYBRID_COLUMNS = columns(
+    ("accuracy", "exact_match", "grounded_correct", "citation_precision", "abstention_accuracy",
+     "latency_p95_ms", "usd_per_1k_queries", "upfront_usd")
+)  # fmt: skip
 TRACKS = ("rag", "ft", "hybrid", "raft")
 
 

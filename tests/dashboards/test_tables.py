@@ -10,8 +10,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from compare.metrics import MAX, MIN
 from dashboards import tables
-from dashboards.tables import MAX, MIN, MISSING
+from dashboards.tables import MISSING
 
 NAN = math.nan
 
