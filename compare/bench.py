@@ -21,14 +21,16 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from compare.abstain import gate_stage
 from compare.config import PROFILES, BenchConfig
 from compare.costs import hourly_rate, load_prices
 from compare.executors import ExecutorConfig, ModelRef, executor_items, open_executor
 from compare.model_axis import model_slug
 from compare.specs import SystemSpec, get_systems
 from compare.stages import StageCache, digest, questions_digest
+from compare.trainset.build import answers_taught
 from compare.trainset.config import TrainsetConfig
-from compare.trainset.stage import answers_taught, check_trainable, trainset_stage, with_train
+from compare.trainset.stage import check_trainable, trainset_stage, with_train
 from compare.tuning import dev_budget
 from corpus.chunking import ChunkConfig
 from corpus.config import apply_overrides, read_saved_config, save_config
@@ -179,8 +181,8 @@ def style_description(ds: Dataset) -> str | None:
     return style.get("description") if isinstance(style, dict) else None
 
 
-def index_stage(ds: Dataset, configs: dict, cache: StageCache, summary: dict) -> tuple[Any, dict]:
-    """The cached index, the configured retriever over it, and its chunk texts."""
+def index_stage(ds: Dataset, configs: dict, cache: StageCache, summary: dict) -> tuple[Any, dict, Any]:
+    """The configured retriever over the cached index, its chunk texts and the embedder."""
     from retrieval.search import make_retriever
 
     rcfg = configs["retrieval"]
@@ -194,7 +196,7 @@ def index_stage(ds: Dataset, configs: dict, cache: StageCache, summary: dict) ->
     summary.setdefault("stage_seconds", {})["index"] = round(info["seconds"], 1)
     if configs["bench"].tune and configs["bench"].tune_retrievers and ds.qrels("dev"):
         rcfg = configs["retrieval"] = tune_retriever(ds, index, emb, rcfg, summary)
-    return make_retriever(rcfg.retriever, index, emb, rcfg), {c.chunk_id: c.text for c in index.chunks}
+    return make_retriever(rcfg.retriever, index, emb, rcfg), {c.chunk_id: c.text for c in index.chunks}, emb
 
 
 def tune_retriever(
@@ -276,9 +278,9 @@ def build_resources(
     from finetune.models import load_model
 
     bench, train = configs["bench"], configs["train"]
-    retriever, chunk_text = None, {}
+    retriever, chunk_text, emb = None, {}, None
     if any(s.retrieval or s.adapter == "raft" for s in specs):
-        retriever, chunk_text = index_stage(ds, configs, cache, summary)
+        retriever, chunk_text, emb = index_stage(ds, configs, cache, summary)
     names = list(dict.fromkeys(s.adapter for s in specs if s.adapter))
     tune_ft = bench.tune and "sft" in names  # dev tuning trains the sft adapter (lr grid, epochs)
     adapters = {
@@ -292,7 +294,7 @@ def build_resources(
         model, tok, retriever, bench.context_k, bench.context_budget, style_description(ds),
         bench.max_new_tokens, bench.batch_size, set(), chunk_text, bench.rag_shots,
         partial(styled, house_style=ds.meta.get("house_style")), bench.rag_layout,
-        executor=executor, model_ref=model_ref(train),
+        executor=executor, model_ref=model_ref(train), embed=emb.encode if emb else None,
     )  # fmt: skip
     if tune_ft:
         adapters["sft"] = tuned_sft(ds, configs, res, cache, summary, recipes or {})
@@ -338,7 +340,10 @@ def tuned_sft(ds: Dataset, configs: dict, res: Any, cache: StageCache, summary: 
 
     t0 = time.perf_counter()
     tuner = Tuner(ds, configs, res, cache, summary)
-    if len(recipes) > 1:
+    if why := summary.get("trainset", {}).get("untried"):  # decided before the reader ran (trainset.build)
+        tuner.out["recipe"] = {"chosen": next(iter(recipes)), "trials": [], "skipped": why}
+        print(f"[tune:recipe] {why}: {next(iter(recipes))} kept without a trial")
+    elif len(recipes) > 1:
         probe = partial(probe_recipe, ds, recipes, configs, trainer)
         chosen = tuner.recipe(list(recipes), probe, lambda name, qs: answers_taught(recipes[name], qs))
         ds = with_train(ds, recipes[chosen])
@@ -367,9 +372,10 @@ def tune_prompts(ds: Dataset, configs: dict, specs: list, res: Any, cache: Stage
     tuner = Tuner(ds, configs, res, cache, summary)
     for spec in (s for s in specs if s.retrieval):
         print(f"\n[tune:{spec.name}] prompt knobs on dev")
-        tuner.prompts(
-            spec, digest(keys.get(spec.adapter or "", ""), keys["index"], keys["retriever"], keys["model"])
-        )
+        key = digest(keys.get(spec.adapter or "", ""), keys["index"], keys["retriever"], keys["model"])
+        tuner.prompts(spec, key)
+        if configs["bench"].abstain_gate:
+            tuner.abstention(spec, key)
     summary.setdefault("stage_seconds", {})["tune:prompts"] = round(time.perf_counter() - t0, 1)
 
 
@@ -528,6 +534,8 @@ def bench_model(
     for spec in specs:
         print(f"\n[{spec.name}] {spec.about}")
         batched, single, hit, seconds = run_system(spec, questions, res, cache, keys, bench)
+        if spec.retrieval and res.embed is not None:
+            batched = gate_stage(spec, ds, questions, batched, res, summary)
         answers[spec.name] = (batched, single)
         summary.setdefault("stage_seconds", {})[f"answers:{spec.name}"] = round(seconds, 1)
         print(

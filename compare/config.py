@@ -129,7 +129,19 @@ class BenchConfig:
         default=3, metadata={"help": "epochs without a dev-accuracy gain before training stops (0 = off)"}
     )
 
+    # Abstention of the retrieving systems (compare/abstain.py): abstain when no quoted sentence
+    # matches the question well enough, the threshold chosen on dev's unanswerable questions so that
+    # dev accuracy drops by at most abstain_max_drop (a wrong abstention costs a right answer).
+    abstain_gate: bool = field(
+        default=True, metadata={"help": "RAG and hybrid abstain below a dev-chosen support"}
+    )
+    abstain_max_drop: float = field(
+        default=0.03, metadata={"help": "dev accuracy the abstention gate may cost (0-1)"}
+    )
+
     def __post_init__(self) -> None:
+        if not 0 <= self.abstain_max_drop <= 1:
+            raise ValueError(f"`abstain_max_drop` must be between 0 and 1, got {self.abstain_max_drop!r}")
         if self.profile not in PROFILES:
             raise ValueError(f"`profile` must be one of {', '.join(PROFILES)}, got {self.profile!r}")
         if not self.system_names:

@@ -78,6 +78,22 @@ def _mean(rows: Sequence[dict], key: str) -> float:
     return fmean(vals) if vals else math.nan
 
 
+def wrong_answer_rate(rows: Sequence[dict]) -> float:
+    """Share of questions answered wrongly: an answer (not an abstention) that is not correct, or
+    any answer to an unanswerable question. What a use case that fears wrong answers more than
+    missing ones weighs (compare.recommend)."""
+    if not rows:
+        return math.nan
+    return sum(answered_wrongly(r) for r in rows) / len(rows)
+
+
+def answered_wrongly(row: Mapping[str, Any]) -> bool:
+    """An unanswerable question answered, or an answerable one answered (not abstained) incorrectly."""
+    if row["kind"] == "unanswerable":
+        return row["abstention_correct"] != 1.0
+    return row["abstention_correct"] == 1.0 and row["correct"] != 1.0
+
+
 def summarize(rows: Sequence[dict], single: Sequence[Answer]) -> dict[str, Any]:
     """One system's summary: accuracy, attribution, style, tokens and latency.
 
@@ -94,6 +110,7 @@ def summarize(rows: Sequence[dict], single: Sequence[Answer]) -> dict[str, Any]:
         "token_f1": _mean(answerable, "token_f1"),
         "abstention_accuracy": _mean(unanswerable, "abstention_correct") if unanswerable else math.nan,
         "false_abstention_rate": 1 - _mean(answerable, "abstention_correct") if answerable else math.nan,
+        "wrong_answer_rate": wrong_answer_rate(rows),
         "citation_precision": _mean(answerable, "citation_precision"),
         "citation_recall": _mean(answerable, "citation_recall"),
         "grounded_correct": _mean(answerable, "grounded_correct"),

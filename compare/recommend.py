@@ -48,6 +48,7 @@ class SystemFacts:
     drift: float = math.nan
     ties: tuple[str, ...] = ()  # systems whose accuracy the data cannot tell apart from this one's
     tie_accuracy: float = math.nan  # mean accuracy of the tie group: what the ranking uses
+    wrong_rate: float = math.nan  # share of test questions answered wrongly (compare.evaluate)
 
 
 @dataclass
@@ -110,6 +111,7 @@ def system_facts(summary: Mapping[str, Any]) -> dict[str, SystemFacts]:
             drift=kept.get("drift_kl", math.nan) if name in adapters else math.nan,
             ties=tuple(group),
             tie_accuracy=tie_acc,
+            wrong_rate=s.get("wrong_answer_rate", math.nan),
         )
     return out
 
@@ -198,6 +200,15 @@ def rule_forgetting(uc: UseCase, f: SystemFacts) -> Finding | None:
     return Finding(FORGETTING_WEIGHT * (f.retention - 1), reason)
 
 
+def rule_wrong_answers(uc: UseCase, f: SystemFacts) -> Finding | None:
+    """Where a wrong answer costs more than none: points off per wrong answer (abstaining helps)."""
+    if not uc.wrong_answer_cost or missing(f.wrong_rate):
+        return None
+    reason = (f"answers {f.wrong_rate:.0%} of the test questions wrongly (each wrong answer costs "
+              f"{uc.wrong_answer_cost:g} more than none)")  # fmt: skip
+    return Finding(-uc.wrong_answer_cost * f.wrong_rate, reason)
+
+
 def rule_local(uc: UseCase, f: SystemFacts) -> Finding | None:
     if not uc.local_only:
         return None
@@ -212,6 +223,7 @@ RULES: dict[str, Callable[[UseCase, SystemFacts], Finding | None]] = {
     "latency": rule_latency,
     "cost": rule_cost,
     "forgetting": rule_forgetting,
+    "wrong answers": rule_wrong_answers,
     "local": rule_local,
 }
 

@@ -4,6 +4,7 @@ pattern, ``summary.json``, ``report.md`` with plots, and the table printed to th
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -306,6 +307,7 @@ def render_report(summary: Mapping[str, Any], configs: Mapping[str, Any], plots:
         ]
         lines += [""]
     lines += tuning_lines(summary.get("tuning", {}))
+    lines += abstention_lines(summary)
     lines += trainset_lines(summary)
     if summary.get("model_axis"):
         from compare.model_axis import axis_lines
@@ -363,6 +365,49 @@ def tuning_lines(tuning: Mapping[str, Any]) -> list[str]:
         )
     notes = [f"- {n}: {t['note']}" for n, t in tuning.get("systems", {}).items() if t.get("note")]
     return [*lines, "", *notes, *([""] if notes else [])]
+
+
+COVERAGES = (1.0, 0.9, 0.75, 0.5, 0.25)  # points of the selective-accuracy curve the report shows
+
+
+def curve_points(curve: Sequence[Sequence[Any]]) -> list[tuple[float, float]]:
+    """(coverage, accuracy) at the curve's points nearest each of ``COVERAGES``, no point twice."""
+    seen, out = set(), []
+    for want in COVERAGES:
+        i = min(range(len(curve)), key=lambda j: abs(curve[j][1] - want))
+        if i not in seen:
+            seen.add(i)
+            out.append((curve[i][1], curve[i][2]))
+    return out
+
+
+def abstention_lines(summary: Mapping[str, Any]) -> list[str]:
+    """The abstention section: each retrieving system's gate chosen on dev, what it did on test, and
+    accuracy among the answered questions as the gate rises (an answered unanswerable one is wrong)."""
+    tuned = summary.get("tuning", {}).get("systems", {})
+    gates = {n: t["abstain"] for n, t in tuned.items() if t.get("abstain")}
+    test = summary.get("abstention", {})
+    if not gates and not test:
+        return []
+    from compare.abstain import Threshold, gate_line
+
+    lines = ["## Abstention", "",
+             "A retrieving system says the abstain answer when no sentence of the chunks in its prompt "
+             "matches the question well enough (support: the best cosine between the question and such a "
+             "sentence). The threshold was chosen on dev: the most unanswerable dev questions abstained on "
+             "while dev accuracy drops by at most `bench.abstain_max_drop`.", ""]  # fmt: skip
+    for name, g in gates.items():
+        t = Threshold(g["threshold"] if g["threshold"] is not None else -math.inf, g["abstention"],
+                      g["accuracy"], g["accuracy_before"], g["reason"])  # fmt: skip
+        gated = test.get(name, {}).get("gated")
+        on_test = f"; on test {gated} answers gated" if gated is not None else ""
+        lines.append(f"- {name}: {gate_line(t, g['unanswerable'])}{on_test}")
+    curves = {n: curve_points(e["curve"]) for n, e in test.items() if e.get("curve")}
+    if curves:
+        lines += ["", "Selective accuracy on test, before the gate (share of questions answered: accuracy "
+                  "among them):", ""]  # fmt: skip
+        lines += [f"- {n}: " + ", ".join(f"{c:.0%}: {a:.3f}" for c, a in pts) for n, pts in curves.items()]
+    return [*lines, ""]
 
 
 def _kv(knobs: Mapping[str, Any]) -> str:

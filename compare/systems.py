@@ -60,6 +60,10 @@ class Resources:
     executor: Any = None
     model_ref: Any = None
     adapter_paths: dict[str, str] = field(default_factory=dict)
+    # The embedder's encode (normalised vectors), for the abstention gate's support scores, and the
+    # gate each retrieving system got on dev (compare.abstain: abstain below this support).
+    embed: Callable[[Sequence[str]], Any] | None = None
+    gates: dict[str, float] = field(default_factory=dict)
     _engines: dict[str, Engine] = field(default_factory=dict, repr=False)
 
     def add_adapter(self, name: str, path: str | Path) -> None:

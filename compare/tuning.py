@@ -31,12 +31,10 @@ from compare.evaluate import score_answer
 from compare.specs import SystemSpec
 from compare.stages import digest
 from compare.systems import Resources, build_prompts, cached_answers
+from compare.trainset.config import MIN_TAUGHT_DEV
 from corpus.model import Dataset, QAItem
 from finetune.config import TrainConfig
 
-# A recipe trial needs this many dev questions whose answer some recipe's items hold: below it the
-# recipes differ on one or two answers, within the noise of the rest.
-MIN_TAUGHT_DEV = 3
 RETRIEVER_METRIC = "mrr@10"  # the rank of the first relevant chunk is what a 1-3 chunk prompt needs
 
 
@@ -216,6 +214,35 @@ class Tuner:
         self.res.tuned[spec.name] = {k: v for k, v in chosen.items() if v != base[k]}
         self.record(spec.name, best, trials, default)
         return chosen
+
+    def abstention(self, spec: SystemSpec, key: str) -> None:
+        """The abstention gate of a retrieving system, chosen on dev with the knobs it now has:
+        its answers to the tuning questions (cached from the prompt trials) and to dev's unanswerable
+        ones, each with its support; the gate is set in ``res.gates`` and recorded with the reason
+        when it stays off (compare.abstain)."""
+        from compare.abstain import apply_gate, choose_threshold, gate_line, outcomes, with_support
+
+        bench, res = self.configs["bench"], self.res
+        unanswerable = [q for q in self.ds.questions("dev") if q.kind == "unanswerable"]
+        trial_spec = replace(spec, name=f"{spec.name}@tune")
+        answers, seconds = cached_answers(self.cache, trial_spec, self.questions, res, digest("tune", key))
+        if unanswerable:
+            more, s = cached_answers(self.cache, trial_spec, unanswerable, res, digest("tune", key))
+            answers, seconds = answers + more, seconds + s
+        qs = self.questions + unanswerable
+        answers = with_support(qs, answers, res.chunk_text, res.embed) if res.embed else answers
+        t = choose_threshold(outcomes(qs, answers, self.style), bench.abstain_max_drop)
+        if t.active:
+            res.gates[spec.name] = t.value
+        gated = apply_gate(answers, t.value, self.ds.abstain_answer)
+        self.out["systems"][spec.name]["abstain"] = {
+            "threshold": None if not t.active else round(t.value, 6), "reason": t.reason,
+            "unanswerable": len(unanswerable), "max_drop": bench.abstain_max_drop,
+            "abstention": round(t.abstention, 4), "accuracy": round(t.accuracy, 4),
+            "accuracy_before": round(t.accuracy_before, 4), "gated": sum(bool(a.gated_text) for a in gated),
+            "seconds": round(seconds, 1),
+        }  # fmt: skip
+        print(f"[tune:{spec.name}] abstention on dev: {gate_line(t, len(unanswerable))}")
 
     def ft(self, train_adapter: Callable[..., tuple[Path, dict]]) -> tuple[Path, dict]:
         """The ``sft`` adapter with its learning rate and epoch chosen on dev: its folder and card.

@@ -33,6 +33,13 @@ class UseCase:
     budget_usd_per_month: float = field(default=0.0, metadata={"help": "running budget (0 = none)"})
     local_only: bool = field(default=False, metadata={"help": "data may not leave the machine"})
     accuracy_floor: float = field(default=0.0, metadata={"help": "minimum accuracy, a must (0 = none)"})
+    # Where a wrong answer does harm a missing one does not (a policy or a dose given wrongly), each
+    # wrong answer costs this many points beyond the right answer it is not: "I don't know" is then
+    # worth more than a guess, and a system that abstains where it cannot answer ranks higher.
+    wrong_answer_cost: float = field(
+        default=0.0,
+        metadata={"help": "extra cost of a wrong answer against none, in accuracy points (0 = none)"},
+    )
 
     def __post_init__(self) -> None:
         if self.changes not in UPDATES_PER_MONTH:
@@ -40,7 +47,7 @@ class UseCase:
         for name in ("citations", "style"):
             if getattr(self, name) not in LEVELS:
                 raise ValueError(f"`{name}` must be one of {', '.join(LEVELS)}, got {getattr(self, name)!r}")
-        for name in ("p95_ms", "queries_per_month", "budget_usd_per_month"):
+        for name in ("p95_ms", "queries_per_month", "budget_usd_per_month", "wrong_answer_cost"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                 raise ValueError(f"`{name}` must be a number >= 0, got {value!r}")

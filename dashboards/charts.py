@@ -165,3 +165,30 @@ def lorenz_chart(values: Sequence[float], gini: float, cutoff: int | None) -> al
     where = f" (top-{cutoff} results)" if cutoff else ""
     sub = f"Gini {gini:.3f}: 0 = every page equally findable, 1 = a few pages take every query{where}."
     return (diag + curve).properties(title=_title("Lorenz curve of page retrievability", sub), height=HEIGHT)
+
+
+def selective_chart(points: pd.DataFrame) -> alt.Chart:
+    """Accuracy among the answered questions against the share answered, one line per system: the
+    price of abstaining (left: fewer answers; up: the ones given are right more often)."""
+    enc = {
+        "x": alt.X("coverage:Q", title="share of test questions answered", axis=alt.Axis(format="%"),
+                   scale=alt.Scale(domain=[0, 1])),
+        "y": alt.Y("accuracy:Q", title="accuracy among the answered", axis=alt.Axis(format="%"),
+                   scale=alt.Scale(domain=[0, 1])),
+        "color": alt.Color("system:N", title="system"),
+    }  # fmt: skip
+    sub = "Each system abstains below a rising support threshold; an answered unanswerable question is wrong."
+    return (
+        alt.Chart(points)
+        .mark_line(point=True)
+        .encode(
+            **enc,
+            tooltip=[
+                "system",
+                alt.Tooltip("coverage:Q", format=".0%"),
+                alt.Tooltip("accuracy:Q", format=".1%"),
+                "threshold",
+            ],
+        )
+        .properties(title=_title("Selective accuracy", sub), height=HEIGHT)
+    )

@@ -149,6 +149,17 @@ def kinds_frame(summary: Mapping[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["system", "kind", "value", "measure"])
 
 
+def selective_frame(summary: Mapping[str, Any]) -> pd.DataFrame:
+    """Long table (system, coverage, accuracy, threshold) of each retrieving system's selective-
+    accuracy curve on test (before its abstention gate), plus where its gate put it."""
+    rows = []
+    for name, entry in (summary.get("abstention") or {}).items():
+        for threshold, coverage, accuracy in entry.get("curve") or []:
+            rows.append({"system": name, "coverage": num(coverage), "accuracy": num(accuracy),
+                         "threshold": num(threshold)})  # fmt: skip
+    return pd.DataFrame(rows, columns=["system", "coverage", "accuracy", "threshold"])
+
+
 def retrieval_frame(summary: Mapping[str, Any]) -> pd.DataFrame:
     """Retrieval metrics of every retriever measured on the scored split."""
     metrics = ("recall@1", "recall@5", "mrr@10", "ndcg@10")

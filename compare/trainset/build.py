@@ -18,14 +18,14 @@ import numpy as np
 
 from compare.scorers import strip_citations
 from compare.trainset import generate as G
-from compare.trainset.config import MODEL_QUESTIONS_MIN_PARAMS, TrainsetConfig
+from compare.trainset.config import MIN_TAUGHT_DEV, MODEL_QUESTIONS_MIN_PARAMS, TrainsetConfig
 from compare.trainset.filters import agrees, near_duplicates, well_formed
 from corpus.absent import absent_questions
 from corpus.errors import DataError
 from corpus.model import Dataset, QAItem
 from corpus.qarules import about, clean
 from corpus.rulebook import Where
-from corpus.trainset import PageFact, Span, read_pages
+from corpus.trainset import PageFact, Span, contains, read_pages
 
 GENERATOR_VERSION = 1  # bumped when the cached data's layout changes (the code's own hash is in its key)
 QUESTION_TOKENS = 24  # a question is a line of 5-25 words
@@ -195,9 +195,11 @@ def settle_facts(cands: list[Candidate]) -> None:
 def build_trainset(
     ds: Dataset, cfg: TrainsetConfig, engine: Any = None, tokenizer: Any = None,
     embed: Callable[[Sequence[str]], np.ndarray] | None = None, held_out: Sequence[str] = (),
+    trial_dev: Sequence[QAItem] = (),
 ) -> Trainset:  # fmt: skip
     """Generated training items per recipe for ``ds``'s pages. Without an engine only the rules run
-    (no model questions, no round trip, no distillation)."""
+    (no model questions, no round trip, no distillation). ``trial_dev``: the dev questions a recipe
+    trial will be scored on (none: every recipe is made, as for ``ftrag data trainset``)."""
     reading = read_pages(ds.docs.values(), cfg.max_facts_per_page)
     cands = rule_candidates(reading.facts)
     firsts = leads(cands)
@@ -207,18 +209,54 @@ def build_trainset(
         per_page = Counter(pf.doc_id for pf in reading.facts)
         seeds = span_seeds(reading.spans, cfg.max_spans_per_page, per_page)
         cands += model_questions(engine, seeds, {d.doc_id: d.title for d in ds.docs.values()})
-    if engine is not None and (cfg.round_trip != "off" or "distill" in cfg.recipe_names):
+    untried = no_trial(cands, trial_dev, cfg, writes) if engine is not None else None
+    if engine is not None and not untried and (cfg.round_trip != "off" or "distill" in cfg.recipe_names):
         lead_ids = {id(c) for c in firsts}
         asked = [c for c in cands if c.dropped is None and (c.rule == "model" or id(c) in lead_ids)]
         round_trip(engine, tokenizer, asked, cfg.reader_layout, cfg.round_trip)
         settle_facts(cands)
     cands += absent
     near = guard(cands, held_out, embed)
-    names = [r for r in cfg.recipe_names if r != "distill" or engine]  # distillation needs a reader
+    # distillation needs a reader, and is not made for a trial that cannot happen
+    names = [r for r in cfg.recipe_names if r != "distill" or (engine and not untried)]
     recipes = {r: recipe_items(cands, r, ds.abstain_answer) for r in names}
     out = Trainset(recipes, counts(ds, reading, cands, recipes), near[:20])
     out.counts["model_questions"] = writes
+    if untried:
+        out.counts["untried"] = untried
     return out
+
+
+def answers_taught(items: Sequence[QAItem], questions: Sequence[QAItem]) -> int:
+    """How many answerable ``questions`` have their answer in a training item from one of their own
+    pages: what a closed-book adapter can at best learn of them from the generated data."""
+    taught = {(q.sources[0], " ".join(q.answer.lower().split())) for q in items if q.sources}
+    return sum(
+        1 for q in questions if q.kind != "unanswerable" and any(
+            src == s and (contains(a, g) or contains(g, a)) for s, a in taught for src in q.sources
+            for g in q.golds)
+    )  # fmt: skip
+
+
+def no_trial(
+    cands: Sequence[Candidate], dev: Sequence[QAItem], cfg: TrainsetConfig, writes: bool
+) -> str | None:
+    """Why dev cannot choose between the qa and distill recipes, decided before the reader runs
+    (``None``: it can, or no dev questions were given). The distill items ask the rules' questions
+    again, answered by the reader; so when the rules' own answers (every phrasing, before the guard,
+    which only removes) hold fewer than ``MIN_TAUGHT_DEV`` dev answers, the trial would rest on one
+    or two answers, and the reader's pass over every fact (minutes on a large corpus) buys nothing:
+    the qa recipe is kept untried. A reader that must check pairs (model-written questions,
+    ``round_trip=all``) still runs."""
+    if not dev or writes or cfg.round_trip == "all" or "distill" not in cfg.recipe_names:
+        return None
+    n = sum(q.kind != "unanswerable" for q in dev)
+    most = answers_taught([to_item(c, 0, c.answer, "qa") for c in cands if c.dropped is None], dev)
+    if n == 0 or most >= MIN_TAUGHT_DEV:
+        return None
+    return (f"no recipe's items hold the answer of any of the {n} dev questions" if not most else
+            f"at most {most} of the {n} dev questions have their answer in a recipe's items, "
+            f"under {MIN_TAUGHT_DEV}") + "; the reader was not run and distill not made"  # fmt: skip
 
 
 def model_parameters(engine: Any) -> int | None:

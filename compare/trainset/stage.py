@@ -7,11 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from compare.stages import StageCache, digest, docs_digest
-from compare.trainset.build import GENERATOR_VERSION, Trainset, build_trainset, check_usable
+from compare.trainset.build import GENERATOR_VERSION, Trainset, answers_taught, build_trainset, check_usable
 from compare.trainset.config import TrainsetConfig
 from corpus.errors import DataError
 from corpus.model import Dataset, QAItem
-from corpus.trainset import contains
 
 
 def code_digest() -> str:
@@ -83,8 +82,11 @@ def load_trainset(data: dict[str, Any]) -> Trainset:
     return Trainset(recipes, data["counts"], data.get("examples_dropped", []))  # type: ignore[arg-type]
 
 
-def produce_trainset(ds: Dataset, configs: dict[str, Any], held_out: list[str]) -> dict[str, Any]:
-    """Generate with the run's model as the writer and reader and its embedder for the guard."""
+def produce_trainset(
+    ds: Dataset, configs: dict[str, Any], held_out: list[str], trial_dev: list[QAItem] | None = None
+) -> dict[str, Any]:
+    """Generate with the run's model as the writer and reader and its embedder for the guard;
+    ``trial_dev``: the dev questions a recipe trial is scored on (the bench's, when it tunes)."""
     from compare.generate import Engine
     from finetune.models import load_model
     from retrieval.embed import Embedder
@@ -95,7 +97,7 @@ def produce_trainset(ds: Dataset, configs: dict[str, Any], held_out: list[str]) 
         model, tokenizer = load_model(train.model, train.device, train.dtype, train.trust_remote_code)
         engine = Engine(model, tokenizer, max_new_tokens=24, batch_size=cfg.batch_size)
     emb = Embedder.from_config(configs["retrieval"])
-    return build_trainset(ds, cfg, engine, tokenizer, emb.encode, held_out).to_json()
+    return build_trainset(ds, cfg, engine, tokenizer, emb.encode, held_out, trial_dev or ()).to_json()
 
 
 def trainset_stage(
@@ -108,10 +110,12 @@ def trainset_stage(
         return ds, {}
     replaced = len(ds.questions("train"))
     held_out = held_out_questions(ds)
-    key = digest(GENERATOR_VERSION, code_digest(), docs_digest(ds), cfg, train.model, train.dtype, held_out)
+    trial_dev = ds.questions("dev") if configs["bench"].tune else []
+    key = digest(GENERATOR_VERSION, code_digest(), docs_digest(ds), cfg, train.model, train.dtype, held_out,
+                 bool(trial_dev))  # fmt: skip
     print(f"\n[trainset] generating training data from {len(ds.docs)} pages"
           + (f" (the given train split of {replaced} questions set aside)" if replaced else ""))  # fmt: skip
-    data, hit = cache.record("trainset", key, lambda: produce_trainset(ds, configs, held_out))
+    data, hit = cache.record("trainset", key, lambda: produce_trainset(ds, configs, held_out, trial_dev))
     ts = load_trainset(data)
     check_usable(ts, ds)
     recipes = {r: items for r, items in ts.recipes.items() if items}
@@ -131,14 +135,3 @@ def trainset_stage(
         f"{r} {n} items ({c['facts'][r]} facts)" for r, n in c["items"].items()) + f"; pages covered "
         f"{c['pages_covered']} of {c['pages']}; removed: {c['dropped'] or 'none'}")  # fmt: skip
     return with_train(ds, recipes[first]), recipes
-
-
-def answers_taught(items: list[QAItem], questions: list[QAItem]) -> int:
-    """How many answerable ``questions`` have their answer in a training item from one of their own
-    pages: what a closed-book adapter can at best learn of them from the generated data."""
-    taught = {(q.sources[0], " ".join(q.answer.lower().split())) for q in items if q.sources}
-    return sum(
-        1 for q in questions if q.kind != "unanswerable" and any(
-            src == s and (contains(a, g) or contains(g, a)) for s, a in taught for src in q.sources
-            for g in q.golds)
-    )  # fmt: skip

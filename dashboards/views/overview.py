@@ -77,6 +77,20 @@ def tradeoff_section(summary: dict) -> None:
         )
 
 
+def abstention_section(summary: dict) -> None:
+    points = tables.selective_frame(summary)
+    if points.empty:
+        return
+    st.subheader("Abstention")
+    st.altair_chart(charts.selective_chart(points), width="stretch")
+    gates = {n: t.get("abstain") for n, t in (summary.get("tuning") or {}).get("systems", {}).items()}
+    lines = [f"- {n}: threshold {g['threshold']:.3f}, dev abstention {g['abstention']:.2f}, dev accuracy "
+             f"{g['accuracy_before']:.3f} -> {g['accuracy']:.3f}" if g.get("threshold") is not None else
+             f"- {n}: no gate ({g.get('reason') or 'not tuned'})" for n, g in gates.items() if g]  # fmt: skip
+    st.caption("The gate each retrieving system got on dev (abstain when no quoted sentence supports the "
+               "question well enough):\n" + "\n".join(lines))  # fmt: skip
+
+
 def retrieval_section(summary: dict) -> None:
     df = tables.retrieval_frame(summary)
     if df.empty:
@@ -100,6 +114,7 @@ def render() -> None:
     systems_section(summary)
     tradeoff_section(summary)
     expectations(summary)
+    abstention_section(summary)
     retrieval_section(summary)
 
 

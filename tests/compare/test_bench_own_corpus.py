@@ -24,7 +24,10 @@ def test_bench_on_pages_and_questions_alone(run_cli, own_bench_args, tmp_path: P
     assert set(results["kind"]) == {"fact", "unanswerable"}
     ts = summary["trainset"]
     assert ts["pages"] == 3 and ts["pages_covered"] == 3 and ts["replaced_train"] == 0
-    assert ts["items"]["qa"] >= 2 * 6 and set(ts["recipes"]) == {"qa", "distill"}
+    assert ts["items"]["qa"] >= 2 * 6 and set(ts["recipes"]) == {"qa"}
+    # the recipe trial was known to be undecidable before the reader ran: no reader, no distill recipe
+    assert "the reader was not run and distill not made" in ts["untried"]
+    assert ts["rule_round_trip"] == {"asked": 0, "agreed": 0}
     taught = ts["answers_taught"]  # [answers a generated item teaches, answerable questions] per split
     assert taught["dev"][1] == 2 and taught["test"][1] == 4 and 1 <= taught["test"][0] <= 4
     # two answerable dev questions cannot tell recipes apart (compare.tuning.MIN_TAUGHT_DEV): the
@@ -37,6 +40,16 @@ def test_bench_on_pages_and_questions_alone(run_cli, own_bench_args, tmp_path: P
     report = (run / "report.md").read_text()
     assert "## Training data generated from the pages" in report and "Pages covered: 3 of 3" in report
     assert "kept without a dev trial" in report
+    # abstention: each retrieving system's gate chosen on dev (or left off, with the reason), and
+    # its selective-accuracy curve on test, from answering all 5 questions down
+    for name in ("rag", "hybrid"):
+        gate = summary["tuning"]["systems"][name]["abstain"]
+        assert gate["unanswerable"] == 1 and (gate["threshold"] is None) == bool(gate["reason"])
+        curve = summary["abstention"][name]["curve"]
+        assert curve[0][0] is None and all(0 < c <= 1 for _, c, _ in curve)
+    assert "## Abstention" in report and "Selective accuracy on test" in report
+    gated = results[results["gated_text"] != ""]
+    assert set(gated["text"]) <= {"I don't know"} and gated["support"].notna().all()
     assert "[tune] warning: 2 answerable dev questions" in out  # a tiny dev set tunes few knobs
     # a repeated bench takes the generated data from the cache
     rc, out, err = run_cli(*args)

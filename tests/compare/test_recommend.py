@@ -120,6 +120,26 @@ def test_weekly_changes_weigh_freshness() -> None:
     assert never["ft"] > never["rag"] and weekly["rag"] > weekly["ft"]
 
 
+def test_where_wrong_answers_cost_more_a_system_that_abstains_ranks_higher() -> None:
+    """Same accuracy, different guessing: rag answers 20% wrongly, hybrid 40%. A cost of 1 per wrong
+    answer moves them apart by exactly the difference, 0.2 points (the other needs are unchanged)."""
+    summary = make_summary()
+    for name, acc, wrong in (("rag", 0.55, 0.2), ("hybrid", 0.55, 0.4)):
+        summary["systems"][name] |= {"accuracy": acc, "wrong_answer_rate": wrong}
+    facts = system_facts(summary)
+    plain = {r.system: r for r in rank(facts, UseCase(citations="none", changes="never"))}
+    careful = {
+        r.system: r for r in rank(facts, UseCase(citations="none", changes="never", wrong_answer_cost=1.0))
+    }
+    gap = careful["rag"].points - careful["hybrid"].points - (plain["rag"].points - plain["hybrid"].points)
+    assert gap == pytest.approx(0.2)
+    assert "answers 20% of the test questions wrongly (each wrong answer costs 1 more than none)" in (
+        careful["rag"].reasons
+    )
+    assert not any("wrongly" in x for x in plain["rag"].reasons)
+    assert load_usecase("regulated").wrong_answer_cost == 1.0
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
@@ -129,6 +149,7 @@ def test_weekly_changes_weigh_freshness() -> None:
         ({"queries_per_month": "many"}, "`queries_per_month` must be a number"),
         ({"accuracy_floor": 2}, "`accuracy_floor` must be in"),
         ({"local_only": "yes"}, "`local_only` must be true or false"),
+        ({"wrong_answer_cost": -1}, "`wrong_answer_cost` must be a number"),
         ({"latency": 100}, "unknown field"),
         (["weekly"], "must be a mapping"),
     ],

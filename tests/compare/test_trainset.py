@@ -15,7 +15,7 @@ from compare.trainset.build import EMPTY_PAGE_SEEDS, build_trainset, check_usabl
 from compare.trainset.config import TrainsetConfig
 from compare.trainset.filters import agrees, near_duplicates, overlap, well_formed
 from corpus.errors import DataError
-from corpus.model import Dataset, Document
+from corpus.model import Dataset, Document, QAItem
 from corpus.trainset import Span
 
 PAGES = {
@@ -251,8 +251,7 @@ def test_cli_writes_auditable_training_data(run_cli, own_corpus, tmp_path) -> No
 
 
 def test_answers_taught_counts_a_question_only_from_its_own_page() -> None:
-    from compare.trainset.stage import answers_taught
-    from corpus.model import QAItem
+    from compare.trainset.build import answers_taught
 
     train = [
         QAItem("t1", "q?", "8420", sources=("install",)),
@@ -320,3 +319,34 @@ def test_a_changed_rule_module_remakes_the_cached_data(monkeypatch, module: str)
         Path, "read_text", lambda self, *a, **k: real(self, *a, **k) + ("#" if self == target else "")
     )
     assert code_digest() != before
+
+
+def _dev(answer: str, page: str) -> QAItem:
+    return QAItem(f"dev.{answer}", f"Which {answer}?", answer, sources=(page,), split="dev")
+
+
+TAUGHT = [_dev("2001", "widget"), _dev("Ana Lind", "widget"), _dev("1999", "gadget")]
+UNTAUGHT = _dev("blue", "widget")  # no rule reads a colour off the widget page
+
+
+@pytest.mark.parametrize(
+    ("dev", "questions", "untried"),
+    [
+        ([*TAUGHT[:2], UNTAUGHT], "off", "at most 2 of the 3 dev questions have their answer"),
+        ([UNTAUGHT], "off", "no recipe's items hold the answer of any of the 1 dev questions"),
+        (TAUGHT, "off", None),  # three taught: the trial can tell the recipes apart
+        ([], "off", None),  # no dev given (ftrag data trainset): every recipe is made
+        ([UNTAUGHT], "on", None),  # the model's own questions need the reader anyway
+    ],
+)
+def test_the_reader_runs_only_for_a_trial_dev_can_decide(dev, questions, untried) -> None:
+    model = ScriptedModel({}, {"In what year was the Widget 7 launched?": "2001"})
+    cfg = TrainsetConfig(unanswerable=0, model_questions=questions, max_spans_per_page=1)
+    ts = build_trainset(dataset(), cfg, model, Tok(), trial_dev=dev)
+    if untried:
+        assert untried in ts.counts["untried"] and "the reader was not run" in ts.counts["untried"]
+        assert model.prompts == [] and set(ts.recipes) == {"qa"}
+        assert ts.counts["rule_round_trip"] == {"asked": 0, "agreed": 0}
+    else:
+        assert "untried" not in ts.counts and set(ts.recipes) == {"qa", "distill"}
+        assert any("Question: In what year was the Widget 7 launched?" in p for p in model.prompts)

@@ -41,6 +41,19 @@ BUILDERS: list[tuple[str, Callable[[], Any]]] = [
     ("grouped", lambda: charts.grouped_bars(LONG, "kind", "system", "value", "Per kind", "share correct")),
     ("bars", lambda: charts.bars(LONG, "system", "value", "Per system", "share correct", color="kind")),
     ("lorenz", lambda: charts.lorenz_chart([0, 1, 3], 0.4, 10)),
+    (
+        "selective",
+        lambda: charts.selective_chart(
+            pd.DataFrame(
+                {
+                    "system": ["rag"] * 2,
+                    "coverage": [1.0, 0.5],
+                    "accuracy": [0.4, 0.8],
+                    "threshold": [float("nan"), 0.41],
+                }
+            )
+        ),
+    ),
 ]
 
 

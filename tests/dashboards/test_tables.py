@@ -102,6 +102,19 @@ def test_kinds_frame_labels_abstention() -> None:
     ]
 
 
+def test_selective_frame_is_one_row_per_curve_point() -> None:
+    data = summary(rag={}) | {
+        "abstention": {"rag": {"threshold": 0.41, "curve": [[None, 1.0, 0.4], [0.41, 0.5, 0.8]]}}
+    }
+    rows = tables.selective_frame(data).to_dict("records")
+    assert [(r["system"], r["coverage"], r["accuracy"]) for r in rows] == [
+        ("rag", 1.0, 0.4),
+        ("rag", 0.5, 0.8),
+    ]
+    assert math.isnan(rows[0]["threshold"]) and rows[1]["threshold"] == 0.41
+    assert tables.selective_frame(summary(rag={})).empty  # a run before abstention was measured
+
+
 @pytest.mark.parametrize(
     "systems, words",
     [
