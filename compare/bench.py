@@ -25,12 +25,21 @@ from compare.abstain import gate_stage
 from compare.config import PROFILES, BenchConfig
 from compare.costs import hourly_rate, load_prices
 from compare.executors import ExecutorConfig, ModelRef, executor_items, open_executor
+from compare.index_stages import index_stage, retrievability_stage
 from compare.model_axis import model_slug
+from compare.reader import parse_readers
 from compare.specs import SystemSpec, get_systems
 from compare.stages import StageCache, digest, questions_digest
-from compare.trainset.build import answers_taught
 from compare.trainset.config import TrainsetConfig
 from compare.trainset.stage import check_trainable, trainset_stage, with_train
+from compare.tune_stages import (
+    adapter_stage,
+    is_hybrid,
+    recipe_config,
+    style_description,
+    tune_prompts,
+    tuned_sft,
+)
 from compare.tuning import dev_budget
 from corpus.chunking import ChunkConfig
 from corpus.config import apply_overrides, read_saved_config, save_config
@@ -144,131 +153,6 @@ def load_questions(path: Path, qa: str | None, bench: BenchConfig) -> tuple[Data
     return ds, questions, loaded
 
 
-def retrieval_metrics(ds: Dataset, index: Any, emb: Any, cfg: RetrievalConfig, split: str) -> dict:
-    """recall/MRR/nDCG of every registered retriever on the scored split."""
-    from retrieval.evaluate import RetrievalEvaluator
-    from retrieval.search import RETRIEVERS, make_retriever
-
-    if not ds.qrels(split):
-        return {}
-    return {
-        name: RetrievalEvaluator(ds, split=split)(make_retriever(name, index, emb, cfg))
-        for name in sorted(RETRIEVERS)
-    }
-
-
-def raft_examples(ds: Dataset, retriever: Any, bench: BenchConfig) -> list[tuple[str, str, str]]:
-    """(question, numbered context, cited answer) for every answerable train question, the context
-    being what the retriever returns (two chunks at least, so there is a distractor). When no chunk
-    comes from a gold source the answer is the abstain answer: the reader learns not to invent."""
-    from retrieval.context import assemble_context
-
-    style = ds.meta.get("house_style")
-    train = [q for q in ds.questions("train") if q.kind != "unanswerable"]
-    hits = retriever.retrieve([q.question for q in train], max(2, bench.context_k))
-    out = []
-    for q, hs in zip(train, hits, strict=True):
-        ctx = assemble_context(hs, bench.context_budget)
-        n = next((i + 1 for i, d in enumerate(ctx.doc_ids) if d in q.sources), None)
-        answer = f"{q.answer} [{n}]" if n else ds.abstain_answer
-        out.append((q.question, ctx.text, styled(answer, style)))
-    return out
-
-
-def style_description(ds: Dataset) -> str | None:
-    """The house style in words, as prompted systems are told it (``None`` without one)."""
-    style = ds.meta.get("house_style")
-    return style.get("description") if isinstance(style, dict) else None
-
-
-def index_stage(ds: Dataset, configs: dict, cache: StageCache, summary: dict) -> tuple[Any, dict, Any]:
-    """The configured retriever over the cached index, its chunk texts and the embedder."""
-    from retrieval.search import make_retriever
-
-    rcfg = configs["retrieval"]
-    print("\n[index] chunking and embedding the corpus")
-    index, emb, info = cache.index(ds, configs["chunking"], rcfg)
-    print(
-        f"[index] {info['chunks']} chunks ({info['kind']}), {'cached' if info['cached'] else 'built'}"
-        f" (build took {info['seconds']:.1f} s)"
-    )
-    summary["index"] = info | {"retrieval": retrieval_metrics(ds, index, emb, rcfg, configs["bench"].split)}
-    summary.setdefault("stage_seconds", {})["index"] = round(info["seconds"], 1)
-    if configs["bench"].tune and configs["bench"].tune_retrievers and ds.qrels("dev"):
-        rcfg = configs["retrieval"] = tune_retriever(ds, index, emb, rcfg, summary)
-    return make_retriever(rcfg.retriever, index, emb, rcfg), {c.chunk_id: c.text for c in index.chunks}, emb
-
-
-def tune_retriever(
-    ds: Dataset, index: Any, emb: Any, rcfg: RetrievalConfig, summary: dict
-) -> RetrievalConfig:
-    """The retrieval config with the retriever that ranks best on dev (MRR@10; no generation)."""
-    from compare.tuning import RETRIEVER_METRIC, choose_retriever
-
-    t0 = time.perf_counter()
-    metrics = retrieval_metrics(ds, index, emb, rcfg, "dev")
-    best = choose_retriever(metrics, rcfg.retriever)
-    summary.setdefault("tuning", {"split": "dev"})["retriever"] = {
-        "chosen": best,
-        "default": rcfg.retriever,
-        "metric": RETRIEVER_METRIC,
-        "scores": {n: round(m[RETRIEVER_METRIC], 4) for n, m in metrics.items()},
-        "seconds": round(time.perf_counter() - t0, 1),
-    }
-    print(f"[tune:retriever] {RETRIEVER_METRIC} on dev: " + ", ".join(
-        f"{n} {m[RETRIEVER_METRIC]:.3f}" for n, m in metrics.items()) + f" -> {best}")  # fmt: skip
-    return replace(rcfg, retriever=best)
-
-
-def retrievability_stage(ds: Dataset, configs: dict, run: Path, summary: dict) -> None:
-    """Which pages the configured retriever can find at all (generated page queries), written to
-    ``run/retrievability/`` for content teams and the dashboard; seconds on the bundled corpus."""
-    from retrieval.embed import Embedder
-    from retrieval.index import ChunkIndex
-    from retrieval.report import write_report
-    from retrieval.retrievability import analyze, page_queries
-    from retrieval.search import make_retriever
-
-    rcfg, t0 = configs["retrieval"], time.perf_counter()
-    queries = [q for d in ds.docs.values() for q in page_queries(d)]
-    if not queries or "path" not in summary.get("index", {}):
-        return
-    index = ChunkIndex.load(Path(summary["index"]["path"]))
-    emb = Embedder.from_config(rcfg)
-    result = analyze(ds.docs, queries, make_retriever(rcfg.retriever, index, emb, rcfg), index)
-    write_report(result, run / "retrievability")
-    summary["retrievability"] = result.facts()
-    summary.setdefault("stage_seconds", {})["retrievability"] = round(time.perf_counter() - t0, 1)
-    r = summary["retrievability"]
-    print(f"[retrievability] {r['pages']} pages, Gini {r['gini']:.3f}, {r['never']} never retrieved")
-
-
-def adapter_stage(
-    ds: Dataset, name: str, configs: dict, retriever: Any, cache: StageCache, summary: dict,
-    kwargs: dict | None = None, train: TrainConfig | None = None, stop_epochs: int | None = None,
-) -> Path:  # fmt: skip
-    """The cached adapter ``name`` (``sft``: questions closed book; ``raft``: questions with
-    retrieved contexts and cited answers, in the prompt the RAG system uses; others: the trainer
-    arguments in ``kwargs``, e.g. a replay mix or the adapter a continued training starts from)."""
-    from retrieval.context import Context, rag_messages
-
-    train, kwargs = train or configs["train"], dict(kwargs or {})
-    if name == "raft":
-        system = rag_messages("", Context("", (), (), 0, 0), style_description(ds))[0]["content"]
-        kwargs = {"raft": raft_examples(ds, retriever, configs["bench"]), "raft_system": system}
-        train = replace(train, max_length=max(train.max_length, 384))  # a numbered chunk per example
-    until = f" (the first {stop_epochs})" if stop_epochs else ""
-    print(f"\n[adapter:{name}] {train.epochs} epochs{until}, lr {train.lr}, batch {train.batch_size}")
-    path, card = cache.adapter(ds, train, name, kwargs, stop_epochs=stop_epochs)
-    print(
-        f"[adapter:{name}] {'cached' if card['cached'] else 'trained'}: {card['train_seconds']:.0f} s "
-        f"training, dev loss {[round(x, 3) for _, x in card['dev_loss']]}"
-    )
-    summary.setdefault("adapters", {})[name] = {k: v for k, v in card.items() if k != "train_loss"}
-    summary.setdefault("stage_seconds", {})[f"adapter:{name}"] = round(card["wall_seconds"], 1)
-    return path
-
-
 def build_resources(
     ds: Dataset, configs: dict, specs: list[SystemSpec], cache: StageCache, summary: dict,
     executor: Any = None, recipes: dict | None = None,
@@ -282,6 +166,8 @@ def build_resources(
     if any(s.retrieval or s.adapter == "raft" for s in specs):
         retriever, chunk_text, emb = index_stage(ds, configs, cache, summary)
     names = list(dict.fromkeys(s.adapter for s in specs if s.adapter))
+    if bench.tune and any(is_hybrid(s) for s in specs):  # the hybrid's other readers, chosen on dev
+        names += [r for r in parse_readers(bench.hybrid_readers) if r not in names]
     tune_ft = bench.tune and "sft" in names  # dev tuning trains the sft adapter (lr grid, epochs)
     adapters = {
         n: adapter_stage(ds, n, configs, retriever, cache, summary)
@@ -317,66 +203,6 @@ def model_facts(name: str, model: Any) -> dict[str, Any]:
         else f"{params / 1e3:.0f}K"
     )
     return {"name": name, "size": size, "params": params}
-
-
-def recipe_config(train: TrainConfig, recipe: str) -> TrainConfig:
-    """The training config of a generated-data recipe (``docs`` adds the pages as continuation)."""
-    return replace(train, include_docs=True) if recipe == "docs" else train
-
-
-def tuned_sft(ds: Dataset, configs: dict, res: Any, cache: StageCache, summary: dict, recipes: dict) -> Path:
-    """The ``sft`` adapter at the learning rate and epoch dev accuracy chose (compare.tuning); with
-    generated training data, the recipe too (each trains a few epochs, the best goes on)."""
-    from compare.tuning import Tuner
-
-    def trainer(data: Dataset) -> Any:
-        """What the tuner calls to train (or load) the adapter of ``data`` with a given config."""
-
-        def train_adapter(cfg: TrainConfig, stop_epochs: int | None) -> tuple[Path, dict]:
-            adapter_stage(data, "sft", configs, res.retriever, cache, summary, None, cfg, stop_epochs)
-            return Path(summary["adapters"]["sft"]["path"]), summary["adapters"]["sft"]
-
-        return train_adapter
-
-    t0 = time.perf_counter()
-    tuner = Tuner(ds, configs, res, cache, summary)
-    if why := summary.get("trainset", {}).get("untried"):  # decided before the reader ran (trainset.build)
-        tuner.out["recipe"] = {"chosen": next(iter(recipes)), "trials": [], "skipped": why}
-        print(f"[tune:recipe] {why}: {next(iter(recipes))} kept without a trial")
-    elif len(recipes) > 1:
-        probe = partial(probe_recipe, ds, recipes, configs, trainer)
-        chosen = tuner.recipe(list(recipes), probe, lambda name, qs: answers_taught(recipes[name], qs))
-        ds = with_train(ds, recipes[chosen])
-        configs["train"] = recipe_config(configs["train"], chosen)
-        summary["trainset"]["recipe"] = chosen
-    folder, card = tuner.ft(trainer(ds))
-    summary["adapters"]["sft"] = card | {"adapter": str(folder)}
-    summary.setdefault("stage_seconds", {})["tune:ft"] = round(time.perf_counter() - t0, 1)
-    return folder
-
-
-def probe_recipe(ds: Dataset, recipes: dict, configs: dict, trainer: Any, name: str) -> tuple[Path, dict]:
-    """A few epochs (the lr probe's) of the adapter trained on recipe ``name``'s items."""
-    bench, train = configs["bench"], configs["train"]
-    probe = bench.tune_probe_epochs if 0 < bench.tune_probe_epochs < train.epochs else train.epochs
-    _, card = trainer(with_train(ds, recipes[name]))(recipe_config(train, name), probe)
-    return Path(card["path"]) / "epochs" / str(min(probe, card["epochs_done"])), card
-
-
-def tune_prompts(ds: Dataset, configs: dict, specs: list, res: Any, cache: StageCache, keys: dict,
-                 summary: dict) -> None:  # fmt: skip
-    """Prompt knobs of every retrieving system chosen on dev; they stay set in ``res.tuned``."""
-    from compare.tuning import Tuner
-
-    t0 = time.perf_counter()
-    tuner = Tuner(ds, configs, res, cache, summary)
-    for spec in (s for s in specs if s.retrieval):
-        print(f"\n[tune:{spec.name}] prompt knobs on dev")
-        key = digest(keys.get(spec.adapter or "", ""), keys["index"], keys["retriever"], keys["model"])
-        tuner.prompts(spec, key)
-        if configs["bench"].abstain_gate:
-            tuner.abstention(spec, key)
-    summary.setdefault("stage_seconds", {})["tune:prompts"] = round(time.perf_counter() - t0, 1)
 
 
 def first_prompt(spec: SystemSpec, questions: list, res: Any) -> str:
@@ -529,7 +355,7 @@ def bench_model(
         **{n: a["key"] for n, a in summary.get("adapters", {}).items()},
     }
     if bench.tune and res.retriever is not None:
-        tune_prompts(ds, configs, specs, res, cache, keys, summary)
+        specs = tune_prompts(ds, configs, specs, res, cache, keys, summary)
     answers = {}
     for spec in specs:
         print(f"\n[{spec.name}] {spec.about}")
@@ -549,7 +375,17 @@ def bench_model(
             return adapter_stage(data, name, configs, res.retriever, cache, summary, kwargs, train)
 
         ctx = ScenarioContext(
-            ds, loaded.dataset, configs, answers, res, cache, keys, summary, train_adapter, first_facts
+            ds,
+            loaded.dataset,
+            configs,
+            answers,
+            res,
+            cache,
+            keys,
+            summary,
+            train_adapter,
+            first_facts,
+            specs={s.name: s for s in specs},
         )
         summary["scenarios"] = run_scenarios(ctx)
     summary["machine"] = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from compare.reader import parse_readers
 from finetune.config import PROFILES as FINETUNE_PROFILES
 
 SCENARIOS = ("freshness", "forgetting", "style")
@@ -139,7 +140,14 @@ class BenchConfig:
         default=0.03, metadata={"help": "dev accuracy the abstention gate may cost (0-1)"}
     )
 
+    # The hybrid's reader (compare/reader.py): the closed-book sft adapter, or one trained RAFT-style
+    # on train questions with retrieved chunks and cited answers; more than one: dev chooses.
+    hybrid_readers: str = field(
+        default="sft", metadata={"help": "adapters the hybrid may read with, chosen on dev: sft, raft"}
+    )
+
     def __post_init__(self) -> None:
+        parse_readers(self.hybrid_readers)
         if not 0 <= self.abstain_max_drop <= 1:
             raise ValueError(f"`abstain_max_drop` must be between 0 and 1, got {self.abstain_max_drop!r}")
         if self.profile not in PROFILES:

@@ -16,7 +16,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,8 @@ class ScenarioContext:
     train_adapter: Callable[..., Path]  # (dataset, name, trainer kwargs, train config | None) -> folder
     first_facts: Callable[[Dataset, int], Dataset]
     replay_count: int = 0
+    # The systems as dev tuning left them (the hybrid's reader); a name not here is the registry's.
+    specs: dict[str, SystemSpec] = field(default_factory=dict)
 
     @property
     def index_path(self) -> str | None:
@@ -178,7 +180,7 @@ def freshness(ctx: Any) -> dict[str, Any]:
     }
     before = {name: b for name, (b, _) in ctx.answers.items()}
     pages = {d: doc.content_hash for d, doc in sorted(update.docs.items())}
-    specs = [SYSTEMS[n] for n in before]
+    specs = [ctx.specs.get(n) or SYSTEMS[n] for n in before]
     res, updates = ctx.res, {}
     if any(s.retrieval for s in specs) and ctx.index_path:
         index, embedder = ChunkIndex.load(Path(ctx.index_path)), ctx.embedder()
@@ -233,7 +235,7 @@ def after_variants(spec: SystemSpec, updates: Mapping[str, Any]) -> list[tuple[s
         out.append(("", None))
         if new_adapter:
             out.append(("re-train", replace(spec, name=f"{spec.name}@retrain", adapter=new_adapter)))
-    elif spec.adapter == "sft" and spec.retrieval and reindex:
+    elif spec.adapter and spec.retrieval and reindex:  # the hybrid, whichever adapter reads
         out.append(("re-index", replace(spec, name=f"{spec.name}@reindex")))
         if new_adapter:
             out.append(("re-index + re-train", replace(spec, name=f"{spec.name}@both", adapter=new_adapter)))

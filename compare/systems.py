@@ -107,11 +107,13 @@ class Resources:
     def engine(self, spec: SystemSpec) -> Iterator[Engine]:
         """An engine with ``spec``'s adapter active (or every adapter off for the base weights)."""
         self.check(spec)
-        # One engine per system, so a prompt prefix it cached stays with the adapter it was run with.
-        engine = self._engines.get(spec.name) or Engine(
+        # One engine per system and adapter, so a prompt prefix it cached stays with the adapter it
+        # was run with (the hybrid's dev trials try more than one reader under one name).
+        name = f"{spec.name}|{spec.adapter}"
+        engine = self._engines.get(name) or Engine(
             self.model, self.tokenizer, self.max_new_tokens, batch_size=self.batch_size
         )
-        self._engines[spec.name] = engine
+        self._engines[name] = engine
         if spec.adapter:
             self.model.set_adapter(spec.adapter)
             yield engine

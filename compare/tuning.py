@@ -215,6 +215,35 @@ class Tuner:
         self.record(spec.name, best, trials, default)
         return chosen
 
+    def reader(
+        self, spec: SystemSpec, key: Callable[[SystemSpec], str], readers: Sequence[str]
+    ) -> SystemSpec:
+        """The hybrid with the reader (adapter) of best dev accuracy, each with its own prompt knobs
+        tuned; a tie keeps the first (compare.reader). The losing trials stay in the record."""
+        from compare.reader import choose_reader
+
+        tried: dict[str, tuple[SystemSpec, dict, dict]] = {}
+        for name in readers:
+            # raft learned the prompt without worked examples (finetune.data), as the raft system
+            about = f"the {name} adapter (trained with retrieved chunks) and retrieved chunks"
+            s = spec if name == spec.adapter else replace(spec, adapter=name, examples=False, about=about)
+            print(f"[tune:{spec.name}] reader {name}")
+            self.res.tuned.pop(spec.name, None)  # each reader's knobs start from the defaults
+            self.prompts(s, key(s))
+            tried[name] = (s, self.out["systems"][spec.name], dict(self.res.tuned.get(spec.name, {})))
+        accuracy = {n: t[1]["dev_accuracy"] for n, t in tried.items()}
+        chosen = choose_reader(accuracy)
+        best, record, knobs = tried[chosen]
+        self.res.tuned[spec.name] = knobs
+        lost = sum(t[1]["seconds"] for n, t in tried.items() if n != chosen)
+        self.out["systems"][spec.name] = record | {
+            "reader": {"chosen": chosen, "dev_accuracy": accuracy},
+            "seconds": round(record["seconds"] + lost, 1),
+        }
+        print(f"[tune:{spec.name}] reader on dev: " + ", ".join(f"{n} {a:.3f}" for n, a in accuracy.items())
+              + f" -> {chosen}")  # fmt: skip
+        return best
+
     def abstention(self, spec: SystemSpec, key: str) -> None:
         """The abstention gate of a retrieving system, chosen on dev with the knobs it now has:
         its answers to the tuning questions (cached from the prompt trials) and to dev's unanswerable

@@ -156,6 +156,34 @@ def test_raft_trains_its_own_adapter_on_retrieved_contexts(
     assert summary["systems"]["raft"]["prompt_tokens"] == summary["systems"]["rag"]["prompt_tokens"]
 
 
+def test_the_hybrid_reader_is_chosen_on_dev_among_sft_and_raft(
+    run_cli, mini_dir: Path, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    runs = tmp_path / "runs"
+    extra = ("--systems", "hybrid", "--set", "bench.hybrid_readers=sft,raft", "--set", "bench.tune_k=1")
+    rc, out, err = run_cli(*bench_args(mini_dir, tiny_model_dir, runs, *extra))
+    assert rc == 0, err
+    (run,) = [p for p in runs.iterdir() if not p.name.startswith(".")]
+    summary = json.loads((run / "summary.json").read_text())
+    assert {"sft", "raft"} <= set(summary["adapters"])  # both readers trained
+    hybrid = summary["tuning"]["systems"]["hybrid"]
+    reader = hybrid["reader"]
+    assert set(reader["dev_accuracy"]) == {"sft", "raft"} and reader["chosen"] in ("sft", "raft")
+    best = max(reader["dev_accuracy"].values())
+    assert reader["dev_accuracy"][reader["chosen"]] == best == hybrid["dev_accuracy"]
+    assert "[tune:hybrid] reader on dev: sft" in out and f"-> {reader['chosen']}" in out
+    config = json.loads((run / "config.json").read_text())
+    assert config["bench"]["hybrid_readers"] == "sft,raft"
+
+
+def test_hybrid_readers_names_the_known_ones(
+    run_cli, mini_dir: Path, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    args = bench_args(mini_dir, tiny_model_dir, tmp_path / "runs", "--set", "bench.hybrid_readers=sft,rafts")
+    rc, _, err = run_cli(*args)
+    assert rc == 2 and "`hybrid_readers` takes a comma list of sft, raft, got 'sft,rafts'" in err
+
+
 def test_saved_config_round_trips_and_later_flags_win(tmp_path: Path) -> None:
     import argparse
 

@@ -263,3 +263,24 @@ def test_attention_kernel_and_prefix_switch_are_recorded(tiny_tokenizer, tmp_pat
     assert card["attention"] == "eager" and card["share_prefix"] is False and card["dtype"] == "torch.float32"
     sdpa = make_trainer(tiny_tokenizer, tmp_path / "b", epochs=1, attention="sdpa")
     assert sdpa.attention == "sdpa" and sdpa.dist.prefix is None
+
+
+def test_an_adapter_trained_with_context_cites_it(tiny_tokenizer, tmp_path: Path) -> None:
+    # RAFT triples (question, numbered context, cited answer): the adapter learns to answer from the
+    # context and to cite the chunk, which the closed-book adapter never does.
+    ctx = "[1] (p) the battery of brisil 40 pro does last 94 hours .\n[2] (q) who designed it ?"
+    raft = [("how long does the battery of brisil 40 pro last ?", ctx, "94 hours [1]")] * 4
+    cfg = TrainConfig(model="tiny", r=4, alpha=8, lr=3e-2, epochs=12, batch_size=2, device="cpu",
+                      target_modules="q_proj,v_proj,down_proj", max_length=128)  # fmt: skip
+    tr = AdapterTrainer(cfg, tiny_dataset(), tmp_path, model=tiny_llama(len(tiny_tokenizer)),
+                        tokenizer=tiny_tokenizer, raft=raft, raft_system=None)  # fmt: skip
+    tr.fit(progress=False)
+    raft_example = next(e for e in tr.data.examples if e.kind == "raft")
+    head = [
+        t for t, label in zip(raft_example.input_ids, raft_example.labels, strict=True) if label == IGNORE
+    ]
+    tr.model.eval()
+    with torch.no_grad():
+        out = tr.model.generate(torch.tensor([head]), max_new_tokens=6, do_sample=False)
+    text = tiny_tokenizer.decode(out[0, len(head) :], skip_special_tokens=True)
+    assert "[1]" in text.replace(" ", ""), text

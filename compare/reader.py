@@ -1,0 +1,84 @@
+"""The hybrid's reader: which adapter reads the retrieved chunks, chosen on dev.
+
+The closed-book ``sft`` adapter never saw a context in training, so the hybrid (that adapter with
+chunks in front of the question) neither reads nor cites: on the bundled dataset it stayed 0.18
+under RAG with citation precision 0.000. RAFT (Zhang et al. 2024) trains the reader on what it will
+see: each train question with retrieved chunks (the oracle and distractors), the answer cited
+``[n]``; for a share of them the oracle is taken out and the answer is the abstain answer, so the
+adapter learns when the context lacks the answer. The ``raft`` adapter also keeps the closed-book
+pairs (finetune.data), so it is a mix of both. Which reader the hybrid uses is a dev choice like
+every other knob (``bench.hybrid_readers``).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from corpus.model import Dataset, QAItem
+from finetune.data import styled
+
+# RAFT's 1 - P: the share of answerable train questions whose context has no oracle chunk. Zhang et
+# al. found 60-80% with the oracle best; without one the answer here is the abstain answer.
+RAFT_NO_ORACLE = 0.2
+# Chunks retrieved per RAFT example beyond the prompt's k, so a context without the oracle still
+# holds distractors.
+RAFT_EXTRA_HITS = 2
+READERS = ("sft", "raft")
+
+
+def no_oracle_ids(questions: Sequence[QAItem], share: float, seed: int) -> set[str]:
+    """The seeded ``share`` of answerable questions whose RAFT context leaves out the oracle."""
+    pool = sorted(q.id for q in questions if q.kind != "unanswerable")
+    return set(random.Random(seed).sample(pool, round(share * len(pool)))) if pool else set()
+
+
+def context_hits(hits: Sequence[Any], sources: Sequence[str], keep_oracle: bool, n: int) -> list[Any]:
+    """The first ``n`` hits, or the first ``n`` that come from no gold source."""
+    return list(hits[:n]) if keep_oracle else [h for h in hits if h.doc_id not in sources][:n]
+
+
+def cited_answer(answer: str, doc_ids: Sequence[str], sources: Sequence[str], abstain: str) -> str:
+    """``answer [n]`` with ``n`` the first numbered chunk from a gold source; the abstain answer
+    when none is (the context does not hold the answer)."""
+    n = next((i + 1 for i, d in enumerate(doc_ids) if d in sources), None)
+    return f"{answer} [{n}]" if n else abstain
+
+
+def raft_examples(ds: Dataset, retriever: Any, k: int, budget: int, seed: int) -> list[tuple[str, str, str]]:
+    """(question, numbered context, cited answer) for every train question: answerable ones with
+    the retriever's chunks (two at least, so there is a distractor), a seeded share of them with the
+    oracle left out; unanswerable ones with their chunks and the abstain answer."""
+    from retrieval.context import assemble_context
+
+    style = ds.meta.get("house_style")
+    train = ds.questions("train")
+    n = max(2, k)
+    hits = retriever.retrieve([q.question for q in train], n + RAFT_EXTRA_HITS) if train else []
+    drop = no_oracle_ids(train, RAFT_NO_ORACLE, seed)
+    out = []
+    for q, hs in zip(train, hits, strict=True):
+        answerable = q.kind != "unanswerable"
+        ctx = assemble_context(context_hits(hs, q.sources, q.id not in drop, n), budget)
+        answer = cited_answer(q.answer, ctx.doc_ids, q.sources, ds.abstain_answer) if answerable else None
+        out.append((q.question, ctx.text, styled(answer or ds.abstain_answer, style)))
+    return out
+
+
+def choose_reader(dev_accuracy: Mapping[str, float]) -> str:
+    """The reader with the best dev accuracy; a tie keeps the earlier one (``sft`` first: no
+    second adapter to serve)."""
+    if not dev_accuracy:
+        raise ValueError("no readers to choose from")
+    names = list(dev_accuracy)
+    return max(names, key=lambda r: (round(dev_accuracy[r], 12), -names.index(r)))
+
+
+def parse_readers(text: str) -> list[str]:
+    """``"sft,raft"`` -> ``["sft", "raft"]``, each a known reader (one line naming the others)."""
+    names = [x.strip() for x in text.split(",") if x.strip()]
+    bad = [x for x in names if x not in READERS]
+    if bad or not names:
+        raise ValueError(f"`hybrid_readers` takes a comma list of {', '.join(READERS)}, got {text!r}")
+    return list(dict.fromkeys(names))

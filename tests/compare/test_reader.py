@@ -1,0 +1,111 @@
+"""The hybrid's reader: RAFT examples (oracle, distractors, no-oracle share, unanswerable) and the
+dev choice between readers."""
+
+import pytest
+
+from compare.reader import (
+    choose_reader,
+    cited_answer,
+    context_hits,
+    no_oracle_ids,
+    parse_readers,
+    raft_examples,
+)
+from corpus.model import Chunk, Dataset, Document, QAItem
+from retrieval.context import Hit
+
+PAGES = {
+    d: Document(d, d.title(), f"The {d} weighs {n} kg.") for n, d in enumerate(["alpha", "beta", "gamma"], 1)
+}
+
+
+class Ranked:
+    """A retriever with fixed rankings per question (gold first unless told otherwise)."""
+
+    def __init__(self, rankings: dict[str, list[str]]):
+        self.rankings = rankings
+
+    def retrieve(self, queries, k):
+        return [
+            [
+                Hit(Chunk(f"{d}#0", d, PAGES[d].text), 1.0 / r, r)
+                for r, d in enumerate(self.rankings[q][:k], 1)
+            ]
+            for q in queries
+        ]
+
+
+def q(i: str, question: str, answer: str, sources=(), kind: str = "fact") -> QAItem:
+    return QAItem(i, question, answer, sources=tuple(sources), split="train", kind=kind)
+
+
+def test_no_oracle_ids_are_a_seeded_share_of_the_answerable_questions():
+    qs = [q(f"q{n}", "?", "a", ["alpha"]) for n in range(10)] + [q("u", "?", "", kind="unanswerable")]
+    picked = no_oracle_ids(qs, 0.2, seed=0)
+    assert len(picked) == 2 and "u" not in picked
+    assert picked == no_oracle_ids(qs, 0.2, seed=0)
+    assert no_oracle_ids([], 0.2, 0) == set()
+
+
+@pytest.mark.parametrize(
+    ("keep", "n", "expected"),
+    [(True, 2, ["alpha", "beta"]), (False, 2, ["beta", "gamma"]), (False, 1, ["beta"])],
+)
+def test_context_hits_keep_or_drop_the_oracle(keep, n, expected):
+    hits = Ranked({"x": ["alpha", "beta", "gamma"]}).retrieve(["x"], 3)[0]
+    assert [h.doc_id for h in context_hits(hits, ("alpha",), keep, n)] == expected
+
+
+@pytest.mark.parametrize(
+    ("doc_ids", "expected"),
+    [(("beta", "alpha"), "1 kg [2]"), (("alpha",), "1 kg [1]"), (("beta", "gamma"), "I don't know")],
+)
+def test_cited_answer_numbers_the_first_gold_chunk_or_abstains(doc_ids, expected):
+    assert cited_answer("1 kg", doc_ids, ("alpha",), "I don't know") == expected
+
+
+def test_raft_examples_cite_the_oracle_abstain_without_it_and_on_unanswerables():
+    qs = [q(f"q{n}", f"How heavy is alpha {n}?", "1 kg", ["alpha"]) for n in range(5)]
+    qs.append(q("u", "How heavy is delta?", "", kind="unanswerable"))
+    ds = Dataset("t", PAGES, qs, meta={"abstain_answer": "Not in the docs"})
+    rankings = {x.question: ["alpha", "beta", "gamma"] for x in qs}
+    out = raft_examples(ds, Ranked(rankings), k=1, budget=512, seed=0)
+    assert len(out) == 6
+    answers = [a for _, _, a in out]
+    assert answers.count("1 kg [1]") == 4  # the oracle ranked first, numbered [1]
+    assert answers.count("Not in the docs") == 2  # one answerable without its oracle, the unanswerable
+    no_oracle = [
+        ctx for (_, ctx, a), x in zip(out, qs, strict=True) if a == "Not in the docs" and x.id != "u"
+    ]
+    assert len(no_oracle) == 1 and "alpha" not in no_oracle[0] and "beta" in no_oracle[0]
+    assert all("[2]" in ctx for _, ctx, _ in out)  # two chunks at least: a distractor beside the oracle
+
+
+def test_raft_examples_with_k_larger_than_the_corpus():
+    qs = [q("q0", "How heavy is alpha?", "1 kg", ["alpha"])]
+    ds = Dataset("t", {"alpha": PAGES["alpha"]}, qs)
+    out = raft_examples(ds, Ranked({qs[0].question: ["alpha"]}), k=8, budget=512, seed=1)
+    assert [a for _, _, a in out] == ["1 kg [1]"]
+
+
+@pytest.mark.parametrize(
+    ("accuracy", "chosen"),
+    [({"sft": 0.4, "raft": 0.6}, "raft"), ({"sft": 0.5, "raft": 0.5}, "sft"), ({"raft": 0.1}, "raft")],
+)
+def test_choose_reader_takes_the_best_dev_accuracy_a_tie_keeps_the_first(accuracy, chosen):
+    assert choose_reader(accuracy) == chosen
+
+
+def test_choose_reader_without_readers():
+    with pytest.raises(ValueError, match="no readers"):
+        choose_reader({})
+
+
+@pytest.mark.parametrize("text", ["sft,oracle", "", " , "])
+def test_parse_readers_names_the_known_readers(text):
+    with pytest.raises(ValueError, match="`hybrid_readers` takes a comma list of sft, raft"):
+        parse_readers(text)
+
+
+def test_parse_readers_keeps_order_and_drops_repeats():
+    assert parse_readers("raft, sft,raft") == ["raft", "sft"]
