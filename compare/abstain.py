@@ -193,11 +193,10 @@ def gate_stage(
     """A retrieving system's answers with their support scores, gated where dev chose a gate; its
     selective-accuracy curve (before the gate) goes into the summary."""
     batched = with_support(questions, batched, res.chunk_text, res.embed)
-    style = ds.meta.get("house_style") if isinstance(ds.meta.get("house_style"), dict) else None
-    curve = selective_curve(outcomes(questions, batched, style))
+    curve = selective_curve(outcomes(questions, batched, ds.house_style))
     entry = summary.setdefault("abstention", {})[spec.name] = {
         "threshold": res.gates.get(spec.name),
-        "curve": [[round(t, 6) if t > -1e300 else None, round(c, 4), round(a, 4)] for t, c, a in curve],
+        "curve": [[round(t, 6) if math.isfinite(t) else None, round(c, 4), round(a, 4)] for t, c, a in curve],
     }
     if spec.name not in res.gates:
         return batched

@@ -157,8 +157,7 @@ def measure(
     for name in names:
         res.retriever = oracle if name == "base+context" else retriever
         answers[name] = answer_questions(INJECTION_SYSTEMS[name], questions, res)
-    style = ds.meta.get("house_style") if isinstance(ds.meta.get("house_style"), dict) else {}
-    rows = injection_rows(questions, answers, (style or {}).get("template"))
+    rows = injection_rows(questions, answers, (ds.house_style or {}).get("template"))
     return rows, summarize(rows)
 
 

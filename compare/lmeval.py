@@ -52,7 +52,7 @@ def export_task(ds: Dataset, questions: Sequence[QAItem], out: Path, max_new_tok
     ]
     data = out / f"{name}.jsonl"
     atomic_write_text(data, "".join(json.dumps(r) + "\n" for r in rows))
-    style = ds.meta.get("house_style") if isinstance(ds.meta.get("house_style"), dict) else {}
+    style = ds.house_style or {}
     task = {
         "task": name,
         "dataset_path": "json",

@@ -179,7 +179,7 @@ def finish_run(
 ) -> dict:
     """Score, cost, write the run folder and print the table; returns the summary. ``amend`` adds
     to the scored summary before it is written (the model axis, which needs this run's scores)."""
-    style = ds.meta.get("house_style") if isinstance(ds.meta.get("house_style"), dict) else None
+    style = ds.house_style
     rows_by = {name: result_rows(questions, b, chunk_text, style) for name, (b, _) in answers.items()}
     write_parquet(run / "results.parquet", [r for rows in rows_by.values() for r in rows])
     systems = system_summaries(rows_by, answers, summary, configs["bench"])

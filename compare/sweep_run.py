@@ -157,7 +157,7 @@ def score_adapter(ctx: SweepContext, folder: Path, key: str, trained: set[str]) 
     res.add_adapter(name, folder)
     spec = SystemSpec(f"sweep@{key}", name, False, "closed book")
     try:
-        style = ctx.ds.meta.get("house_style") if isinstance(ctx.ds.meta.get("house_style"), dict) else None
+        style = ctx.ds.house_style
         out = knowledge_scores(ctx.questions, answer_questions(spec, ctx.questions, res), style, trained)
         by_id = {p.id: p for p in ctx.probes}
         kept_items = [q for q in probe_items(ctx.probes) if q.id in set(kept)]

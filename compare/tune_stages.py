@@ -75,8 +75,7 @@ def tuned_sft(ds: Dataset, configs: dict, res: Any, cache: StageCache, summary: 
     t0 = time.perf_counter()
     tuner = Tuner(ds, configs, res, cache, summary)
     if why := summary.get("trainset", {}).get("untried"):  # decided before the reader ran (trainset.build)
-        tuner.out["recipe"] = {"chosen": next(iter(recipes)), "trials": [], "skipped": why}
-        print(f"[tune:recipe] {why}: {next(iter(recipes))} kept without a trial")
+        tuner.keep_untried(next(iter(recipes)), why)
     elif len(recipes) > 1:
         probe = partial(probe_recipe, ds, recipes, configs, trainer)
         chosen = tuner.recipe(list(recipes), probe, lambda name, qs: answers_taught(recipes[name], qs))

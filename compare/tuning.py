@@ -31,7 +31,7 @@ from compare.evaluate import score_answer
 from compare.specs import SystemSpec
 from compare.stages import digest
 from compare.systems import Resources, build_prompts, cached_answers
-from compare.trainset.config import MIN_TAUGHT_DEV
+from compare.trainset.config import MIN_TAUGHT_DEV, untaught_reason
 from corpus.model import Dataset, QAItem
 from finetune.config import TrainConfig
 
@@ -150,9 +150,7 @@ class Tuner:
     def __post_init__(self) -> None:
         bench = self.configs["bench"]
         self.questions = tune_sample(self.ds.questions("dev"), bench.tune_questions, bench.seed)
-        self.style = (
-            self.ds.meta.get("house_style") if isinstance(self.ds.meta.get("house_style"), dict) else None
-        )
+        self.style = self.ds.house_style
         self.out = self.summary.setdefault("tuning", {})
         self.out.update(split="dev", questions=len(self.questions), seed=bench.seed)
         self.out.setdefault("systems", {})
@@ -347,13 +345,7 @@ class Tuner:
         by either recipe, so the choice would rest on one or two answers."""
         most = max((taught(n, self.questions) for n in names), default=0) if taught is not None else None
         if most is not None and most < MIN_TAUGHT_DEV:
-            n = len(self.questions)
-            why = (f"no recipe's items hold the answer of any of the {n} dev questions" if not most else
-                   f"at most {most} of the {n} dev questions have their answer in a recipe's items, "
-                   f"under {MIN_TAUGHT_DEV}")  # fmt: skip
-            self.out["recipe"] = {"chosen": names[0], "trials": [], "skipped": why}
-            print(f"[tune:recipe] {why}: {names[0]} kept without a trial")
-            return names[0]
+            return self.keep_untried(names[0], untaught_reason(most, len(self.questions)))
         trials = []
         for name in names:
             folder, card = probe(name)
@@ -372,6 +364,12 @@ class Tuner:
         print(f"[tune:recipe] {len(trials)} recipes on {len(self.questions)} dev questions: "
               + ", ".join(f"{t.label} {t.accuracy:.3f}" for t in trials) + f" -> {best.label}")  # fmt: skip
         return best.knobs["recipe"]
+
+    def keep_untried(self, name: str, why: str) -> str:
+        """Record that recipe ``name`` is kept without a trial, and why; returns it."""
+        self.out["recipe"] = {"chosen": name, "trials": [], "skipped": why}
+        print(f"[tune:recipe] {why}: {name} kept without a trial")
+        return name
 
     def snapshot_trial(self, lr: float, epoch: int, card: Mapping[str, Any], trials: dict) -> Trial:
         """Dev accuracy of the adapter as it was after ``epoch`` epochs at learning rate ``lr``

@@ -120,6 +120,12 @@ class Dataset:
     meta: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def house_style(self) -> dict[str, Any] | None:
+        """The manifest's ``house_style`` when it is a mapping (``template``, ``description``), else None."""
+        style = self.meta.get("house_style")
+        return style if isinstance(style, dict) else None
+
+    @property
     def abstain_answer(self) -> str:
         """What a system says when the corpus does not answer (``abstain_answer`` in the manifest)."""
         return str(self.meta.get("abstain_answer", "I don't know"))

@@ -18,7 +18,12 @@ import numpy as np
 
 from compare.scorers import strip_citations
 from compare.trainset import generate as G
-from compare.trainset.config import MIN_TAUGHT_DEV, MODEL_QUESTIONS_MIN_PARAMS, TrainsetConfig
+from compare.trainset.config import (
+    MIN_TAUGHT_DEV,
+    MODEL_QUESTIONS_MIN_PARAMS,
+    TrainsetConfig,
+    untaught_reason,
+)
 from compare.trainset.filters import agrees, near_duplicates, well_formed
 from corpus.absent import absent_questions
 from corpus.errors import DataError
@@ -254,9 +259,7 @@ def no_trial(
     most = answers_taught([to_item(c, 0, c.answer, "qa") for c in cands if c.dropped is None], dev)
     if n == 0 or most >= MIN_TAUGHT_DEV:
         return None
-    return (f"no recipe's items hold the answer of any of the {n} dev questions" if not most else
-            f"at most {most} of the {n} dev questions have their answer in a recipe's items, "
-            f"under {MIN_TAUGHT_DEV}") + "; the reader was not run and distill not made"  # fmt: skip
+    return untaught_reason(most, n) + "; the reader was not run and distill not made"
 
 
 def model_parameters(engine: Any) -> int | None:

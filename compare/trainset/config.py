@@ -26,6 +26,14 @@ MIN_PARAMS_TEXT = f"{MODEL_QUESTIONS_MIN_PARAMS / 1e9:g}B"  # as the report and 
 MIN_TAUGHT_DEV = 3
 
 
+def untaught_reason(most: int, n: int) -> str:
+    """Why a recipe trial is not run: at most ``most`` of ``n`` dev answers are in a recipe's items."""
+    if not most:
+        return f"no recipe's items hold the answer of any of the {n} dev questions"
+    held = f"at most {most} of the {n} dev questions have their answer in a recipe's items"
+    return f"{held}, under {MIN_TAUGHT_DEV}"
+
+
 @dataclass(frozen=True)
 class TrainsetConfig:
     """Generated training data: used when the train split is empty (``auto``), always, or never."""
