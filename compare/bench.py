@@ -24,6 +24,8 @@ from typing import Any
 from compare.abstain import gate_stage
 from compare.config import PROFILES, BenchConfig
 from compare.costs import hourly_rate, load_prices
+from compare.engines import EngineConfig, attach_engine, engine_items
+from compare.engines import describe as describe_engine
 from compare.executors import ExecutorConfig, ModelRef, executor_items, open_executor
 from compare.index_stages import index_stage, retrievability_stage
 from compare.model_axis import model_slug
@@ -86,6 +88,7 @@ def resolve_configs(args: argparse.Namespace) -> dict[str, Any]:
         "chunking": ChunkConfig(),
         "executor": ExecutorConfig(),
         "trainset": TrainsetConfig(),
+        "engine": EngineConfig(),
     }
     profile = args.profile or "quick"
     if profile not in PROFILES:
@@ -105,7 +108,7 @@ def resolve_configs(args: argparse.Namespace) -> dict[str, Any]:
     items += [f"bench.systems={args.systems}"] if args.systems else []
     items += [f"bench.scenarios={args.scenarios}"] if getattr(args, "scenarios", None) else []
     items += [f"train.device={args.device}"] if args.device else []
-    items += executor_items(args)
+    items += executor_items(args) + engine_items(args)
     return apply_overrides(configs, items)
 
 
@@ -182,6 +185,9 @@ def build_resources(
         partial(styled, house_style=ds.meta.get("house_style")), bench.rag_layout,
         executor=executor, model_ref=model_ref(train), embed=emb.encode if emb else None,
     )  # fmt: skip
+    attach_engine(res, configs["engine"], str(next(model.parameters()).device.type), train.model)
+    res.model_ref = replace(res.model_ref, engine=res.engine_name, precision=configs["engine"].precision)
+    summary["engine"] = describe_engine(res)
     if tune_ft:
         adapters["sft"] = tuned_sft(ds, configs, res, cache, summary, recipes or {})
     for n in names:
@@ -349,7 +355,9 @@ def bench_model(
     if res.retriever is not None:
         retrievability_stage(ds, configs, run, summary)
     keys = {
-        "model": digest(configs["train"].model, configs["train"].dtype, configs["train"].device),
+        "model": digest(
+            configs["train"].model, configs["train"].dtype, configs["train"].device, summary["engine"]
+        ),
         "index": summary.get("index", {}).get("key", ""),
         "retriever": digest(configs["retrieval"].retriever, configs["retrieval"].rrf_k),
         **{n: a["key"] for n, a in summary.get("adapters", {}).items()},

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 from compare.config import PROFILES
+from compare.engines import add_engine_args
 from compare.executors import add_executor_args
 from compare.specs import SYSTEMS
 
@@ -39,4 +40,5 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="scenarios after the comparison: freshness,forgetting,style (default all; 'none' skips them)",
     )
     add_executor_args(p)
+    add_engine_args(p)
     p.set_defaults(func=cmd_bench)

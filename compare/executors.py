@@ -69,6 +69,9 @@ class ModelRef:
     device: str = "auto"
     dtype: str = "auto"
     trust_remote_code: bool = False
+    # the generation engine the driver resolved (compare.engines), so workers answer alike
+    engine: str = "hf"
+    precision: str = "f32"
 
 
 def executor_items(args: argparse.Namespace) -> list[str]:
@@ -287,12 +290,15 @@ class GenerationWorker:
     """A Ray actor: one model, its adapters loaded by folder, batches run by the local engine."""
 
     def __init__(self, model: ModelRef, threads: int):
+        from compare.engines import EngineConfig, attach_engine
         from compare.systems import Resources
         from finetune.models import load_model
 
         _threads(threads)
         m, tok = load_model(model.name, model.device, model.dtype, model.trust_remote_code)
         self.res = Resources(m, tok, model_ref=model)
+        device = next(m.parameters()).device.type
+        attach_engine(self.res, EngineConfig(model.engine, model.precision, threads), device, model.name)
 
     def generate(
         self, prompts: list[str], adapter: tuple[str, str] | None, max_new_tokens: int

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from compare.records import engine_label
 from compare.scorers import missing
 from compare.stats import tie_groups
 from compare.usecase import UseCase
@@ -101,7 +102,7 @@ def system_facts(summary: Mapping[str, Any]) -> dict[str, SystemFacts]:
             p95_ms=s["latency_p95_ms"],
             usd_per_1k=s["usd_per_1k_queries"],
             upfront_usd=s.get("upfront_usd", 0.0),
-            device=str(summary.get("machine", {}).get("device", "cpu")),
+            device=f"{summary.get('machine', {}).get('device', 'cpu')}, {engine_label(summary)}",
             update=up.get("update", "none"),
             changed_after=up.get("changed_after", {}).get("accuracy", math.nan),
             old_value=up.get("changed_after", {}).get("old_value_rate", math.nan),

@@ -39,3 +39,10 @@ class Answer:
     # (None: closed book, or not measured), and the model's own answer where the gate replaced it.
     support: float | None = None
     gated_text: str = ""
+
+
+def engine_label(summary: dict) -> str:
+    """The engine a run's latency, throughput and cost figures were measured with
+    ("llamacpp F32"); runs recorded before engines were named used transformers (hf)."""
+    engine = summary.get("engine") or {"name": "hf", "precision": "float32"}
+    return f"{engine['name']} {engine['precision']}"

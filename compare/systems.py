@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from compare.generate import Engine
 from compare.prompting import render_prompt
 from compare.records import Answer, Generation
 from compare.specs import SystemSpec
@@ -64,7 +63,13 @@ class Resources:
     # gate each retrieving system got on dev (compare.abstain: abstain below this support).
     embed: Callable[[Sequence[str]], Any] | None = None
     gates: dict[str, float] = field(default_factory=dict)
-    _engines: dict[str, Engine] = field(default_factory=dict, repr=False)
+    # The generation engine (compare.engines: "hf", "llamacpp"), why it was chosen, its CPU threads
+    # and the model's GGUF file that GGUF engines serve.
+    engine_name: str = "hf"
+    engine_why: str = "default"
+    engine_threads: int = 0
+    model_gguf: str | None = None
+    _engines: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def add_adapter(self, name: str, path: str | Path) -> None:
         """Load the adapter folder ``path`` as ``name`` (the first one wraps the model in peft)."""
@@ -103,25 +108,20 @@ class Resources:
         base = PromptKnobs(self.k, self.context_budget, self.shots, self.layout)
         return replace(base, **self.tuned.get(spec.name.split("@")[0], {}))
 
-    @contextlib.contextmanager
-    def engine(self, spec: SystemSpec) -> Iterator[Engine]:
-        """An engine with ``spec``'s adapter active (or every adapter off for the base weights)."""
+    def engine(self, spec: SystemSpec) -> contextlib.AbstractContextManager[Any]:
+        """An engine with ``spec``'s adapter in effect (every adapter off for the base weights)."""
+        from compare.engines import ENGINES
+
         self.check(spec)
-        # One engine per system and adapter, so a prompt prefix it cached stays with the adapter it
-        # was run with (the hybrid's dev trials try more than one reader under one name).
+        return ENGINES[self.engine_name].use(self, spec)
+
+    def cached_engine(self, spec: SystemSpec, make: Callable[[], Any]) -> Any:
+        """One engine per system and adapter, so a prompt prefix it cached stays with the adapter it
+        was run with (the hybrid's dev trials try more than one reader under one name)."""
         name = f"{spec.name}|{spec.adapter}"
-        engine = self._engines.get(name) or Engine(
-            self.model, self.tokenizer, self.max_new_tokens, batch_size=self.batch_size
-        )
-        self._engines[name] = engine
-        if spec.adapter:
-            self.model.set_adapter(spec.adapter)
-            yield engine
-        elif hasattr(self.model, "disable_adapter"):
-            with self.model.disable_adapter():
-                yield engine
-        else:
-            yield engine
+        if name not in self._engines:
+            self._engines[name] = make()
+        return self._engines[name]
 
 
 def closed_book_messages(question: str, style: str | None = None) -> list[dict[str, str]]:
@@ -210,7 +210,7 @@ def cached_answers(
     took (when they were made)."""
     from compare.stages import digest, questions_digest
 
-    knobs = (asdict(res.knobs(spec)), res.max_new_tokens, res.batch_size, res.style)
+    knobs = (asdict(res.knobs(spec)), res.max_new_tokens, res.batch_size, res.style, res.engine_name)
     prompt = build_prompts(spec, questions[:1], res)[0][0] if questions else ""
     full = digest(key, spec, questions_digest(questions), knobs, prompt)
 

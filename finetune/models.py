@@ -229,6 +229,16 @@ def resolve_model(name_or_path: str, trust_remote_code: bool = False) -> Path:
     return source
 
 
+def gguf_file(name_or_path: str) -> Path | None:
+    """The GGUF file a model was given as (a registered model's, or a ``.gguf`` path), which GGUF
+    serving engines load as it is; None for a model folder or hub id."""
+    try:
+        source = MODELS[name_or_path].locate() if name_or_path in MODELS else Path(name_or_path)
+    except FileNotFoundError:
+        return None
+    return source if source.suffix == ".gguf" and source.is_file() else None
+
+
 def pick_device_dtype(device: str = "auto", dtype: str = "auto") -> tuple[str, Any]:
     """CUDA with bf16 when available, else CPU with fp32 (CPU bf16 matmuls are slow without AMX)."""
     import torch
