@@ -240,6 +240,8 @@ class _Native:
     def __init__(self, model_gguf: str | Path, lora: str | Path | None, n_ctx: int, seqs: int, threads: int):
         import llama_cpp as lc
 
+        # llama-cpp-python prints every llama.cpp log line its logger's level lets through; errors only
+        logging.getLogger("llama-cpp-python").setLevel(logging.ERROR)
         self.lc = lc
         mparams = lc.llama_model_default_params()
         # No extra buffer types: llama.cpp's AMX int8 kernels crash on processors that report AMX
