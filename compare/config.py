@@ -8,7 +8,7 @@ from typing import Any
 from compare.reader import parse_readers
 from finetune.config import PROFILES as FINETUNE_PROFILES
 
-SCENARIOS = ("freshness", "forgetting", "style")
+SCENARIOS = ("freshness", "forgetting", "style", "serving")
 
 # Prompt variants dev tuning tries, as the knobs they set. "few-shot" (3 worked examples in the chat
 # template) is the default; "completion" lays the same prompt out as plain text, as base models read.
@@ -79,7 +79,7 @@ class BenchConfig:
     hardware: str = field(default="cpu", metadata={"help": "price-table row the costs use"})
     seed: int = field(default=0, metadata={"help": "seed for sampling latency questions"})
     scenarios: str = field(
-        default="freshness,forgetting,style",
+        default="freshness,forgetting,style,serving",
         metadata={"help": "scenarios run after the comparison ('' = none)"},
     )
     update_version: str = field(default="", metadata={"help": "dataset update applied (default: the first)"})
@@ -142,12 +142,22 @@ class BenchConfig:
 
     # The hybrid's reader (compare/reader.py): the closed-book sft adapter, or one trained RAFT-style
     # on train questions with retrieved chunks and cited answers; more than one: dev chooses.
+    # The serving scenario: the closed-book adapter's test accuracy with the base weights at these
+    # llamacpp precisions besides the run's own (compare.serving).
+    serving_precisions: str = field(
+        default="shipped,q8_0,q4_0", metadata={"help": "llamacpp weight types the serving scenario tries"}
+    )
     hybrid_readers: str = field(
         default="sft", metadata={"help": "adapters the hybrid may read with, chosen on dev: sft, raft"}
     )
 
     def __post_init__(self) -> None:
+        from compare.llamacpp import PRECISIONS
+
         parse_readers(self.hybrid_readers)
+        bad = [x for x in self.serving_precision_names if x not in PRECISIONS]
+        if bad:
+            raise ValueError(f"`serving_precisions` has unknown {bad}; choose from {', '.join(PRECISIONS)}")
         if not 0 <= self.abstain_max_drop <= 1:
             raise ValueError(f"`abstain_max_drop` must be between 0 and 1, got {self.abstain_max_drop!r}")
         if self.profile not in PROFILES:
@@ -188,6 +198,10 @@ class BenchConfig:
                     good = False
                 if not good:
                     raise ValueError(f"`{name}` has a bad value {item!r}; give a comma-separated list")
+
+    @property
+    def serving_precision_names(self) -> list[str]:
+        return [p.strip() for p in self.serving_precisions.split(",") if p.strip()]
 
     @property
     def scenario_names(self) -> list[str]:

@@ -90,10 +90,36 @@ def style_lines(st: Mapping[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
+def serving_lines(sv: Mapping[str, Any]) -> list[str]:
+    lines = ["## Serving precision: does fine-tuned knowledge survive quantisation?", ""]
+    if "skipped" in sv:
+        return [*lines, f"Skipped: {sv['skipped']}.", ""]
+    lines += [
+        f"The closed-book systems' test questions answered by llama.cpp with the base weights at each "
+        f"precision and the adapter applied at load; the run's own precision ({sv['main']}) first. "
+        "Difference and McNemar p against it (p >= 0.05: no measurable change).",
+        "",
+        "| system | weights | accuracy | 95% interval | difference | p |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, rows in sv["systems"].items():
+        for label, r in rows.items():
+            lo, hi = r["ci95"]
+            lines.append(
+                f"| {name} | {label} | {fmt(r['accuracy'])} | [{fmt(lo)}, {fmt(hi)}] | "
+                f"{fmt(r['difference'], '{:+.3f}')} | {fmt(r['p_value'], '{:.3f}')} |"
+            )
+    return [*lines, ""]
+
+
+SECTIONS = (("freshness", freshness_lines), ("forgetting", forgetting_lines), ("style", style_lines),
+            ("serving", serving_lines))  # fmt: skip
+
+
 def scenario_lines(scenarios: Mapping[str, Any]) -> list[str]:
     """All scenario sections present in a run's summary."""
     out: list[str] = []
-    for key, fn in (("freshness", freshness_lines), ("forgetting", forgetting_lines), ("style", style_lines)):
+    for key, fn in SECTIONS:
         if key in scenarios:
             out += fn(scenarios[key])
     return out

@@ -92,10 +92,12 @@ def replay_pairs(path: Path) -> list[tuple[str, str]]:
 
 
 def run_scenarios(ctx: ScenarioContext) -> dict[str, Any]:
-    """Freshness and forgetting (style is scored from the main answers in the report)."""
+    """Freshness, forgetting and serving (style is scored from the main answers in the report)."""
+    from compare.serving import serving
+
     out: dict[str, Any] = {}
     names = ctx.configs["bench"].scenario_names
-    for name, fn in (("freshness", freshness), ("forgetting", forgetting)):
+    for name, fn in (("freshness", freshness), ("forgetting", forgetting), ("serving", serving)):
         if name in names:
             print(f"\n[scenario:{name}]")
             t0 = time.perf_counter()

@@ -115,6 +115,11 @@ class Resources:
         self.check(spec)
         return ENGINES[self.engine_name].use(self, spec)
 
+    @property
+    def engine_id(self) -> str:
+        """The engine and the weights it serves: part of every cached answer's key."""
+        return f"{self.engine_name}:{Path(self.model_gguf).name if self.model_gguf else ''}"
+
     def cached_engine(self, spec: SystemSpec, make: Callable[[], Any]) -> Any:
         """One engine per system and adapter, so a prompt prefix it cached stays with the adapter it
         was run with (the hybrid's dev trials try more than one reader under one name)."""
@@ -210,7 +215,7 @@ def cached_answers(
     took (when they were made)."""
     from compare.stages import digest, questions_digest
 
-    knobs = (asdict(res.knobs(spec)), res.max_new_tokens, res.batch_size, res.style, res.engine_name)
+    knobs = (asdict(res.knobs(spec)), res.max_new_tokens, res.batch_size, res.style, res.engine_id)
     prompt = build_prompts(spec, questions[:1], res)[0][0] if questions else ""
     full = digest(key, spec, questions_digest(questions), knobs, prompt)
 
