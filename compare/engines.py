@@ -158,6 +158,46 @@ register_engine(
 )
 
 
+# --- vllm: CUDA, one instance, adapters as multi-LoRA requests -----------------------------------
+
+
+def _vllm_missing(model_gguf: str | None) -> str | None:
+    from compare.vllm_engine import missing
+
+    return missing()
+
+
+@contextlib.contextmanager
+def _vllm_use(res: Any, spec: Any) -> Iterator[Any]:
+    import json
+
+    from compare.vllm_engine import VllmEngine, load
+    from finetune.models import resolve_model
+
+    def make() -> Any:
+        if "vllm:llm" not in res._engines:
+            ranks = [
+                json.loads((Path(p) / "adapter_config.json").read_text())["r"]
+                for p in res.adapter_paths.values()
+            ]
+            folder = str(resolve_model(res.model_ref.name if res.model_ref else ""))
+            res._engines["vllm:llm"] = load(folder, max([16, *ranks]))
+        names = sorted(res.adapter_paths)
+        lora = (
+            (spec.adapter, names.index(spec.adapter) + 1, res.adapter_paths[spec.adapter])
+            if spec.adapter
+            else None
+        )
+        return VllmEngine(
+            res._engines["vllm:llm"], res.tokenizer, lora, res.max_new_tokens, batch_size=res.batch_size
+        )
+
+    yield res.cached_engine(spec, make)
+
+
+register_engine(EngineKind("vllm", ("cuda",), _vllm_missing, _vllm_use, lambda res: "bfloat16", rank=5))
+
+
 def describe(res: Any) -> dict[str, Any]:
     """The engine every latency, throughput and cost figure of a run was measured with."""
     return {"name": res.engine_name, "precision": ENGINES[res.engine_name].precision(res),

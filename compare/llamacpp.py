@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 INSTALL_HINT = "pip install llama-cpp-python==0.3.36 (or `make setup`), or pass --engine hf"
 # KV cells of one engine, shared by a batch's rows: 16 RAG prompts of the quick bench with their
 # shared prefix counted once fit; a batch that does not is split in two.
-N_CTX = 16384
+N_CTX = 8192
 # A prefix shorter than this is not worth a separate pass (as in compare.generate).
 MIN_SHARED = 16
 

@@ -23,6 +23,10 @@ from finetune.data import SYSTEM as CLOSED_BOOK_SYSTEM
 from retrieval.context import Context, assemble_context, parse_citations, rag_messages
 
 
+# Engines kept at once (the least recently used is dropped): dev trials make one per adapter epoch.
+MAX_ENGINES = 6
+
+
 @dataclass(frozen=True)
 class PromptKnobs:
     """What shapes a system's prompt: chunks retrieved, their token budget, worked examples, layout."""
@@ -124,9 +128,12 @@ class Resources:
         """One engine per system and adapter, so a prompt prefix it cached stays with the adapter it
         was run with (the hybrid's dev trials try more than one reader under one name)."""
         name = f"{spec.name}|{spec.adapter}"
-        if name not in self._engines:
-            self._engines[name] = make()
-        return self._engines[name]
+        engine = self._engines.pop(name, None) or make()
+        self._engines[name] = engine  # most recently used last
+        kept = [k for k in self._engines if "|" in k]  # engines, not shared state such as vllm's
+        for old in kept[: max(0, len(kept) - MAX_ENGINES)]:
+            del self._engines[old]  # a llama.cpp engine holds its own KV cache: bound the memory
+        return engine
 
 
 def closed_book_messages(question: str, style: str | None = None) -> list[dict[str, str]]:

@@ -31,11 +31,19 @@ QUESTIONS = [
     [
         ("hf", "cpu", None, "hf"),
         ("auto", "cpu", None, "hf"),  # no GGUF file: only hf can serve a model folder
-        ("auto", "cuda", "m.gguf", "hf"),  # llamacpp is registered for cpu only
+        ("auto", "cuda", "m.gguf", "hf"),  # llamacpp is registered for cpu only, vllm not installed
     ],
 )
-def test_resolve_engine(name: str, device: str, gguf: str | None, expected: str) -> None:
+def test_resolve_engine(name: str, device: str, gguf: str | None, expected: str, monkeypatch) -> None:
+    kind = ENGINES["vllm"]
+    monkeypatch.setitem(ENGINES, "vllm", kind.__class__(**{**kind.__dict__, "missing": lambda g: "absent"}))
     assert resolve_engine(EngineConfig(name), device, gguf)[0] == expected
+
+
+@pytest.mark.skipif(importlib.util.find_spec("vllm") is not None, reason="vllm is installed here")
+def test_vllm_without_vllm_says_how_to_install_it() -> None:
+    with pytest.raises(ValueError, match="engine 'vllm' cannot run: .*pip install vllm"):
+        resolve_engine(EngineConfig("vllm"), "cuda", None)
 
 
 def test_auto_prefers_llamacpp_on_cpu_when_it_can_run(monkeypatch) -> None:

@@ -122,3 +122,17 @@ def test_summary_averages_and_latency() -> None:
     assert s["latency_p50_ms"] == pytest.approx(210) and s["latency_p95_ms"] == pytest.approx(300)
     assert s["ttft_p50_ms"] == pytest.approx(30) and s["by_kind"] == {"fact": 1.0, "unanswerable": 0.0}
     assert math.isnan(s["style_compliance"])
+
+
+def test_resources_keep_the_most_recently_used_engines_only() -> None:
+    from compare.specs import SystemSpec
+    from compare.systems import MAX_ENGINES, Resources
+
+    res = Resources(model=None, tokenizer=None)
+    specs = [SystemSpec(f"s{i}", None, False, "") for i in range(MAX_ENGINES + 2)]
+    made = [res.cached_engine(s, object) for s in specs]
+    assert res.cached_engine(specs[-1], object) is made[-1]  # reused, not made again
+    assert res.cached_engine(specs[2], object) is made[2]
+    assert (
+        len(res._engines) == MAX_ENGINES and "s0|None" not in res._engines and "s1|None" not in res._engines
+    )
