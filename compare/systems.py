@@ -22,7 +22,6 @@ from corpus.model import QAItem
 from finetune.data import SYSTEM as CLOSED_BOOK_SYSTEM
 from retrieval.context import Context, assemble_context, parse_citations, rag_messages
 
-
 # Engines kept at once (the least recently used is dropped): dev trials make one per adapter epoch.
 MAX_ENGINES = 6
 
