@@ -42,7 +42,7 @@ def test_resolve_engine(name: str, device: str, gguf: str | None, expected: str,
 
 @pytest.mark.skipif(importlib.util.find_spec("vllm") is not None, reason="vllm is installed here")
 def test_vllm_without_vllm_says_how_to_install_it() -> None:
-    with pytest.raises(ValueError, match="engine 'vllm' cannot run: .*pip install vllm"):
+    with pytest.raises(ValueError, match=r"engine 'vllm' cannot run: .*pip install vllm"):
         resolve_engine(EngineConfig("vllm"), "cuda", None)
 
 

@@ -12,10 +12,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_the_gpu_check_dry_run_records_the_device_and_a_runnable_plan(tmp_path: Path) -> None:
     out = tmp_path / "gpu"
-    proc = subprocess.run(
-        ["bash", str(ROOT / "bench" / "gpu_check.sh"), "--dry-run", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300, env={"PYTHON": sys.executable, "PATH": "/usr/bin:/bin"},
-    )  # fmt: skip
+    env = {"PYTHON": sys.executable, "PATH": "/usr/bin:/bin"}
+    cmd = ["bash", str(ROOT / "bench" / "gpu_check.sh"), "--dry-run", str(out)]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 0, proc.stderr
     device = json.loads((out / "device.json").read_text())
     assert device["torch"] and device["cuda"] is False  # this suite runs on CPU machines
