@@ -188,6 +188,7 @@ def build_resources(
     attach_engine(res, configs["engine"], str(next(model.parameters()).device.type), train.model)
     res.model_ref = replace(res.model_ref, engine=res.engine_name, precision=configs["engine"].precision)
     summary["engine"] = describe_engine(res)
+    print(f"[engine] {summary['engine']['name']} {summary['engine']['precision']} ({res.engine_why})")
     if tune_ft:
         adapters["sft"] = tuned_sft(ds, configs, res, cache, summary, recipes or {})
     for n in names:
