@@ -9,7 +9,9 @@ process, the same token ids:
 2. decode: a closed-book prompt, 64 new tokens with no stop string; tokens/s after the first;
 3. RAG p50: single requests that share their 600-token instructions and differ in the last
    hundred tokens, as a RAG system's requests do (prefix caching counts here);
-4. batched throughput: 32 closed-book prompts through ``generate``, output tokens/s.
+4. batched throughput: 32 closed-book prompts through ``generate``, output tokens/s;
+5. for llamacpp, llama-cpp-python's own ``Llama.generate`` decode on the same file and prompt, the
+   reference our engine's decode is held to.
 Medians over ``--reps`` repetitions; the machine and thread count are recorded with the figures.
 """
 
@@ -87,6 +89,38 @@ def measure(engine, tok, reps: int) -> dict[str, float]:
     }
 
 
+def reference_decode(path: str, tok, threads: int, reps: int) -> float:
+    """llama-cpp-python's own ``Llama.generate`` on the same file and prompt ids (decode tokens/s
+    after the first): the reference the llamacpp engine's decode is held to."""
+    import llama_cpp
+
+    params = llama_cpp.llama_model_default_params
+
+    def no_extra():  # the engine's setting: llama.cpp's AMX kernels crash on this box
+        p = params()
+        p.use_extra_bufts = False
+        return p
+
+    llama_cpp.llama_model_default_params = no_extra
+    try:
+        llm = llama_cpp.Llama(model_path=path, n_ctx=4096, n_threads=threads, verbose=False)
+    finally:
+        llama_cpp.llama_model_default_params = params
+    rates = []
+    for r in range(reps):
+        ids = tok(
+            chat(tok, "Write at length.", f"Describe a speaker in detail. ({r})"), add_special_tokens=False
+        )
+        out, first = 0, None
+        for _ in llm.generate(ids["input_ids"], top_k=1, temp=0.0, reset=True):
+            first = first or time.perf_counter()
+            out += 1
+            if out >= 64:
+                break
+        rates.append((out - 1) / (time.perf_counter() - first))
+    return round(statistics.median(rates), 1)
+
+
 def runs(precisions: str) -> list[tuple[str, str]]:
     """(engine, precision) pairs measured: hf, then llamacpp at each weight type asked for."""
     return [("hf", "auto")] + [("llamacpp", p.strip()) for p in precisions.split(",") if p.strip()]
@@ -118,6 +152,10 @@ def main() -> None:
         label = "float32" if name == "hf" else file_precision(served)
         key = name if name == "hf" else f"{name}:{label}"
         rows[key] = {"engine": name, "precision": label, **measure(engine, tok, args.reps)}
+        if name == "llamacpp":
+            ref = reference_decode(served, tok, threads, args.reps)
+            rows[key] |= {"llama_cpp_python_decode_tokens_per_s": ref,
+                          "decode_vs_llama_cpp_python": round(rows[key]["decode_tokens_per_s"] / ref, 2)}  # fmt: skip
         print(key, json.dumps(rows[key]), flush=True)
         del engine
     machine = {"platform": platform.platform(), "cpus": os.cpu_count(), "threads": threads,
