@@ -93,19 +93,20 @@ def reference_decode(path: str, tok, threads: int, reps: int) -> float:
     """llama-cpp-python's own ``Llama.generate`` on the same file and prompt ids (decode tokens/s
     after the first): the reference the llamacpp engine's decode is held to."""
     import llama_cpp
+    import llama_cpp.llama_cpp as native  # what Llama() calls for its default model parameters
 
-    params = llama_cpp.llama_model_default_params
+    params = native.llama_model_default_params
 
     def no_extra():  # the engine's setting: llama.cpp's AMX kernels crash on this box
         p = params()
         p.use_extra_bufts = False
         return p
 
-    llama_cpp.llama_model_default_params = no_extra
+    native.llama_model_default_params = no_extra
     try:
         llm = llama_cpp.Llama(model_path=path, n_ctx=4096, n_threads=threads, verbose=False)
     finally:
-        llama_cpp.llama_model_default_params = params
+        native.llama_model_default_params = params
     rates = []
     for r in range(reps):
         ids = tok(

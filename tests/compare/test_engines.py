@@ -172,3 +172,35 @@ def tiny_model(folder: Path, tok):
     model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32).eval()
     model.generation_config.eos_token_id = tok.eos_token_id
     return model
+
+
+@pytest.mark.slow
+@needs_llamacpp
+def test_the_bundled_model_with_an_adapter_answers_alike_on_both_engines(tmp_path: Path) -> None:
+    """SmolLM2-135M at f32 with a LoRA on every projection: llama.cpp against transformers."""
+    from peft import LoraConfig, get_peft_model
+
+    from compare.engines import lora_for
+    from compare.llamacpp import LlamaCppEngine, serving_file
+    from finetune.models import gguf_file, load_model
+
+    torch.manual_seed(0)
+    model, tok = load_model("smollm2-135m", "cpu")
+    targets = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+    model = get_peft_model(model, LoraConfig(r=8, lora_alpha=16, target_modules=targets))
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "lora_B" in name:
+                p.normal_(0, 0.02)
+    model.save_pretrained(tmp_path / "adapter")
+    model.eval()
+    questions = ["What is the capital of France?", "Name a primary colour.", "How many legs has a spider?",
+                 "Who wrote Hamlet?", "What is water made of?", "What colour is the sky?"]  # fmt: skip
+    prompts = [render_prompt(tok, [{"role": "user", "content": q}]) for q in questions]
+    f32 = serving_file(gguf_file("smollm2-135m"), "f32")
+    want = Engine(model, tok, max_new_tokens=16, stops=(), batch_size=4).generate(prompts)
+    got = LlamaCppEngine(f32, tok, lora_for(tmp_path / "adapter", f32), max_new_tokens=16, stops=()).generate(
+        prompts
+    )
+    same = sum(a.text == b.text for a, b in zip(want, got, strict=True))
+    assert same >= 5, [(a.text, b.text) for a, b in zip(want, got, strict=True)]
