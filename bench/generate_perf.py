@@ -164,7 +164,11 @@ def main() -> None:
     result = {"machine": machine, "model": args.model, "engines": rows}
     if "hf" in rows:
         for name, row in rows.items():
-            ratios = {k: round(row[k] / rows["hf"][k], 2) for k in row if str(k).endswith("_per_s")}
+            ratios = {
+                k: round(row[k] / rows["hf"][k], 2)
+                for k in row
+                if str(k).endswith("_per_s") and k in rows["hf"]
+            }
             ratios["rag_single_p50"] = round(row["rag_single_p50_ms"] / rows["hf"]["rag_single_p50_ms"], 2)
             result.setdefault("vs_hf", {})[name] = ratios
     print(json.dumps(result.get("vs_hf", {})))
