@@ -77,8 +77,9 @@ def resolve_engine(cfg: EngineConfig, device: str, model_gguf: str | None) -> tu
         return cfg.name, "asked for"
     skipped = []
     for kind in sorted(ENGINES.values(), key=lambda k: k.rank):
-        why = None if device in kind.devices else f"does not run on {device}"
-        why = why or kind.missing(model_gguf)
+        if device not in kind.devices:
+            continue
+        why = kind.missing(model_gguf)
         if why is None:
             note = f" ({'; '.join(skipped)})" if skipped else ""
             return kind.name, f"auto on {device}{note}"
