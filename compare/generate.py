@@ -15,7 +15,7 @@ from typing import Any
 import torch
 import transformers
 
-from compare.prompting import cut_at_stop, plan_batches
+from compare.prompting import cut_at_stop, run_in_batches
 from compare.records import Generation
 
 # transformers 5 renamed generate's ``past_key_values`` to ``cache``.
@@ -142,13 +142,7 @@ class Engine:
         self, prompts: Sequence[str], progress: Callable[[int], None] | None = None
     ) -> list[Generation]:
         """Answers to ``prompts`` in their order, batched by similar length."""
-        out: list[Generation | None] = [None] * len(prompts)
-        for idx in plan_batches(prompts, self.batch_size):
-            for j, gen in zip(idx, self.batch([prompts[j] for j in idx]), strict=True):
-                out[j] = gen
-            if progress:
-                progress(len(idx))
-        return [g for g in out if g is not None]
+        return run_in_batches(self.batch, prompts, self.batch_size, progress)
 
     def single(self, prompt: str) -> Generation:
         """One request alone: its wall time is the latency a user sees (a prompt prefix kept from

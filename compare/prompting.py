@@ -5,7 +5,7 @@ Prompts with no chat template (base models such as Gemma 3 270M) are laid out as
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from finetune.data import completion_prompt
@@ -39,3 +39,20 @@ def plan_batches(prompts: Sequence[str], batch_size: int) -> list[list[int]]:
     order. An executor that spreads batches over workers uses the same plan, so answers match."""
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
     return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+def run_in_batches(
+    batch: Callable[[list[str]], list[Any]],
+    prompts: Sequence[str],
+    batch_size: int,
+    progress: Callable[[int], None] | None = None,
+) -> list[Any]:
+    """``batch`` over the :func:`plan_batches` batches of ``prompts``; results in the caller's
+    order (what every engine's ``generate`` does)."""
+    out: list[Any] = [None] * len(prompts)
+    for idx in plan_batches(prompts, batch_size):
+        for j, gen in zip(idx, batch([prompts[j] for j in idx]), strict=True):
+            out[j] = gen
+        if progress:
+            progress(len(idx))
+    return out
