@@ -237,6 +237,24 @@ def forgetting_frame(forget: Mapping[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def serving_frame(serving: Mapping[str, Any]) -> pd.DataFrame:
+    """One row per system and served weight type: accuracy, its interval and the paired test."""
+    rows = [
+        {
+            "system": name,
+            "weights": label,
+            "accuracy": num(r.get("accuracy")),
+            "low": num((r.get("ci95") or [None, None])[0]),
+            "high": num((r.get("ci95") or [None, None])[1]),
+            "difference": num(r.get("difference")),
+            "p": num(r.get("p_value")),
+        }
+        for name, by in (serving.get("systems") or {}).items()
+        for label, r in by.items()
+    ]
+    return pd.DataFrame(rows)
+
+
 def style_frame(style: Mapping[str, Any]) -> pd.DataFrame:
     """One row per system: where its style comes from and how often it is kept."""
     rows = [

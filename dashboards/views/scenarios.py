@@ -1,5 +1,6 @@
 """Hybrid and scenarios: the hybrid against the two tracks, then what decides real projects:
-a knowledge update (freshness), what fine-tuning breaks (forgetting), and the house style."""
+a knowledge update (freshness), what fine-tuning breaks (forgetting), the house style, and whether
+the adapter's knowledge survives quantised serving."""
 
 from __future__ import annotations
 
@@ -161,6 +162,19 @@ def style_section(style: dict[str, Any] | None) -> None:
     st.caption("Prompted systems are told the style; the adapter learned it from its training answers.")
 
 
+def serving_section(serving: dict[str, Any] | None) -> None:
+    st.header("Serving precision")
+    if not_run("serving", serving, "serving"):
+        return
+    df = tables.serving_frame(serving or {})
+    st.table(_fmt(df, text=("system", "weights")).hide(axis="index"))
+    st.caption(
+        f"The closed-book adapter's test accuracy with the base weights served at each precision by "
+        f"llama.cpp (the adapter applied at load); difference and exact McNemar p against the run's "
+        f"own {(serving or {}).get('main', '?')}. p >= 0.05: no measurable change."
+    )
+
+
 def render() -> None:
     run = ui.page("Hybrid and scenarios")
     if run is None:
@@ -171,6 +185,7 @@ def render() -> None:
     freshness_section(scenarios.get("freshness"))
     forgetting_section(scenarios.get("forgetting"))
     style_section(scenarios.get("style"))
+    serving_section(scenarios.get("serving"))
 
 
 if __name__ == "__main__":

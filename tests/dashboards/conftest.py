@@ -171,14 +171,19 @@ def forgetting() -> dict[str, Any]:
 
 
 def scenarios() -> dict[str, Any]:
-    """Freshness, forgetting and style (compare/scenarios.py ``style``) of the complete run."""
+    """Freshness, forgetting, style (compare/scenarios.py ``style``) and serving of the complete run."""
     style = {
         "base": {"compliance": 0.0, "compliance_when_correct": math.nan, "style_from": "prompt"},
         "rag": {"compliance": 0.5, "compliance_when_correct": 0.5, "style_from": "prompt"},
         "ft": {"compliance": 0.9, "compliance_when_correct": 1.0, "style_from": "learned"},
         "hybrid": {"compliance": 1.0, "compliance_when_correct": 1.0, "style_from": "learned + prompt"},
     }
-    return {"freshness": freshness(), "forgetting": forgetting(), "style": style}
+    row = {"accuracy": 0.6, "ci95": [0.5, 0.7], "difference": 0.0, "p_value": 1.0, "questions": 20}
+    serving = {
+        "main": "F32",
+        "systems": {"ft": {"F32": row, "Q4_0": {**row, "accuracy": 0.55, "difference": -0.05}}},
+    }
+    return {"freshness": freshness(), "forgetting": forgetting(), "style": style, "serving": serving}
 
 
 def full_summary(index: dict[str, Any], retrievability: dict[str, Any] | None) -> dict[str, Any]:

@@ -78,9 +78,10 @@ def test_scenarios_show_every_section(app_for: Any, runs_root: Path, names: Any)
         "Freshness: when the knowledge changes",
         "Forgetting: what fine-tuning breaks",
         "House style",
+        "Serving precision",
     ]
     assert "0.150 below the better track (rag" in texts(at) and not at.info
-    assert len(at.get("vega_lite_chart")) == 5 and len(at.table) == 4
+    assert len(at.get("vega_lite_chart")) == 5 and len(at.table) == 5
 
 
 def test_scenarios_of_a_run_without_them_say_so(app_for: Any, runs_root: Path, names: Any) -> None:

@@ -210,3 +210,19 @@ def test_projection_frame_says_projected() -> None:
         "projected latency (ms)",
         "projected $ per 1k queries",
     ]
+
+
+def test_serving_frame_has_one_row_per_system_and_precision() -> None:
+    from dashboards.tables import serving_frame
+
+    row = {"accuracy": 0.45, "ci95": [0.36, 0.54], "difference": 0.0, "p_value": 1.0}
+    sv = {
+        "main": "F32",
+        "systems": {"ft": {"F32": row, "Q4_0": {**row, "accuracy": 0.405, "difference": -0.045}}},
+    }
+    df = serving_frame(sv)
+    assert df[["weights", "accuracy", "difference"]].values.tolist() == [
+        ["F32", 0.45, 0.0],
+        ["Q4_0", 0.405, -0.045],
+    ]
+    assert serving_frame({"skipped": "x"}).empty
