@@ -15,14 +15,11 @@ from typing import Any
 import torch
 import transformers
 
-from compare.prompting import cut_at_stop, run_in_batches
+from compare.prompting import MIN_SHARED, common_prefix, cut_at_stop, hit_stop, run_in_batches
 from compare.records import Generation
 
 # transformers 5 renamed generate's ``past_key_values`` to ``cache``.
 CACHE_ARG = "cache" if int(transformers.__version__.split(".")[0]) >= 5 else "past_key_values"
-
-# A prefix shorter than this is not worth a separate forward pass.
-MIN_SHARED = 16
 
 
 class _StopAndClock:
@@ -39,8 +36,7 @@ class _StopAndClock:
         done = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
         if self.stops:
             for row in range(input_ids.shape[0]):
-                text = self.decode(input_ids[row, self.start :].tolist()).lstrip()
-                done[row] = any(s in text for s in self.stops)
+                done[row] = hit_stop(self.decode(input_ids[row, self.start :].tolist()), self.stops)
         return done
 
 
@@ -73,11 +69,7 @@ class Engine:
         new tokens still line up at the right edge.
         """
         rows = [self.tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
-        shared = 0
-        if len(rows) > 1:
-            limit = min(len(r) for r in rows) - 1  # every row keeps at least one token of its own
-            while shared < limit and all(r[shared] == rows[0][shared] for r in rows):
-                shared += 1
+        shared = common_prefix(rows) if len(rows) > 1 else 0  # every row keeps one token of its own
         shared = shared if shared >= MIN_SHARED else 0
         width = max(len(r) for r in rows)
         pad = self.tokenizer.pad_token_id

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from compare.prompting import cut_at_stop, run_in_batches
+from compare.prompting import MIN_SHARED, common_prefix, cut_at_stop, hit_stop, run_in_batches
 from compare.records import Generation
 
 log = logging.getLogger(__name__)
@@ -33,8 +33,8 @@ INSTALL_HINT = "pip install llama-cpp-python==0.3.36 (or `make setup`), or pass 
 # KV cells of one engine, shared by a batch's rows: 16 RAG prompts of the quick bench with their
 # shared prefix counted once fit; a batch that does not is split in two.
 N_CTX = 8192
-# A prefix shorter than this is not worth a separate pass (as in compare.generate).
-MIN_SHARED = 16
+# Tokens evaluated per llama_decode call (prefill is cut into such chunks).
+N_BATCH = 512
 
 
 def missing() -> str | None:
@@ -154,9 +154,9 @@ class LlamaCppEngine:
         t0 = time.perf_counter()
         shared = _shared_prefix(rows)
         prefix = rows[0][:shared]
-        keep = _common(self.cached, prefix)
+        keep = common_prefix([self.cached, prefix], own=0)
         st = self.state
-        st.forget(len(rows), keep)
+        st.forget(keep)
         st.feed([(0, prefix[keep:], keep, False)])
         self.cached = prefix
         for i in range(len(rows)):
@@ -192,10 +192,7 @@ class LlamaCppEngine:
         return out
 
     def _stopped(self, out: list[int]) -> bool:
-        if not self.stops:
-            return False
-        text = self.tokenizer.decode(out, skip_special_tokens=True).lstrip()
-        return any(s and s in text for s in self.stops)
+        return bool(self.stops) and hit_stop(self.tokenizer.decode(out, skip_special_tokens=True), self.stops)
 
     def generate(
         self, prompts: Sequence[str], progress: Callable[[int], None] | None = None
@@ -211,20 +208,8 @@ class LlamaCppEngine:
 def _shared_prefix(rows: list[list[int]]) -> int:
     """Tokens every row shares, each row keeping at least one of its own (all but the last token
     of a single prompt, which is kept for the next request); 0 when too short to be worth it."""
-    limit = min(len(r) for r in rows) - 1
-    shared = 0
-    while shared < limit and all(r[shared] == rows[0][shared] for r in rows):
-        shared += 1
+    shared = common_prefix(rows)
     return shared if shared >= MIN_SHARED or len(rows) == 1 else 0
-
-
-def _common(a: Sequence[int], b: Sequence[int]) -> int:
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
 
 
 class _Native:
@@ -246,7 +231,7 @@ class _Native:
         if not self.model:
             raise ValueError(f"llama.cpp could not load {model_gguf}; use --engine hf")
         cparams = lc.llama_context_default_params()
-        cparams.n_ctx, cparams.n_batch, cparams.n_ubatch, cparams.n_seq_max = n_ctx, 512, 512, seqs
+        cparams.n_ctx, cparams.n_batch, cparams.n_ubatch, cparams.n_seq_max = n_ctx, N_BATCH, N_BATCH, seqs
         cparams.n_threads = cparams.n_threads_batch = threads
         cparams.kv_unified = True  # the rows share the prefix cells copied from sequence 0
         with _quiet():
@@ -258,12 +243,12 @@ class _Native:
                 raise ValueError(f"llama.cpp could not load the adapter {lora}; use --engine hf")
             lc.llama_set_adapters_lora(self.ctx, (lc.llama_adapter_lora_p_ctypes * 1)(self.lora), 1,
                                        (ctypes.c_float * 1)(1.0))  # fmt: skip
-        self.n_batch, self.seqs = 512, seqs
-        self.batch = lc.llama_batch_init(512, 0, 1)
+        self.seqs = seqs
+        self.batch = lc.llama_batch_init(N_BATCH, 0, 1)
         self.mem = lc.llama_get_memory(self.ctx)
         self.n_vocab = lc.llama_vocab_n_tokens(lc.llama_model_get_vocab(self.model))
 
-    def forget(self, rows: int, keep: int) -> None:
+    def forget(self, keep: int) -> None:
         """Drop every row sequence and sequence 0 past its first ``keep`` tokens."""
         for s in range(1, self.seqs):
             self.lc.llama_memory_seq_rm(self.mem, s, -1, -1)
@@ -275,14 +260,14 @@ class _Native:
 
     def feed(self, parts: list[tuple[int, list[int], int, bool]]) -> dict[int, int]:
         """Evaluate ``(seq, tokens, first position, want logits)`` parts, packed into batches of
-        at most ``n_batch`` tokens; the argmax after the last token of each part that wants one."""
+        at most ``N_BATCH`` tokens; the argmax after the last token of each part that wants one."""
         picks: dict[int, int] = {}
         pending: list[tuple[int, int]] = []  # (index in the batch, seq) whose logits are wanted
         b = self.batch
         b.n_tokens = 0
         for seq, toks, pos, want in parts:
             for j, tok in enumerate(toks):
-                if b.n_tokens == self.n_batch:
+                if b.n_tokens == N_BATCH:
                     self._decode(pending, picks)
                     pending = []
                 i = b.n_tokens

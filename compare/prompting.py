@@ -34,6 +34,27 @@ def cut_at_stop(text: str, stops: Sequence[str]) -> str:
     return text[:end].strip()
 
 
+# A prefix shorter than this is not worth a separate forward pass (every engine's shared prefix).
+MIN_SHARED = 16
+
+
+def common_prefix(rows: Sequence[Sequence[int]], own: int = 1) -> int:
+    """Length of the token prefix every row shares, each row keeping at least ``own`` tokens of
+    its own after it."""
+    limit = min(len(r) for r in rows) - own
+    shared = 0
+    while shared < limit and all(r[shared] == rows[0][shared] for r in rows):
+        shared += 1
+    return shared
+
+
+def hit_stop(new_text: str, stops: Sequence[str]) -> bool:
+    """Whether a stop string appears in a row's new text; leading blank lines are not a stop
+    (what :func:`cut_at_stop` cuts at, so every engine ends rows alike)."""
+    text = new_text.lstrip()
+    return any(s and s in text for s in stops)
+
+
 def plan_batches(prompts: Sequence[str], batch_size: int) -> list[list[int]]:
     """The prompt indices of each batch: sorted by length (so a batch pads little), then cut in
     order. An executor that spreads batches over workers uses the same plan, so answers match."""
