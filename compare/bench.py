@@ -186,7 +186,6 @@ def build_resources(
         executor=executor, model_ref=model_ref(train), embed=emb.encode if emb else None,
     )  # fmt: skip
     attach_engine(res, configs["engine"], str(next(model.parameters()).device.type), train.model)
-    res.model_ref = replace(res.model_ref, engine=res.engine_name, precision=configs["engine"].precision)
     summary["engine"] = describe_engine(res)
     print(f"[engine] {summary['engine']['name']} {summary['engine']['precision']} ({res.engine_why})")
     if tune_ft:

@@ -140,13 +140,13 @@ class BenchConfig:
         default=0.03, metadata={"help": "dev accuracy the abstention gate may cost (0-1)"}
     )
 
-    # The hybrid's reader (compare/reader.py): the closed-book sft adapter, or one trained RAFT-style
-    # on train questions with retrieved chunks and cited answers; more than one: dev chooses.
     # The serving scenario: the closed-book adapter's test accuracy with the base weights at these
     # llamacpp precisions besides the run's own (compare.serving).
     serving_precisions: str = field(
         default="shipped,q8_0,q4_0", metadata={"help": "llamacpp weight types the serving scenario tries"}
     )
+    # The hybrid's reader (compare/reader.py): the closed-book sft adapter, or one trained RAFT-style
+    # on train questions with retrieved chunks and cited answers; more than one: dev chooses.
     hybrid_readers: str = field(
         default="sft", metadata={"help": "adapters the hybrid may read with, chosen on dev: sft, raft"}
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 class EngineConfig:
     """Which engine generates every answer, and its CPU threads."""
 
-    name: str = field(default="auto", metadata={"help": "auto | hf | llamacpp"})
+    name: str = field(default="auto", metadata={"help": "auto | hf | llamacpp | vllm"})
     # f32: the weights the hf engine computes with (it dequantises the GGUF), so both engines' answers
     # agree; shipped: the model file as it comes (the bundled models' Q4_1); q8_0 / q4_0 quantised
     # from f32 (compare.llamacpp.PRECISIONS).
@@ -176,13 +176,13 @@ def _vllm_use(res: Any, spec: Any) -> Iterator[Any]:
     from finetune.models import resolve_model
 
     def make() -> Any:
-        if "vllm:llm" not in res._engines:
+        if "vllm" not in res.engine_state:
             ranks = [
                 json.loads((Path(p) / "adapter_config.json").read_text())["r"]
                 for p in res.adapter_paths.values()
             ]
             folder = str(resolve_model(res.model_ref.name if res.model_ref else ""))
-            res._engines["vllm:llm"] = load(folder, max([16, *ranks]))
+            res.engine_state["vllm"] = load(folder, max([16, *ranks]))
         names = sorted(res.adapter_paths)
         lora = (
             (spec.adapter, names.index(spec.adapter) + 1, res.adapter_paths[spec.adapter])
@@ -190,7 +190,7 @@ def _vllm_use(res: Any, spec: Any) -> Iterator[Any]:
             else None
         )
         return VllmEngine(
-            res._engines["vllm:llm"], res.tokenizer, lora, res.max_new_tokens, batch_size=res.batch_size
+            res.engine_state["vllm"], res.tokenizer, lora, res.max_new_tokens, batch_size=res.batch_size
         )
 
     yield res.cached_engine(spec, make)
@@ -227,5 +227,7 @@ def attach_engine(res: Any, cfg: EngineConfig, device: str, model_name: str) -> 
         str(serving_file(gguf, cfg.precision)) if gguf and res.engine_name == "llamacpp" else None
     )
     res.engine_threads = cfg.threads
+    if res.model_ref is not None:  # what executor workers load: they answer with the same engine
+        res.model_ref = replace(res.model_ref, engine=res.engine_name, precision=cfg.precision)
     res._engines.clear()
     log.info("generation engine: %s (%s)", res.engine_name, res.engine_why)

@@ -72,6 +72,8 @@ class Resources:
     engine_why: str = "default"
     engine_threads: int = 0
     model_gguf: str | None = None
+    # What an engine shares across systems (vllm's one instance serving every adapter).
+    engine_state: dict[str, Any] = field(default_factory=dict, repr=False)
     _engines: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def add_adapter(self, name: str, path: str | Path) -> None:
@@ -129,8 +131,7 @@ class Resources:
         name = f"{spec.name}|{spec.adapter}"
         engine = self._engines.pop(name, None) or make()
         self._engines[name] = engine  # most recently used last
-        kept = [k for k in self._engines if "|" in k]  # engines, not shared state such as vllm's
-        for old in kept[: max(0, len(kept) - MAX_ENGINES)]:
+        for old in list(self._engines)[: max(0, len(self._engines) - MAX_ENGINES)]:
             del self._engines[old]  # a llama.cpp engine holds its own KV cache: bound the memory
         return engine
 
