@@ -14,22 +14,18 @@ wrong costs nothing). The functions here are pure; the bench wires them to the e
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
+from compare.abstain_signals import scores
 from compare.evaluate import score_answer
 from compare.records import Answer
 from compare.scorers import is_abstention
 from compare.specs import SystemSpec
 from corpus.model import Dataset, QAItem
-
-# Sentences shorter than this many words (headings, list stubs) are not scored on their own.
-MIN_SENTENCE_WORDS = 3
-_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
 @dataclass(frozen=True)
@@ -52,37 +48,11 @@ class Threshold:
     accuracy: float  # answerable dev accuracy with the gate
     accuracy_before: float
     reason: str = ""
+    signal: str = "support"
 
     @property
     def active(self) -> bool:
         return self.value > -math.inf
-
-
-def sentences(text: str) -> list[str]:
-    """The sentences and lines of a chunk long enough to answer something; the whole text if none."""
-    parts = [s.strip() for s in _SENTENCE.split(text)]
-    long = [s for s in parts if len(s.split()) >= MIN_SENTENCE_WORDS]
-    return long or [text.strip()]
-
-
-def support_scores(
-    questions: Sequence[str],
-    retrieved: Sequence[Sequence[str]],
-    chunk_text: Mapping[str, str],
-    embed: Callable[[Sequence[str]], np.ndarray],
-) -> list[float]:
-    """For each question, the highest cosine between it and a sentence of the chunks its prompt
-    quoted (``retrieved``: chunk ids per question); -1.0 where nothing was retrieved. ``embed``
-    returns normalised vectors; every sentence is embedded once (the embedder caches them)."""
-    per_q = [[s for c in ids for s in sentences(chunk_text.get(c, ""))] for ids in retrieved]
-    flat = list(dict.fromkeys(s for ss in per_q for s in ss if s))
-    vecs = dict(zip(flat, embed(flat), strict=True)) if flat else {}
-    qvecs = embed(list(questions)) if questions else []
-    out = []
-    for qv, ss in zip(qvecs, per_q, strict=True):
-        scores = [float(vecs[s] @ qv) for s in ss if s in vecs]
-        out.append(max(scores) if scores else -1.0)
-    return out
 
 
 def gated(o: Outcome, threshold: float) -> bool:
@@ -126,13 +96,28 @@ def choose_threshold(outcomes: Sequence[Outcome], max_drop: float) -> Threshold:
     return best
 
 
+def choose_gate(
+    questions: Sequence[QAItem], answers: Sequence[Answer], signals: Sequence[str], max_drop: float,
+    support_of: Callable[[str], Sequence[Answer]], style: Mapping[str, Any] | None,
+) -> tuple[Threshold, dict[str, Threshold]]:  # fmt: skip
+    """The signal and threshold that abstain on the most unanswerable dev questions within
+    ``max_drop`` (then the higher accuracy, then the first listed), and every signal's own best.
+    ``support_of(signal)`` gives ``answers`` with that signal's support set."""
+    per = {
+        sig: replace(choose_threshold(outcomes(questions, support_of(sig), style), max_drop), signal=sig)
+        for sig in signals
+    }
+    best = max(per.values(), key=lambda t: (t.active, round(t.abstention, 9), round(t.accuracy, 9)))
+    return best, per
+
+
 def gate_line(t: Threshold, unanswerable: int) -> str:
     """The gate chosen on dev, in a line for the log and the report."""
     if not t.active and not unanswerable:
         return f"no gate ({t.reason})"
     if not t.active:
         return f"no gate ({t.reason}); abstains on {t.abstention:.2f} of {unanswerable} unanswerable"
-    return (f"abstain below support {t.value:.3f}: abstains on {t.abstention:.2f} of {unanswerable} "
+    return (f"abstain below {t.signal} {t.value:.3f}: abstains on {t.abstention:.2f} of {unanswerable} "
             f"unanswerable, accuracy {t.accuracy_before:.3f} -> {t.accuracy:.3f}")  # fmt: skip
 
 
@@ -153,13 +138,13 @@ def selective_curve(outcomes: Sequence[Outcome]) -> list[tuple[float, float, flo
 
 def with_support(
     questions: Sequence[QAItem], answers: Sequence[Answer], chunk_text: Mapping[str, str],
-    embed: Callable[[Sequence[str]], np.ndarray],
+    embed: Callable[[Sequence[str]], np.ndarray], signal: str = "support",
 ) -> list[Answer]:  # fmt: skip
-    """``answers`` with their support score set (from the chunks each prompt quoted)."""
+    """``answers`` with their support set: ``signal``'s score from the chunks each prompt quoted."""
     by_id = {q.id: q for q in questions}
-    scores = support_scores([by_id[a.qid].question for a in answers], [a.retrieved for a in answers],
-                            chunk_text, embed)  # fmt: skip
-    return [replace(a, support=round(s, 6)) for a, s in zip(answers, scores, strict=True)]
+    got = scores(signal, [by_id[a.qid].question for a in answers], [a.retrieved for a in answers],
+                 chunk_text, embed)  # fmt: skip
+    return [replace(a, support=round(s, 6)) for a, s in zip(answers, got, strict=True)]
 
 
 def apply_gate(answers: Sequence[Answer], threshold: float, abstain_answer: str) -> list[Answer]:
@@ -190,18 +175,21 @@ def outcomes(questions: Sequence[QAItem], answers: Sequence[Answer], style: Mapp
 def gate_stage(
     spec: SystemSpec, ds: Dataset, questions: list[QAItem], batched: list[Answer], res: Any, summary: dict
 ) -> list[Answer]:
-    """A retrieving system's answers with their support scores, gated where dev chose a gate; its
-    selective-accuracy curve (before the gate) goes into the summary."""
-    batched = with_support(questions, batched, res.chunk_text, res.embed)
+    """A retrieving system's answers with the support of the signal dev chose (``support`` when
+    untuned), gated where dev chose a threshold; its selective-accuracy curve (before the gate)
+    goes into the summary."""
+    signal, threshold = res.gates.get(spec.name, ("support", -math.inf))
+    batched = with_support(questions, batched, res.chunk_text, res.embed, signal)
     curve = selective_curve(outcomes(questions, batched, ds.house_style))
     entry = summary.setdefault("abstention", {})[spec.name] = {
-        "threshold": res.gates.get(spec.name),
+        "signal": signal,
+        "threshold": threshold if math.isfinite(threshold) else None,
         "curve": [[round(t, 6) if math.isfinite(t) else None, round(c, 4), round(a, 4)] for t, c, a in curve],
     }
-    if spec.name not in res.gates:
+    if not math.isfinite(threshold):
         return batched
-    batched = apply_gate(batched, res.gates[spec.name], ds.abstain_answer)
+    batched = apply_gate(batched, threshold, ds.abstain_answer)
     entry["gated"] = sum(bool(a.gated_text) for a in batched)
-    print(f"[{spec.name}] abstention gate (support under {res.gates[spec.name]:.3f}): {entry['gated']} "
+    print(f"[{spec.name}] abstention gate ({signal} under {threshold:.3f}): {entry['gated']} "
           f"of {len(batched)} answers turned into \"{ds.abstain_answer}\"")  # fmt: skip
     return batched

@@ -130,11 +130,15 @@ class BenchConfig:
         default=3, metadata={"help": "epochs without a dev-accuracy gain before training stops (0 = off)"}
     )
 
-    # Abstention of the retrieving systems (compare/abstain.py): abstain when no quoted sentence
-    # matches the question well enough, the threshold chosen on dev's unanswerable questions so that
-    # dev accuracy drops by at most abstain_max_drop (a wrong abstention costs a right answer).
+    # Abstention of the retrieving systems (compare/abstain.py): abstain when the quoted text does not
+    # support the question (compare/abstain_signals.py), the signal and its threshold chosen on dev's
+    # unanswerable questions so that dev accuracy drops by at most abstain_max_drop (a wrong
+    # abstention costs a right answer).
     abstain_gate: bool = field(
         default=True, metadata={"help": "RAG and hybrid abstain below a dev-chosen support"}
+    )
+    abstain_signals: str = field(
+        default="grounding,support", metadata={"help": "support signals dev chooses the gate's from"}
     )
     abstain_max_drop: float = field(
         default=0.03, metadata={"help": "dev accuracy the abstention gate may cost (0-1)"}
@@ -151,10 +155,21 @@ class BenchConfig:
         default="sft", metadata={"help": "adapters the hybrid may read with, chosen on dev: sft, raft"}
     )
 
+    @property
+    def abstain_signal_names(self) -> list[str]:
+        return [x.strip() for x in self.abstain_signals.split(",") if x.strip()]
+
     def __post_init__(self) -> None:
         from compare.llamacpp import PRECISIONS
 
         parse_readers(self.hybrid_readers)
+        from compare.abstain_signals import SIGNALS
+
+        signals = self.abstain_signal_names
+        if not signals or any(x not in SIGNALS for x in signals):
+            raise ValueError(
+                f"`abstain_signals` must list some of {', '.join(SIGNALS)}, got {self.abstain_signals!r}"
+            )
         bad = [x for x in self.serving_precision_names if x not in PRECISIONS]
         if bad:
             raise ValueError(f"`serving_precisions` has unknown {bad}; choose from {', '.join(PRECISIONS)}")

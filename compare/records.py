@@ -35,8 +35,9 @@ class Answer:
     retrieval_s: float = 0.0
     generation_s: float = 0.0
     ttft_s: float = 0.0
-    # The abstention gate (compare.abstain): how well the best quoted sentence matches the question
-    # (None: closed book, or not measured), and the model's own answer where the gate replaced it.
+    # The abstention gate (compare.abstain): how well the quoted text supports the question, by the
+    # signal dev chose (None: closed book, or not measured), and the model's own answer where the
+    # gate replaced it.
     support: float | None = None
     gated_text: str = ""
 

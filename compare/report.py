@@ -394,13 +394,16 @@ def abstention_lines(summary: Mapping[str, Any]) -> list[str]:
     from compare.abstain import Threshold, gate_line
 
     lines = ["## Abstention", "",
-             "A retrieving system says the abstain answer when no sentence of the chunks in its prompt "
-             "matches the question well enough (support: the best cosine between the question and such a "
-             "sentence). The threshold was chosen on dev: the most unanswerable dev questions abstained on "
-             "while dev accuracy drops by at most `bench.abstain_max_drop`.", ""]  # fmt: skip
+             "A retrieving system says the abstain answer when the chunks in its prompt do not support the "
+             "question: `support` is the best cosine between the question and one of their sentences; "
+             "`grounding` is the share of the question's names the chunks name, times that cosine with the "
+             "names taken out. The signal and its threshold were chosen on dev: the most unanswerable dev "
+             "questions abstained on while dev accuracy drops by at most `bench.abstain_max_drop`.",
+             ""]  # fmt: skip
     for name, g in gates.items():
-        t = Threshold(g["threshold"] if g["threshold"] is not None else -math.inf, g["abstention"],
-                      g["accuracy"], g["accuracy_before"], g["reason"])  # fmt: skip
+        value = g["threshold"] if g["threshold"] is not None else -math.inf
+        t = Threshold(value, g["abstention"], g["accuracy"], g["accuracy_before"], g["reason"],
+                      g.get("signal", "support"))  # fmt: skip
         gated = test.get(name, {}).get("gated")
         on_test = f"; on test {gated} answers gated" if gated is not None else ""
         lines.append(f"- {name}: {gate_line(t, g['unanswerable'])}{on_test}")

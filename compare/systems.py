@@ -63,9 +63,10 @@ class Resources:
     model_ref: Any = None
     adapter_paths: dict[str, str] = field(default_factory=dict)
     # The embedder's encode (normalised vectors), for the abstention gate's support scores, and the
-    # gate each retrieving system got on dev (compare.abstain: abstain below this support).
+    # gate each retrieving system got on dev: (signal, threshold); abstain below the threshold of
+    # that signal's support (compare.abstain; -inf: the gate is off, the signal still scores).
     embed: Callable[[Sequence[str]], Any] | None = None
-    gates: dict[str, float] = field(default_factory=dict)
+    gates: dict[str, tuple[str, float]] = field(default_factory=dict)
     # The generation engine (compare.engines: "hf", "llamacpp"), why it was chosen, its CPU threads
     # and the model's GGUF file that GGUF engines serve.
     engine_name: str = "hf"

@@ -14,6 +14,7 @@ from compare.reader import parse_readers, raft_examples
 from compare.specs import SystemSpec
 from compare.stages import StageCache, digest
 from compare.trainset.build import answers_taught
+from compare.trainset.config import MIN_TAUGHT_DEV, untaught_reason
 from compare.trainset.stage import with_train
 from corpus.model import Dataset
 from finetune.config import TrainConfig
@@ -82,7 +83,12 @@ def tuned_sft(ds: Dataset, configs: dict, res: Any, cache: StageCache, summary: 
         ds = with_train(ds, recipes[chosen])
         configs["train"] = recipe_config(configs["train"], chosen)
         summary["trainset"]["recipe"] = chosen
-    folder, card = tuner.ft(trainer(ds))
+    taught = answers_taught(ds.questions("train"), tuner.questions) if recipes else MIN_TAUGHT_DEV
+    if taught < MIN_TAUGHT_DEV:  # generated data that holds (almost) no dev answer
+        why = untaught_reason(taught, sum(q.kind != "unanswerable" for q in tuner.questions))
+        folder, card = tuner.ft_by_loss(trainer(ds), why)
+    else:
+        folder, card = tuner.ft(trainer(ds))
     summary["adapters"]["sft"] = card | {"adapter": str(folder)}
     summary.setdefault("stage_seconds", {})["tune:ft"] = round(time.perf_counter() - t0, 1)
     return folder

@@ -19,6 +19,7 @@ The selection functions are pure; :class:`Tuner` wires them to the cache, the mo
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -28,6 +29,7 @@ from typing import Any
 
 from compare.config import PROMPT_VARIANTS, BenchConfig
 from compare.evaluate import score_answer
+from compare.records import Answer
 from compare.specs import SystemSpec
 from compare.stages import digest
 from compare.systems import Resources, build_prompts, cached_answers
@@ -247,7 +249,7 @@ class Tuner:
         its answers to the tuning questions (cached from the prompt trials) and to dev's unanswerable
         ones, each with its support; the gate is set in ``res.gates`` and recorded with the reason
         when it stays off (compare.abstain)."""
-        from compare.abstain import apply_gate, choose_threshold, gate_line, outcomes, with_support
+        from compare.abstain import apply_gate, choose_gate, gate_line, with_support
 
         bench, res = self.configs["bench"], self.res
         unanswerable = [q for q in self.ds.questions("dev") if q.kind == "unanswerable"]
@@ -257,17 +259,23 @@ class Tuner:
             more, s = cached_answers(self.cache, trial_spec, unanswerable, res, digest("tune", key))
             answers, seconds = answers + more, seconds + s
         qs = self.questions + unanswerable
-        answers = with_support(qs, answers, res.chunk_text, res.embed) if res.embed else answers
-        t = choose_threshold(outcomes(qs, answers, self.style), bench.abstain_max_drop)
-        if t.active:
-            res.gates[spec.name] = t.value
-        gated = apply_gate(answers, t.value, self.ds.abstain_answer)
+        signals = bench.abstain_signal_names if res.embed else ["support"]
+
+        def support_of(signal: str) -> list[Answer]:
+            return with_support(qs, answers, res.chunk_text, res.embed, signal) if res.embed else answers
+
+        t, per = choose_gate(qs, answers, signals, bench.abstain_max_drop, support_of, self.style)
+        res.gates[spec.name] = (t.signal, t.value)
+        gated = apply_gate(support_of(t.signal), t.value, self.ds.abstain_answer)
         self.out["systems"][spec.name]["abstain"] = {
-            "threshold": None if not t.active else round(t.value, 6), "reason": t.reason,
+            "signal": t.signal, "threshold": None if not t.active else round(t.value, 6), "reason": t.reason,
             "unanswerable": len(unanswerable), "max_drop": bench.abstain_max_drop,
             "abstention": round(t.abstention, 4), "accuracy": round(t.accuracy, 4),
             "accuracy_before": round(t.accuracy_before, 4), "gated": sum(bool(a.gated_text) for a in gated),
             "seconds": round(seconds, 1),
+            "signals": {n: {"threshold": None if not x.active else round(x.value, 6),
+                            "abstention": round(x.abstention, 4), "accuracy": round(x.accuracy, 4)}
+                        for n, x in per.items()},
         }  # fmt: skip
         print(f"[tune:{spec.name}] abstention on dev: {gate_line(t, len(unanswerable))}")
 
@@ -308,6 +316,40 @@ class Tuner:
         )
         folder = Path(card["path"]) / "epochs" / str(chosen.knobs["epochs"])
         return folder, card | {"epoch": chosen.knobs["epochs"], "key": digest(card["key"], chosen.knobs)}
+
+    def ft_by_loss(self, train_adapter: Callable[..., tuple[Path, dict]], why: str) -> tuple[Path, dict]:
+        """The ``sft`` adapter at the configured learning rate with its epoch chosen by dev *loss*,
+        for when dev accuracy cannot tell epochs apart (``why``: the training data holds fewer than
+        ``MIN_TAUGHT_DEV`` dev answers, so accuracy would move on one or two of them while the
+        answers' loss still says how well the adapter knows them). Training stops after
+        ``bench.tune_patience`` epochs without a lower dev loss; only the chosen epoch is scored."""
+        bench, train = self.configs["bench"], self.configs["train"]
+        patience = bench.tune_patience or train.epochs
+        losses: dict[int, float] = {}
+        best, stale = math.inf, 0
+        for epoch in range(1, train.epochs + 1):
+            _, card = train_adapter(train, epoch if epoch < train.epochs else None)
+            if card["epochs_done"] < epoch or not card["dev_loss"]:
+                break
+            losses[epoch] = float(card["dev_loss"][-1][1])
+            best, stale = (losses[epoch], 0) if losses[epoch] < best - 1e-9 else (best, stale + 1)
+            if stale >= patience:
+                break
+        if not losses:  # no dev loss to go by (the trainer had no dev questions): accuracy decides
+            return self.ft(train_adapter)
+        epoch = min(losses, key=lambda e: (losses[e], e))
+        trials: dict[tuple, Trial] = {}
+        chosen = self.snapshot_trial(train.lr, epoch, card, trials)
+        self.record("ft", chosen, [chosen])
+        self.out["systems"]["ft"].update(
+            note=f"the epoch with the lowest dev loss, training stopped after {patience} epochs without a "
+            f"lower one ({why}; dev accuracy cannot tell epochs apart)",
+            dev_loss={str(e): round(x, 5) for e, x in losses.items()},
+        )
+        print(f"[tune:ft] {why}: epoch chosen by dev loss: {epoch} of {max(losses)} trained "
+              f"({', '.join(f'{x:.3f}' for x in losses.values())})")  # fmt: skip
+        folder = Path(card["path"]) / "epochs" / str(epoch)
+        return folder, card | {"epoch": epoch, "key": digest(card["key"], chosen.knobs)}
 
     def train_lr(self, train_adapter: Callable[..., tuple[Path, dict]], cfg: Any, trials: dict) -> dict:
         """Train ``cfg`` and score dev after every epoch; with ``bench.tune_patience``, one epoch at a

@@ -177,7 +177,10 @@ def selective_chart(points: pd.DataFrame) -> alt.Chart:
                    scale=alt.Scale(domain=[0, 1])),
         "color": alt.Color("system:N", title="system"),
     }  # fmt: skip
-    sub = "Each system abstains below a rising support threshold; an answered unanswerable question is wrong."
+    sub = (
+        "Each system abstains below a rising threshold of its dev-chosen support signal; an answered "
+        "unanswerable question is wrong."
+    )
     return (
         alt.Chart(points)
         .mark_line(point=True)

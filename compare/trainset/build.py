@@ -188,11 +188,12 @@ def teacher_usable(answer: str, abstain: str) -> bool:
 
 
 def settle_facts(cands: list[Candidate]) -> None:
-    """A fact's template phrasings share the round trip of its first phrasing (asked once per fact)."""
-    rules = [c for c in cands if c.rule not in ("model", ABSENT)]
+    """A fact's template phrasings share the round trip of its first phrasing the guard kept (asked
+    once per fact)."""
+    rules = [c for c in cands if c.rule not in ("model", ABSENT) and c.dropped in (None, "round trip")]
     first = {c.fact_id: c for c in leads(rules)}
     for c in rules:
-        if first[c.fact_id] is not c and c.dropped is None:
+        if first[c.fact_id] is not c:
             lead = first[c.fact_id]
             c.teacher, c.disagreed, c.dropped = lead.teacher, lead.disagreed, lead.dropped
 
@@ -200,28 +201,29 @@ def settle_facts(cands: list[Candidate]) -> None:
 def build_trainset(
     ds: Dataset, cfg: TrainsetConfig, engine: Any = None, tokenizer: Any = None,
     embed: Callable[[Sequence[str]], np.ndarray] | None = None, held_out: Sequence[str] = (),
-    trial_dev: Sequence[QAItem] = (),
+    trial_dev: Sequence[QAItem] = (), params: int | None = None,
 ) -> Trainset:  # fmt: skip
     """Generated training items per recipe for ``ds``'s pages. Without an engine only the rules run
     (no model questions, no round trip, no distillation). ``trial_dev``: the dev questions a recipe
-    trial will be scored on (none: every recipe is made, as for ``ftrag data trainset``)."""
+    trial will be scored on (none: every recipe is made, as for ``ftrag data trainset``);
+    ``params``: the generator's parameter count, where the engine does not hold the torch model."""
     reading = read_pages(ds.docs.values(), cfg.max_facts_per_page)
     cands = rule_candidates(reading.facts)
     firsts = leads(cands)
     absent = absent_candidates(firsts, ds, cfg.unanswerable, cfg.seed) if cfg.unanswerable else []
-    writes = engine is not None and writes_questions(cfg.model_questions, engine)
+    writes = engine is not None and writes_questions(cfg.model_questions, engine, params)
     if writes:
         per_page = Counter(pf.doc_id for pf in reading.facts)
         seeds = span_seeds(reading.spans, cfg.max_spans_per_page, per_page)
         cands += model_questions(engine, seeds, {d.doc_id: d.title for d in ds.docs.values()})
+    cands += absent
+    near = guard(cands, held_out, embed)  # first: a guarded item is never read, nor counted as taught
     untried = no_trial(cands, trial_dev, cfg, writes) if engine is not None else None
     if engine is not None and not untried and (cfg.round_trip != "off" or "distill" in cfg.recipe_names):
-        lead_ids = {id(c) for c in firsts}
+        lead_ids = {id(c) for c in leads([c for c in cands if c.dropped is None and c.rule != ABSENT])}
         asked = [c for c in cands if c.dropped is None and (c.rule == "model" or id(c) in lead_ids)]
         round_trip(engine, tokenizer, asked, cfg.reader_layout, cfg.round_trip)
         settle_facts(cands)
-    cands += absent
-    near = guard(cands, held_out, embed)
     # distillation needs a reader, and is not made for a trial that cannot happen
     names = [r for r in cfg.recipe_names if r != "distill" or (engine and not untried)]
     recipes = {r: recipe_items(cands, r, ds.abstain_answer) for r in names}
@@ -248,8 +250,9 @@ def no_trial(
 ) -> str | None:
     """Why dev cannot choose between the qa and distill recipes, decided before the reader runs
     (``None``: it can, or no dev questions were given). The distill items ask the rules' questions
-    again, answered by the reader; so when the rules' own answers (every phrasing, before the guard,
-    which only removes) hold fewer than ``MIN_TAUGHT_DEV`` dev answers, the trial would rest on one
+    again, answered by the reader; so when the rules' own answers (every phrasing the guard kept: an
+    item near a dev question teaches nothing, it is dropped) hold fewer than ``MIN_TAUGHT_DEV`` dev
+    answers, the trial would rest on one
     or two answers, and the reader's pass over every fact (minutes on a large corpus) buys nothing:
     the qa recipe is kept untried. A reader that must check pairs (model-written questions,
     ``round_trip=all``) still runs."""
@@ -268,12 +271,12 @@ def model_parameters(engine: Any) -> int | None:
     return sum(p.numel() for p in params()) if callable(params) else None
 
 
-def writes_questions(switch: str, engine: Any) -> bool:
+def writes_questions(switch: str, engine: Any, params: int | None = None) -> bool:
     """Whether the generator writes questions: ``on``, or ``auto`` with a generator of at least
     ``MODEL_QUESTIONS_MIN_PARAMS`` (the bundled 135M model's pairs were wrong in every hand audit)."""
     if switch != "auto":
         return switch == "on"
-    n = model_parameters(engine)
+    n = params if params is not None else model_parameters(engine)
     return n is not None and n >= MODEL_QUESTIONS_MIN_PARAMS
 
 

@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from compare.engines import add_engine_args
 from compare.trainset.build import check_usable
 from compare.trainset.config import MIN_PARAMS_TEXT, TrainsetConfig
 from compare.trainset.stage import held_out_questions, load_trainset, produce_trainset
@@ -33,7 +34,10 @@ def cmd_trainset(args: argparse.Namespace) -> int:
         )
     if args.recipe not in cfg.recipe_names:
         raise ValueError(f"`--recipe` {args.recipe!r} is not among `--recipes` ({cfg.recipes})")
-    configs = {"trainset": cfg, "train": TrainConfig(model=args.model), "retrieval": RetrievalConfig()}
+    from compare.engines import EngineConfig
+
+    configs = {"trainset": cfg, "train": TrainConfig(model=args.model), "retrieval": RetrievalConfig(),
+               "engine": EngineConfig(name=args.engine or "auto")}  # fmt: skip
     ts = load_trainset(produce_trainset(ds, configs, held_out_questions(ds)) | {"seconds": 0.0})
     check_usable(ts, ds)
     items = ts.recipes.get(args.recipe, [])
@@ -70,6 +74,7 @@ def register_data(dsub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--recipe", default="qa", help="which recipe's items to write (default: qa)")
     p.add_argument("--rules-only", action="store_true", help="no model: rule questions, no round trip")
+    add_engine_args(p)
     p.add_argument("--json", action="store_true", help="also print the counts as JSON")
     p.add_argument("--force", action="store_true", help="overwrite --out")
     add_config_args(p, TrainsetConfig, skip=("seed",))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -87,17 +89,34 @@ def produce_trainset(
 ) -> dict[str, Any]:
     """Generate with the run's model as the writer and reader and its embedder for the guard;
     ``trial_dev``: the dev questions a recipe trial is scored on (the bench's, when it tunes)."""
-    from compare.generate import Engine
-    from finetune.models import load_model
     from retrieval.embed import Embedder
 
-    cfg, train = configs["trainset"], configs["train"]
-    engine = tokenizer = None
-    if cfg.model_questions != "off" or cfg.round_trip != "off" or "distill" in cfg.recipe_names:
-        model, tokenizer = load_model(train.model, train.device, train.dtype, train.trust_remote_code)
-        engine = Engine(model, tokenizer, max_new_tokens=24, batch_size=cfg.batch_size)
+    cfg = configs["trainset"]
     emb = Embedder.from_config(configs["retrieval"])
-    return build_trainset(ds, cfg, engine, tokenizer, emb.encode, held_out, trial_dev or ()).to_json()
+    if cfg.model_questions == "off" and cfg.round_trip == "off" and "distill" not in cfg.recipe_names:
+        return build_trainset(ds, cfg, None, None, emb.encode, held_out, trial_dev or ()).to_json()
+    with generator(configs, cfg.batch_size) as (engine, tokenizer, params):
+        return build_trainset(
+            ds, cfg, engine, tokenizer, emb.encode, held_out, trial_dev or (), params=params
+        ).to_json()
+
+
+@contextlib.contextmanager
+def generator(configs: dict[str, Any], batch_size: int) -> Iterator[tuple[Any, Any, int]]:
+    """The run's model as the trainset's writer and reader, served by the run's engine
+    (compare.engines: llama.cpp on CPU where the model ships as GGUF), and its parameter count."""
+    from compare.engines import EngineConfig, attach_engine
+    from compare.specs import SystemSpec
+    from compare.systems import Resources
+    from finetune.models import load_model
+
+    train = configs["train"]
+    model, tokenizer = load_model(train.model, train.device, train.dtype, train.trust_remote_code)
+    res = Resources(model, tokenizer, max_new_tokens=24, batch_size=batch_size)
+    cfg = configs.get("engine") or EngineConfig()
+    attach_engine(res, cfg, str(next(model.parameters()).device.type), train.model)
+    with res.engine(SystemSpec("trainset", None, False, "the trainset's writer and reader")) as engine:
+        yield engine, tokenizer, sum(p.numel() for p in model.parameters())
 
 
 def trainset_stage(
@@ -112,7 +131,7 @@ def trainset_stage(
     held_out = held_out_questions(ds)
     trial_dev = ds.questions("dev") if configs["bench"].tune else []
     key = digest(GENERATOR_VERSION, code_digest(), docs_digest(ds), cfg, train.model, train.dtype, held_out,
-                 bool(trial_dev))  # fmt: skip
+                 bool(trial_dev), configs.get("engine"), train.device)  # fmt: skip
     print(f"\n[trainset] generating training data from {len(ds.docs)} pages"
           + (f" (the given train split of {replaced} questions set aside)" if replaced else ""))  # fmt: skip
     data, hit = cache.record("trainset", key, lambda: produce_trainset(ds, configs, held_out, trial_dev))

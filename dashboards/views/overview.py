@@ -86,11 +86,12 @@ def abstention_section(summary: dict) -> None:
     st.subheader("Abstention")
     st.altair_chart(charts.selective_chart(points), width="stretch")
     gates = {n: t.get("abstain") for n, t in (summary.get("tuning") or {}).get("systems", {}).items()}
-    lines = [f"- {n}: threshold {g['threshold']:.3f}, dev abstention {g['abstention']:.2f}, dev accuracy "
+    lines = [f"- {n}: {g.get('signal', 'support')} under {g['threshold']:.3f}, dev abstention "
+             f"{g['abstention']:.2f}, dev accuracy "
              f"{g['accuracy_before']:.3f} -> {g['accuracy']:.3f}" if g.get("threshold") is not None else
              f"- {n}: no gate ({g.get('reason') or 'not tuned'})" for n, g in gates.items() if g]  # fmt: skip
-    st.caption("The gate each retrieving system got on dev (abstain when no quoted sentence supports the "
-               "question well enough):\n" + "\n".join(lines))  # fmt: skip
+    st.caption("The gate each retrieving system got on dev (abstain when the quoted text does not support "
+               "the question well enough; signals in the report):\n" + "\n".join(lines))  # fmt: skip
 
 
 def retrieval_section(summary: dict) -> None:

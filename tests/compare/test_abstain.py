@@ -4,7 +4,8 @@ import math
 
 import pytest
 
-from compare.abstain import Outcome, choose_threshold, effect, selective_curve, sentences
+from compare.abstain import Outcome, choose_threshold, effect, selective_curve
+from compare.abstain_signals import sentences
 
 # Four answerable dev questions (support, correct) and three unanswerable ones (support).
 DEV = [
@@ -75,22 +76,3 @@ def test_selective_curve_goes_from_answering_everything_to_the_best_supported():
     assert curve[-1][2] == 1.0  # only the 0.9 answer is left, and it is right
     # gating 0.3, 0.4, 0.45: answered 0.5 (wrong), 0.8, 0.85 (unanswerable), 0.9
     assert curve[3] == (math.nextafter(0.45, math.inf), 4 / 7, 0.5)
-
-
-def test_support_is_the_best_sentence_of_the_quoted_chunks():
-    """A keyword embedder with known vectors: the question matches the second sentence exactly."""
-    import numpy as np
-
-    from compare.abstain import support_scores
-
-    axes = ("weight", "colour", "price")
-
-    def embed(texts):
-        v = np.array([[float(a in t.lower()) for a in axes] for t in texts]) + 1e-9
-        return v / np.linalg.norm(v, axis=1, keepdims=True)
-
-    chunks = {"a#0": "The lamp has a red colour here. Its weight is 3 kg today.", "b#0": "The price is 4."}
-    asked = ["what weight?", "what price?", "no chunk"]
-    got = support_scores(asked, [["a#0"], ["a#0", "b#0"], []], chunks, embed)
-    assert got[0] == pytest.approx(1.0) and got[1] == pytest.approx(1.0) and got[2] == -1.0
-    assert support_scores(["what price?"], [["a#0"]], chunks, embed)[0] == pytest.approx(0.0, abs=1e-6)

@@ -7,9 +7,11 @@ from compare.reader import (
     choose_reader,
     cited_answer,
     context_hits,
+    counterfactual,
     no_oracle_ids,
     parse_readers,
     raft_examples,
+    shape,
 )
 from corpus.model import Chunk, Dataset, Document, QAItem
 from retrieval.context import Hit
@@ -86,6 +88,41 @@ def test_raft_examples_with_k_larger_than_the_corpus():
     ds = Dataset("t", {"alpha": PAGES["alpha"]}, qs)
     out = raft_examples(ds, Ranked({qs[0].question: ["alpha"]}), k=8, budget=512, seed=1)
     assert [a for _, _, a in out] == ["1 kg [1]"]
+
+
+@pytest.mark.parametrize(
+    ("answer", "form"),
+    [("27 months", "0 months"), ("Marit Owqvist", "A A"), ("2010", "0"), ("3.5 kg", "0 kg"),
+     ("`SESSION_COOKIE_AGE`", "`SESSION_COOKIE_AGE`"), ("", "")],
+)  # fmt: skip
+def test_shape(answer, form):
+    assert shape(answer) == form
+
+
+def test_counterfactual_takes_another_answer_of_the_same_form():
+    import random
+
+    pool = ["1 kg", "2 kg", "3 km", "Ana Lind", "2 kg"]
+    assert counterfactual("1 kg", pool, random.Random(0)) == "2 kg"
+    assert counterfactual("Ana Lind", pool, random.Random(0)) is None  # no other name
+    assert counterfactual("7 hours", pool, random.Random(0)) is None
+
+
+def test_raft_examples_put_another_value_in_some_pages_and_teach_it():
+    """Context over memory: where the page was given another value, the target is that value."""
+    qs = [q(f"q{n}", f"How heavy is {d}?", f"{w} kg", [d]) for n, (w, d) in
+          enumerate([(1, "alpha"), (2, "beta"), (3, "gamma")] * 4)]  # fmt: skip
+    ds = Dataset("t", PAGES, qs)
+    rankings = {x.question: [x.sources[0]] + [d for d in PAGES if d != x.sources[0]] for x in qs}
+    out = raft_examples(ds, Ranked(rankings), k=1, budget=512, seed=0)
+    flipped = [(x, ctx, a) for (_, ctx, a), x in zip(out, qs, strict=True)
+               if a.endswith("[1]") and not a.startswith(x.answer)]  # fmt: skip
+    assert len(flipped) == 2  # 20% of the 10 questions that keep their oracle
+    for x, ctx, a in flipped:
+        value = a.removesuffix(" [1]")
+        assert shape(value) == "0 kg" and f"weighs {value}" in ctx.split("[2]")[0]
+        assert x.answer not in ctx.split("[2]")[0]
+    assert raft_examples(ds, Ranked(rankings), k=1, budget=512, seed=0) == out  # seeded
 
 
 @pytest.mark.parametrize(

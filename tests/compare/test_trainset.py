@@ -350,3 +350,16 @@ def test_the_reader_runs_only_for_a_trial_dev_can_decide(dev, questions, untried
     else:
         assert "untried" not in ts.counts and set(ts.recipes) == {"qa", "distill"}
         assert any("Question: In what year was the Widget 7 launched?" in p for p in model.prompts)
+
+
+def test_items_the_guard_drops_teach_nothing_so_no_trial_and_no_reader() -> None:
+    """Every phrasing of the Gadget's launch year is a held-out question: with those gone the rules
+    teach 2 of the 3 dev answers, so the reader is not run (before the guard it counted 3)."""
+    model = ScriptedModel({}, {"In what year was the Widget 7 launched?": "2001"})
+    cfg = TrainsetConfig(unanswerable=0, model_questions="off")
+    held_out = ["In what year was the Gadget 2 launched?", "When was the Gadget 2 launched?",
+                "What year was the Gadget 2 launched in?"]  # fmt: skip
+    ts = build_trainset(dataset(), cfg, model, Tok(), held_out=held_out, trial_dev=TAUGHT)
+    assert "at most 2 of the 3 dev questions" in ts.counts["untried"]
+    assert model.prompts == [] and set(ts.recipes) == {"qa"}
+    assert ts.counts["dropped"] == {"near-duplicate of a dev/test question": 3}

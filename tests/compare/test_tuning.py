@@ -181,6 +181,46 @@ def test_ft_stops_when_dev_accuracy_stops_rising(curve: list, trained_to: int, c
     assert card["epoch"] == chosen and len(t.out["systems"]["ft"]["trials"]) == trained_to
 
 
+def loss_training(curve: list, trained: list) -> Any:
+    """A training whose dev loss after epoch e is ``curve[e - 1]``."""
+
+    def train_adapter(cfg: TrainConfig, stop: int | None) -> tuple[Path, dict]:
+        trained.append(stop)
+        done = stop or cfg.epochs
+        return Path("x"), {"path": "/c", "key": "k", "epochs_done": done, "train_seconds": 100.0 * done,
+                           "dev_loss": [(e, curve[e - 1]) for e in range(1, done + 1) if curve]}  # fmt: skip
+
+    return train_adapter
+
+
+@pytest.mark.parametrize(
+    ("curve", "trained_to", "chosen"),
+    [
+        ([2.7, 2.9, 3.7, 3.6, 3.6, 3.5, 3.5], 4, 1),  # the generated Django data's: best at once, then up
+        ([2.0, 1.8, 1.9, 1.7, 1.9, 1.95, 1.96], 7, 4),  # a lower loss within every three: to the end
+        ([2.0, 2.0, 2.0, 2.0, 1.0, 1.0, 1.0], 4, 1),  # equal is no gain; a tie keeps the earlier
+    ],
+)
+def test_ft_by_loss_stops_and_chooses_by_dev_loss_and_scores_only_the_choice(curve, trained_to, chosen):
+    table = {(0.002, e): 0.04 for e in range(1, 8)}
+    trained: list = []
+    t = tuner(table, BenchConfig(tune_patience=3), TrainConfig(lr=2e-3, epochs=7))
+    folder, card = t.ft_by_loss(loss_training(curve, trained), "at most 2 of the 27 dev questions")
+    assert trained == [e if e < 7 else None for e in range(1, trained_to + 1)]
+    assert card["epoch"] == chosen and str(folder) == f"/c/epochs/{chosen}"
+    ft = t.out["systems"]["ft"]
+    assert len(ft["trials"]) == 1 and ft["chosen"] == {"lr": 0.002, "epochs": chosen}
+    assert list(ft["dev_loss"]) == [str(e) for e in range(1, trained_to + 1)]
+    assert "lowest dev loss" in ft["note"] and "at most 2 of the 27" in ft["note"]
+
+
+def test_ft_by_loss_without_a_dev_loss_falls_back_to_accuracy():
+    table = {(0.002, e): 0.1 * e for e in range(1, 4)}
+    t = tuner(table, BenchConfig(tune_lrs="2e-3", tune_patience=0), TrainConfig(lr=2e-3, epochs=3))
+    _, card = t.ft_by_loss(loss_training([], []), "why")
+    assert card["epoch"] == 3 and len(t.out["systems"]["ft"]["trials"]) == 3
+
+
 def test_prompt_tuning_sets_the_chosen_knobs_and_reads_only_dev(monkeypatch: pytest.MonkeyPatch) -> None:
     from compare.systems import PromptKnobs
 
