@@ -6,6 +6,7 @@ Bad input ends with one line on stderr and exit code 2; set ``FTRAG_DEBUG=1`` fo
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import shutil
 import sys
@@ -73,7 +74,14 @@ def remove_partial(path: Path | None) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
+# Loggers of libraries that warn about things ftrag never uses: bitsandbytes' optional CPU 4-bit
+# kernel (ftrag's 4-bit QLoRA needs CUDA; on CPU it trains LoRA in float32).
+QUIET_LOGGERS = ("bitsandbytes.backends.cpu.ops",)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)

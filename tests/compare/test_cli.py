@@ -61,3 +61,16 @@ def test_section_overrides() -> None:
     ]:
         with pytest.raises(ValueError, match=message.replace("(", r"\(")):
             apply_overrides(base, [item])
+
+
+def test_commands_quiet_the_bitsandbytes_cpu_kernel_warning(mini_dir: Path, run_cli) -> None:
+    """ftrag never uses bitsandbytes' CPU 4-bit kernel; its import-time warning is not shown."""
+    import logging
+
+    from compare.cli import QUIET_LOGGERS
+
+    logger = logging.getLogger("bitsandbytes.backends.cpu.ops")
+    logger.setLevel(logging.NOTSET)
+    rc, _, _ = run_cli("data", "validate", mini_dir)
+    assert rc == 0 and "bitsandbytes.backends.cpu.ops" in QUIET_LOGGERS
+    assert logger.getEffectiveLevel() == logging.ERROR
