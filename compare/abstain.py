@@ -97,17 +97,20 @@ def choose_threshold(outcomes: Sequence[Outcome], max_drop: float) -> Threshold:
 
 
 def choose_gate(
-    questions: Sequence[QAItem], answers: Sequence[Answer], signals: Sequence[str], max_drop: float,
+    questions: Sequence[QAItem], signals: Sequence[str], max_drop: float,
     support_of: Callable[[str], Sequence[Answer]], style: Mapping[str, Any] | None,
 ) -> tuple[Threshold, dict[str, Threshold]]:  # fmt: skip
     """The signal and threshold that abstain on the most unanswerable dev questions within
-    ``max_drop`` (then the higher accuracy, then the first listed), and every signal's own best.
-    ``support_of(signal)`` gives ``answers`` with that signal's support set."""
-    per = {
-        sig: replace(choose_threshold(outcomes(questions, support_of(sig), style), max_drop), signal=sig)
-        for sig in signals
-    }
-    best = max(per.values(), key=lambda t: (t.active, round(t.abstention, 9), round(t.accuracy, 9)))
+    ``max_drop``, then with the higher accuracy, then turning the fewest answerable questions into
+    abstentions (right or wrong: the gate that touches less), then the first listed; and every
+    signal's own best. ``support_of(signal)`` gives the dev answers with that signal's support."""
+    per, touched = {}, {}
+    for sig in signals:
+        outs = outcomes(questions, support_of(sig), style)
+        per[sig] = replace(choose_threshold(outs, max_drop), signal=sig)
+        touched[sig] = sum(o.answerable and gated(o, per[sig].value) for o in outs)
+    best = max(per.values(), key=lambda t: (t.active, round(t.abstention, 9), round(t.accuracy, 9),
+                                            -touched[t.signal]))  # fmt: skip
     return best, per
 
 

@@ -264,7 +264,7 @@ class Tuner:
         def support_of(signal: str) -> list[Answer]:
             return with_support(qs, answers, res.chunk_text, res.embed, signal) if res.embed else answers
 
-        t, per = choose_gate(qs, answers, signals, bench.abstain_max_drop, support_of, self.style)
+        t, per = choose_gate(qs, signals, bench.abstain_max_drop, support_of, self.style)
         res.gates[spec.name] = (t.signal, t.value)
         gated = apply_gate(support_of(t.signal), t.value, self.ds.abstain_answer)
         self.out["systems"][spec.name]["abstain"] = {

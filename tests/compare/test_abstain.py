@@ -76,3 +76,38 @@ def test_selective_curve_goes_from_answering_everything_to_the_best_supported():
     assert curve[-1][2] == 1.0  # only the 0.9 answer is left, and it is right
     # gating 0.3, 0.4, 0.45: answered 0.5 (wrong), 0.8, 0.85 (unanswerable), 0.9
     assert curve[3] == (math.nextafter(0.45, math.inf), 4 / 7, 0.5)
+
+
+def _gate_case():
+    from compare.records import Answer
+    from corpus.model import QAItem
+
+    qs = [QAItem(f"a{i}", f"q{i}?", f"x{i}", split="dev") for i in range(3)]
+    qs += [QAItem(f"u{i}", f"u{i}?", "", split="dev", kind="unanswerable") for i in range(2)]
+    texts = {"a0": "x0", "a1": "x1", "a2": "wrong", "u0": "x9", "u1": "x8"}  # a2 answered wrong
+    return qs, lambda support: [Answer(q.id, "rag", texts[q.id], support=support[q.id]) for q in qs]
+
+
+@pytest.mark.parametrize(
+    ("supports", "chosen"),
+    [
+        # grounding separates both unanswerable questions, support only one: grounding
+        ({"grounding": [0.9, 0.8, 0.7, 0.1, 0.2], "support": [0.9, 0.8, 0.7, 0.1, 0.85]}, "grounding"),
+        # equal abstention and accuracy: the one that gates fewer answerable questions (a2 is wrong,
+        # so gating it is free, but support leaves it alone)
+        ({"grounding": [0.9, 0.8, 0.1, 0.2, 0.3], "support": [0.9, 0.8, 0.7, 0.2, 0.3]}, "support"),
+        # a full tie keeps the first listed
+        ({"grounding": [0.9, 0.8, 0.7, 0.2, 0.3], "support": [0.9, 0.8, 0.7, 0.2, 0.3]}, "grounding"),
+    ],
+)
+def test_choose_gate_takes_the_signal_that_abstains_most_then_touches_least(supports, chosen):
+    from compare.abstain import choose_gate
+
+    qs, answers = _gate_case()
+    ids = [q.id for q in qs]
+    def support_of(sig):
+        return answers(dict(zip(ids, supports[sig], strict=True)))
+
+    best, per = choose_gate(qs, ["grounding", "support"], 0.0, support_of, None)
+    assert best.signal == chosen and set(per) == {"grounding", "support"}
+    assert best.accuracy == best.accuracy_before == 2 / 3  # no right answer was gated
