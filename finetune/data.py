@@ -14,6 +14,7 @@ the same kind from another fact (label noise), see :func:`select_training`.
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -21,6 +22,8 @@ from typing import Any
 
 from corpus.errors import DataError
 from corpus.model import Dataset, QAItem
+
+log = logging.getLogger(__name__)
 
 IGNORE = -100  # label value the loss skips (PyTorch cross-entropy's ignore_index)
 # A short system turn. Without one, SmolLM2's template inserts a 17-token default system prompt,
@@ -291,4 +294,9 @@ def build_sft_data(
         counts[e.kind] = counts.get(e.kind, 0) + 1
     counts["too_long"] = len(too_long)
     counts["abstain_skipped"] = skipped
+    if too_long:
+        log.warning(
+            "%d of %d training examples are longer than max_length=%d tokens and are left out "
+            "(raise train.max_length to keep them)", len(too_long), len(examples), max_length,
+        )  # fmt: skip
     return SFTData(keep, too_long, counts | knob_counts, corrupted)
