@@ -1,6 +1,8 @@
 """How well the text a system quoted supports a question: the scores the abstention gate thresholds.
 
-Two signals, chosen between on dev (``bench.abstain_signals``):
+Three signals, chosen between on dev (``bench.abstain_signals``; the default leaves out
+``grounding``, whose embedding of what is asked did not carry from dev's phrasings to test's on
+the bundled dataset):
 
 - ``support``: the best cosine between the question and a sentence of the quoted chunks. An
   unanswerable question about a thing the corpus has still finds that thing's page, and its best
@@ -13,6 +15,8 @@ Two signals, chosen between on dev (``bench.abstain_signals``):
   with the names taken out of the question and the sentences, "What is the screen size of" no
   longer matches a sentence merely because it names the same product. Names on a large share of
   the corpus's chunks ("Django" in Django's documentation) say nothing and are not counted.
+- ``names``: the first factor of ``grounding`` alone: the share of the question's names the
+  quoted text names. It never fires on a paraphrase, only where the prompt lacks what is asked about.
 
 Every signal maps (questions, the quoted chunk texts of each, the corpus's chunk texts, embed) to one
 score per question, higher meaning better supported; -1.0 where nothing was quoted.
@@ -152,6 +156,19 @@ def grounding(questions: Sequence[str], quoted: Sequence[Sequence[str]], corpus:
     return [
         -1.0 if not ts else found_share(ns, " ".join(ts)) * max(c, 0.0)
         for ns, ts, c in zip(named, quoted, cos, strict=True)
+    ]
+
+
+@register_signal("names")
+def names(questions: Sequence[str], quoted: Sequence[Sequence[str]], corpus: Sequence[str], embed: Embed
+          ) -> list[float]:  # fmt: skip
+    """The share of the question's (uncommon) names the quoted text names: no embedding, so a
+    paraphrase of what is asked does not move it; it sees only questions about things not quoted."""
+    named = [question_names(q) for q in questions]
+    common = common_names([n for ns in named for n in ns], corpus)
+    return [
+        -1.0 if not ts else found_share([n for n in ns if n not in common], " ".join(ts))
+        for ns, ts in zip(named, quoted, strict=True)
     ]
 
 

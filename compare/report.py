@@ -396,9 +396,10 @@ def abstention_lines(summary: Mapping[str, Any]) -> list[str]:
     lines = ["## Abstention", "",
              "A retrieving system says the abstain answer when the chunks in its prompt do not support the "
              "question: `support` is the best cosine between the question and one of their sentences; "
-             "`grounding` is the share of the question's names the chunks name, times that cosine with the "
-             "names taken out. The signal and its threshold were chosen on dev: the most unanswerable dev "
-             "questions abstained on while dev accuracy drops by at most `bench.abstain_max_drop`.",
+             "`names` is the share of the question's names the chunks name; `grounding` is that share times "
+             "the cosine with the names taken out. The signal and its threshold were chosen on dev: the most "
+             "unanswerable dev questions abstained on while dev accuracy drops by at most "
+             "`bench.abstain_max_drop`.",
              ""]  # fmt: skip
     for name, g in gates.items():
         value = g["threshold"] if g["threshold"] is not None else -math.inf

@@ -105,6 +105,7 @@ def test_choose_gate_takes_the_signal_that_abstains_most_then_touches_least(supp
 
     qs, answers = _gate_case()
     ids = [q.id for q in qs]
+
     def support_of(sig):
         return answers(dict(zip(ids, supports[sig], strict=True)))
 

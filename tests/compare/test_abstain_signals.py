@@ -70,6 +70,13 @@ def test_support_and_grounding_on_a_known_embedder():
     assert grounding[:3] == pytest.approx([1.0, 0.0, 0.0], abs=1e-6) and grounding[3] == -1.0
 
 
+def test_names_is_the_share_of_names_quoted():
+    chunks = {"a#0": "The Lamp 4 weighs 3 kg.", "b#0": "The Lamp 5 weighs 2 kg.", "c#0": "Plain."}
+    asked = ["How heavy is the Lamp 4?", "How heavy is the Lamp 4?", "How heavy is it?", "Lamp 4?"]
+    quoted = [["a#0"], ["b#0", "c#0"], ["c#0"], []]
+    assert scores("names", asked, quoted, chunks, embed) == [1.0, 0.0, 1.0, -1.0]
+
+
 def test_grounding_compares_the_whole_question_when_its_names_are_all_it_asks():
     chunks = {"a#0": "The price of the Lamp 4 is 9 euro."}
     got = scores("grounding", ["Lamp 4 price?"], [["a#0"]], chunks, embed)
