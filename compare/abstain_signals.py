@@ -103,6 +103,13 @@ def common_names(
     return {n for n in dict.fromkeys(names) if sum(occurs(flat(n), t) for t in texts) > limit}
 
 
+def uncommon_names(questions: Sequence[str], corpus: Sequence[str]) -> list[list[str]]:
+    """Each question's names, less those common in the corpus (:func:`common_names`)."""
+    named = [question_names(q) for q in questions]
+    common = common_names([n for ns in named for n in ns], corpus)
+    return [[n for n in ns if n not in common] for ns in named]
+
+
 def found_share(names: Sequence[str], quoted: str) -> float:
     """The share of ``names`` the quoted text names (1.0 when there are none)."""
     if not names:
@@ -143,9 +150,7 @@ def grounding(questions: Sequence[str], quoted: Sequence[Sequence[str]], corpus:
               ) -> list[float]:  # fmt: skip
     """The share of the question's (uncommon) names the quoted text names, times the best cosine
     between the question and a quoted sentence with those names taken out of both (not below 0)."""
-    named = [question_names(q) for q in questions]
-    common = common_names([n for ns in named for n in ns], corpus)
-    named = [[n for n in ns if n not in common] for ns in named]
+    named = uncommon_names(questions, corpus)
     asked, cands = [], []
     for q, ns, ts in zip(questions, named, quoted, strict=True):
         rest = without(q, ns)
@@ -164,11 +169,9 @@ def names(questions: Sequence[str], quoted: Sequence[Sequence[str]], corpus: Seq
           ) -> list[float]:  # fmt: skip
     """The share of the question's (uncommon) names the quoted text names: no embedding, so a
     paraphrase of what is asked does not move it; it sees only questions about things not quoted."""
-    named = [question_names(q) for q in questions]
-    common = common_names([n for ns in named for n in ns], corpus)
     return [
-        -1.0 if not ts else found_share([n for n in ns if n not in common], " ".join(ts))
-        for ns, ts in zip(named, quoted, strict=True)
+        -1.0 if not ts else found_share(ns, " ".join(ts))
+        for ns, ts in zip(uncommon_names(questions, corpus), quoted, strict=True)
     ]
 
 
