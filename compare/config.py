@@ -158,16 +158,11 @@ class BenchConfig:
         default="sft", metadata={"help": "adapters the hybrid may read with, chosen on dev: sft, raft"}
     )
 
-    @property
-    def abstain_signal_names(self) -> list[str]:
-        return [x.strip() for x in self.abstain_signals.split(",") if x.strip()]
-
     def __post_init__(self) -> None:
+        from compare.abstain_signals import SIGNALS
         from compare.llamacpp import PRECISIONS
 
         parse_readers(self.hybrid_readers)
-        from compare.abstain_signals import SIGNALS
-
         signals = self.abstain_signal_names
         if not signals or any(x not in SIGNALS for x in signals):
             raise ValueError(
@@ -216,6 +211,10 @@ class BenchConfig:
                     good = False
                 if not good:
                     raise ValueError(f"`{name}` has a bad value {item!r}; give a comma-separated list")
+
+    @property
+    def abstain_signal_names(self) -> list[str]:
+        return [x.strip() for x in self.abstain_signals.split(",") if x.strip()]
 
     @property
     def serving_precision_names(self) -> list[str]:

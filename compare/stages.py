@@ -152,11 +152,9 @@ class StageCache:
                 hit = stop_epochs is not None and done >= stop_epochs
                 if not hit:
                     until = f" (epochs {done + 1}-{stop_epochs} of {cfg.epochs})" if stop_epochs else ""
-                    cut = len(trainer.data.too_long)
-                    cut_note = f"; {cut} over train.max_length={cfg.max_length} left out" if cut else ""
                     print(
                         f"training {name} adapter ({trainer.method}, {trainer.device}): "
-                        f"{len(trainer.data.examples)} examples, {trainer.total_steps} steps{until}{cut_note}"
+                        f"{len(trainer.data.examples)} examples, {trainer.total_steps} steps{until}"
                     )
                 card = trainer.fit(progress=progress, stop_epochs=stop_epochs)
                 del trainer

@@ -92,7 +92,7 @@ def tuned_sft(ds: Dataset, configs: dict, res: Any, cache: StageCache, summary: 
         summary["trainset"]["recipe"] = chosen
     taught = answers_taught(ds.questions("train"), tuner.questions) if recipes else MIN_TAUGHT_DEV
     if taught < MIN_TAUGHT_DEV:  # generated data that holds (almost) no dev answer
-        why = untaught_reason(taught, sum(q.kind != "unanswerable" for q in tuner.questions))
+        why = untaught_reason(taught, len(tuner.questions))  # the tuning sample: answerable questions
         folder, card = tuner.ft_by_loss(trainer(ds), why)
     else:
         folder, card = tuner.ft(trainer(ds))

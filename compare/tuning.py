@@ -29,7 +29,6 @@ from typing import Any
 
 from compare.config import PROMPT_VARIANTS, BenchConfig
 from compare.evaluate import score_answer
-from compare.records import Answer
 from compare.specs import SystemSpec
 from compare.stages import digest
 from compare.systems import Resources, build_prompts, cached_answers
@@ -261,12 +260,13 @@ class Tuner:
         qs = self.questions + unanswerable
         signals = bench.abstain_signal_names if res.embed else ["support"]
 
-        def support_of(signal: str) -> list[Answer]:
-            return with_support(qs, answers, res.chunk_text, res.embed, signal) if res.embed else answers
-
-        t, per = choose_gate(qs, signals, bench.abstain_max_drop, support_of, self.style)
+        scored = {
+            sig: with_support(qs, answers, res.chunk_text, res.embed, sig) if res.embed else answers
+            for sig in signals
+        }
+        t, per = choose_gate(qs, signals, bench.abstain_max_drop, scored.__getitem__, self.style)
         res.gates[spec.name] = (t.signal, t.value)
-        gated = apply_gate(support_of(t.signal), t.value, self.ds.abstain_answer)
+        gated = apply_gate(scored[t.signal], t.value, self.ds.abstain_answer)
         self.out["systems"][spec.name]["abstain"] = {
             "signal": t.signal, "threshold": None if not t.active else round(t.value, 6), "reason": t.reason,
             "unanswerable": len(unanswerable), "max_drop": bench.abstain_max_drop,
@@ -326,15 +326,14 @@ class Tuner:
         bench, train = self.configs["bench"], self.configs["train"]
         patience = bench.tune_patience or train.epochs
         losses: dict[int, float] = {}
-        best, stale = math.inf, 0
-        for epoch in range(1, train.epochs + 1):
-            _, card = train_adapter(train, epoch if epoch < train.epochs else None)
-            if card["epochs_done"] < epoch or not card["dev_loss"]:
-                break
+
+        def minus_loss(epoch: int, card: Mapping[str, Any]) -> float | None:
+            if not card["dev_loss"]:
+                return None
             losses[epoch] = float(card["dev_loss"][-1][1])
-            best, stale = (losses[epoch], 0) if losses[epoch] < best - 1e-9 else (best, stale + 1)
-            if stale >= patience:
-                break
+            return -losses[epoch]
+
+        card, _ = until_stale(train_adapter, train, patience, minus_loss)
         if not losses:  # no dev loss to go by (the trainer had no dev questions): accuracy decides
             return self.ft(train_adapter)
         epoch = min(losses, key=lambda e: (losses[e], e))
@@ -361,15 +360,9 @@ class Tuner:
             for epoch in range(1, card["epochs_done"] + 1):
                 self.snapshot_trial(cfg.lr, epoch, card, trials)
             return card
-        best, stale = -1.0, 0
-        for epoch in range(1, cfg.epochs + 1):
-            _, card = train_adapter(cfg, epoch if epoch < cfg.epochs else None)
-            if card["epochs_done"] < epoch:  # the trainer stopped itself (train.patience on dev loss)
-                break
-            acc = self.snapshot_trial(cfg.lr, epoch, card, trials).accuracy
-            best, stale = (acc, 0) if acc > best else (best, stale + 1)
-            if stale >= patience:
-                break
+        card, epoch = until_stale(
+            train_adapter, cfg, patience, lambda e, c: self.snapshot_trial(cfg.lr, e, c, trials).accuracy
+        )
         if epoch < cfg.epochs:
             print(f"[tune:ft] lr {cfg.lr:g}: no dev gain for {patience} epochs; stopped after {epoch} "
                   f"of {cfg.epochs}")  # fmt: skip
@@ -423,6 +416,28 @@ class Tuner:
             acc, seconds = self.score(SystemSpec(f"ft@{name}", name, False, "dev trial"), card["key"])
             trials[_key(knobs)] = Trial(knobs, acc, seconds, f"epoch {epoch}")
         return trials[_key(knobs)]
+
+
+def until_stale(
+    train_adapter: Callable[..., tuple[Path, dict]], cfg: Any, patience: int,
+    score: Callable[[int, Mapping[str, Any]], float | None],
+) -> tuple[dict, int]:  # fmt: skip
+    """Train ``cfg`` one epoch at a time (each resumes the last checkpoint, to the same weights as one
+    run) and ``score`` each epoch (higher is better; None: nothing to score, stop) until ``patience``
+    epochs in a row bring no gain, the trainer stops itself (``train.patience`` on dev loss) or the
+    schedule ends. Returns the last training card and the last epoch trained."""
+    best, stale = -math.inf, 0
+    for epoch in range(1, cfg.epochs + 1):
+        _, card = train_adapter(cfg, epoch if epoch < cfg.epochs else None)
+        if card["epochs_done"] < epoch:
+            break
+        value = score(epoch, card)
+        if value is None:
+            break
+        best, stale = (value, 0) if value > best + 1e-9 else (best, stale + 1)
+        if stale >= patience:
+            break
+    return card, epoch
 
 
 def _key(knobs: Mapping[str, Any]) -> tuple:

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from compare.engines import add_engine_args
+from compare.engines import EngineConfig, add_engine_args
 from compare.trainset.build import check_usable
 from compare.trainset.config import MIN_PARAMS_TEXT, TrainsetConfig
 from compare.trainset.stage import held_out_questions, load_trainset, produce_trainset
@@ -34,8 +34,6 @@ def cmd_trainset(args: argparse.Namespace) -> int:
         )
     if args.recipe not in cfg.recipe_names:
         raise ValueError(f"`--recipe` {args.recipe!r} is not among `--recipes` ({cfg.recipes})")
-    from compare.engines import EngineConfig
-
     configs = {"trainset": cfg, "train": TrainConfig(model=args.model), "retrieval": RetrievalConfig(),
                "engine": EngineConfig(name=args.engine or "auto")}  # fmt: skip
     ts = load_trainset(produce_trainset(ds, configs, held_out_questions(ds)) | {"seconds": 0.0})
