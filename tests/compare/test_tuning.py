@@ -94,6 +94,8 @@ def test_prompt_axes_leave_out_examples_for_a_system_without_them() -> None:
         ("tune_budgets", "-5", "`tune_budgets` has a bad value"),
         ("tune_questions", -1, "`tune_questions` must be >= 0"),
         ("rag_layout", "xml", "`rag_layout` must be"),
+        ("abstain_signals", "support,magic", "`abstain_signals` must list some of support, grounding"),
+        ("abstain_signals", " , ", "`abstain_signals` must list some of"),
     ],
 )
 def test_bad_tuning_config_names_the_field(field: str, value: Any, message: str) -> None:
