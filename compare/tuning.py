@@ -36,6 +36,11 @@ from compare.trainset.config import MIN_TAUGHT_DEV, untaught_reason
 from corpus.model import Dataset, QAItem
 from finetune.config import TrainConfig
 
+# Epochs without a lower dev loss before ft_by_loss stops. The loss averages every token of every
+# dev answer, so it is smooth where accuracy on a few dozen questions is not: two epochs in a row
+# that do not lower it mark the turn (on the generated Django data the loss rose from epoch 1, and
+# a third epoch of patience cost 116 s of training and did not change the choice).
+LOSS_PATIENCE = 2
 RETRIEVER_METRIC = "mrr@10"  # the rank of the first relevant chunk is what a 1-3 chunk prompt needs
 
 
@@ -322,9 +327,10 @@ class Tuner:
         for when dev accuracy cannot tell epochs apart (``why``: the training data holds fewer than
         ``MIN_TAUGHT_DEV`` dev answers, so accuracy would move on one or two of them while the
         answers' loss still says how well the adapter knows them). Training stops after
-        ``bench.tune_patience`` epochs without a lower dev loss; only the chosen epoch is scored."""
+        ``bench.tune_patience`` epochs (at most ``LOSS_PATIENCE``) without a lower dev loss; only
+        the chosen epoch is scored."""
         bench, train = self.configs["bench"], self.configs["train"]
-        patience = bench.tune_patience or train.epochs
+        patience = min(bench.tune_patience, LOSS_PATIENCE) if bench.tune_patience else train.epochs
         losses: dict[int, float] = {}
 
         def minus_loss(epoch: int, card: Mapping[str, Any]) -> float | None:

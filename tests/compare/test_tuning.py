@@ -198,9 +198,11 @@ def loss_training(curve: list, trained: list) -> Any:
 @pytest.mark.parametrize(
     ("curve", "trained_to", "chosen"),
     [
-        ([2.7, 2.9, 3.7, 3.6, 3.6, 3.5, 3.5], 4, 1),  # the generated Django data's: best at once, then up
-        ([2.0, 1.8, 1.9, 1.7, 1.9, 1.95, 1.96], 7, 4),  # a lower loss within every three: to the end
-        ([2.0, 2.0, 2.0, 2.0, 1.0, 1.0, 1.0], 4, 1),  # equal is no gain; a tie keeps the earlier
+        # tune_patience 3, capped at LOSS_PATIENCE (2) epochs without a lower loss
+        ([2.7, 2.9, 3.7, 3.6, 3.6, 3.5, 3.5], 3, 1),  # the generated Django data's: best at once, then up
+        ([2.0, 1.8, 1.9, 1.7, 1.9, 1.95, 1.96], 6, 4),  # a lower loss within every two, then two up
+        ([2.0, 1.9, 1.8, 1.7, 1.6, 1.5, 1.4], 7, 7),  # falling to the end of the schedule
+        ([2.0, 2.0, 2.0, 2.0, 1.0, 1.0, 1.0], 3, 1),  # equal is no gain; a tie keeps the earlier
     ],
 )
 def test_ft_by_loss_stops_and_chooses_by_dev_loss_and_scores_only_the_choice(curve, trained_to, chosen):
