@@ -13,6 +13,7 @@ wrong costs nothing). The functions here are pure; the bench wires them to the e
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -26,6 +27,8 @@ from compare.records import Answer
 from compare.scorers import is_abstention
 from compare.specs import SystemSpec
 from corpus.model import Dataset, QAItem
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -193,6 +196,6 @@ def gate_stage(
         return batched
     batched = apply_gate(batched, threshold, ds.abstain_answer)
     entry["gated"] = sum(bool(a.gated_text) for a in batched)
-    print(f"[{spec.name}] abstention gate ({signal} under {threshold:.3f}): {entry['gated']} "
-          f"of {len(batched)} answers turned into \"{ds.abstain_answer}\"")  # fmt: skip
+    log.info(f"[{spec.name}] abstention gate ({signal} under {threshold:.3f}): {entry['gated']} "
+             f"of {len(batched)} answers turned into \"{ds.abstain_answer}\"")  # fmt: skip
     return batched

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import platform
 import random
@@ -45,7 +46,7 @@ from compare.tune_stages import (
 from compare.tuning import dev_budget
 from corpus.chunking import ChunkConfig
 from corpus.config import apply_overrides, read_saved_config, save_config
-from corpus.errors import DataError
+from corpus.errors import DataError, UserError
 from corpus.formats import load
 from corpus.model import Dataset
 from corpus.paths import check_run_name, resolve_dataset
@@ -54,6 +55,8 @@ from corpus.validate import dataset_stats, dataset_warnings, format_report
 from finetune.config import TrainConfig
 from finetune.data import styled
 from retrieval.config import RetrievalConfig
+
+log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 2
 
@@ -92,7 +95,7 @@ def resolve_configs(args: argparse.Namespace) -> dict[str, Any]:
     }
     profile = args.profile or "quick"
     if profile not in PROFILES:
-        raise ValueError(f"`profile` must be one of {', '.join(PROFILES)}, got {profile!r}")
+        raise UserError(f"`profile` must be one of {', '.join(PROFILES)}, got {profile!r}")
     items = [f"{sec}.{k}={v}" for sec, kv in PROFILES[profile].items() for k, v in kv.items()]
     items.append(f"bench.profile={profile}")
     if args.config:
@@ -140,8 +143,8 @@ def load_questions(path: Path, qa: str | None, bench: BenchConfig) -> tuple[Data
         raise DataError(loaded.problems)
     ds, moved = split_user_questions(first_facts(loaded.dataset, bench.facts), bench.seed)
     if moved:
-        print(f"[splits] the QA file gives no split: {moved['dev']} of its questions to dev, "
-              f"{moved['test']} to test (seed {bench.seed}, stratified by kind)")  # fmt: skip
+        log.info(f"[splits] the QA file gives no split: {moved['dev']} of its questions to dev, "
+                 f"{moved['test']} to test (seed {bench.seed}, stratified by kind)")  # fmt: skip
         ds.meta = {**ds.meta, "splits_assigned": moved}
     questions = ds.questions(bench.split)
     if not questions:
@@ -187,7 +190,7 @@ def build_resources(
     )  # fmt: skip
     attach_engine(res, configs["engine"], str(next(model.parameters()).device.type), train.model)
     summary["engine"] = describe_engine(res)
-    print(f"[engine] {summary['engine']['name']} {summary['engine']['precision']} ({res.engine_why})")
+    log.info(f"[engine] {summary['engine']['name']} {summary['engine']['precision']} ({res.engine_why})")
     if tune_ft:
         adapters["sft"] = tuned_sft(ds, configs, res, cache, summary, recipes or {})
     for n in names:
@@ -269,14 +272,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
     ds, questions, loaded = load_questions(path, args.qa, bench)
     check_trainable(ds, specs, configs["trainset"], path)
     warnings = dataset_warnings(ds)
-    print(format_report(loaded, dataset_stats(ds, configs["chunking"]), warnings))
+    log.info(format_report(loaded, dataset_stats(ds, configs["chunking"]), warnings))
     configs["bench"] = bench = dev_budget(ds, bench, configs["train"])
     runs = Path(args.runs)
     run = latest_unfinished(runs, args.name) if args.resume else new_run_dir(runs, args.name)
     args.partial_output = None if args.resume else run  # removed if the run is refused (compare.cli)
     dataset = {"path": str(path), "qa": args.qa, "name": ds.name}
     save_config(run / "config.json", **configs, dataset=dataset)
-    print(
+    log.info(
         f"\nbench ({bench.profile}): {len(questions)} {bench.split} questions, "
         f"systems {', '.join(s.name for s in specs)}; model{'s' if len(models) > 1 else ''} "
         f"{', '.join(models)}; run folder {run}"
@@ -286,8 +289,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         summaries = bench_models(args, ds, questions, loaded, warnings, configs, specs, run, cache, dataset,
                                  executor)  # fmt: skip
     if len(models) > 1:
-        print(f"\n{summaries[models[0]]['model_axis']['verdict']}")
-        print(f"run folder: {run}  ({(time.perf_counter() - t0) / 60:.1f} min, {len(models)} models)")
+        log.info(f"\n{summaries[models[0]]['model_axis']['verdict']}")
+        log.info(f"run folder: {run}  ({(time.perf_counter() - t0) / 60:.1f} min, {len(models)} models)")
     return 0
 
 
@@ -312,7 +315,7 @@ def bench_models(
             folder.mkdir(parents=True, exist_ok=True)
             save_config(folder / "config.json", **mconfigs, dataset=dataset)
         if len(models) > 1:
-            print(f"\n=== model {model} ===")
+            log.info(f"\n=== model {model} ===")
         axis = model_axis_of(summaries) if first and len(models) > 1 else None
         summaries[model] = bench_model(args, ds, questions, loaded, warnings, mconfigs, specs, folder, cache,
                                        axis, time.perf_counter(), executor)  # fmt: skip
@@ -366,13 +369,13 @@ def bench_model(
         specs = tune_prompts(ds, configs, specs, res, cache, keys, summary)
     answers = {}
     for spec in specs:
-        print(f"\n[{spec.name}] {spec.about}")
+        log.info(f"\n[{spec.name}] {spec.about}")
         batched, single, hit, seconds = run_system(spec, questions, res, cache, keys, bench)
         if spec.retrieval and res.embed is not None:
             batched = gate_stage(spec, ds, questions, batched, res, summary)
         answers[spec.name] = (batched, single)
         summary.setdefault("stage_seconds", {})[f"answers:{spec.name}"] = round(seconds, 1)
-        print(
+        log.info(
             f"[{spec.name}] {'cached' if hit else 'answered'}: {len(batched)} questions, "
             f"{len(single)} latency samples"
         )

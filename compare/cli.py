@@ -1,6 +1,8 @@
 """The ``ftrag`` command line. Subcommands register themselves from their packages.
 
-Bad input ends with one line on stderr and exit code 2; set ``FTRAG_DEBUG=1`` for tracebacks.
+Bad input (a ``UserError``: a bad option, field, file or name) ends with one line on stderr and exit
+code 2; set ``FTRAG_DEBUG=1`` for its traceback. Any other exception is a bug in ftrag: its
+traceback is kept, with a line saying so, and the exit code is 1.
 """
 
 from __future__ import annotations
@@ -10,13 +12,14 @@ import logging
 import os
 import shutil
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
 from compare import bench_cli, content_cli, injection, lmeval_cli, recommend_cli, sweep_cli
 from compare.trainset import cli as trainset_cli
 from corpus import cli as corpus_cli
-from corpus.errors import DataError
+from corpus.errors import UserError
 from finetune import cli as finetune_cli
 from retrieval import cli as retrieval_cli
 
@@ -31,13 +34,11 @@ COMMANDS = (
     injection.register,
     sweep_cli.register,
 )
-USER_ERRORS = (
-    DataError,
-    ValueError,
-    FileExistsError,
-    FileNotFoundError,
-    NotADirectoryError,
-    KeyError,
+# What the user must fix; a missing or existing path is one too (the OS error names it).
+USER_ERRORS = (UserError, FileExistsError, FileNotFoundError, NotADirectoryError)
+BUG_LINE = (
+    "ftrag: internal error: this is a bug in ftrag, not in your input; please report it with the "
+    "traceback above and the command you ran (FTRAG_DEBUG=1 shows tracebacks for input errors too)"
 )
 
 
@@ -79,9 +80,37 @@ def remove_partial(path: Path | None) -> None:
 QUIET_LOGGERS = ("bitsandbytes.backends.cpu.ops",)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+# The project's packages: their INFO lines are the commands' progress output.
+PACKAGES = ("corpus", "retrieval", "finetune", "compare", "dashboards")
+
+
+class ConsoleHandler(logging.Handler):
+    """The library's log lines as a command's output: INFO to stdout, warnings and errors to
+    stderr, the message alone. The streams are looked up when a line is written, so a redirect
+    (the sweep's driver, a test's capture) sees them."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        stream = sys.stdout if record.levelno < logging.WARNING else sys.stderr
+        try:
+            stream.write(self.format(record) + "\n")
+            stream.flush()
+        except Exception:  # a closed stream must not end the command
+            self.handleError(record)
+
+
+def console_logging(level: int = logging.INFO) -> None:
+    """Send the project's log lines to the console (once per process, however often main runs)."""
+    for name in PACKAGES:
+        logger = logging.getLogger(name)
+        logger.setLevel(level)
+        if not any(isinstance(h, ConsoleHandler) for h in logger.handlers):
+            logger.addHandler(ConsoleHandler())
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    console_logging()
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
@@ -89,12 +118,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("FTRAG_DEBUG"):
             raise
         remove_partial(getattr(args, "partial_output", None))
-        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        print(f"ftrag: error: {msg}", file=sys.stderr)
+        print(f"ftrag: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("ftrag: interrupted", file=sys.stderr)
         return 130
+    except Exception:
+        traceback.print_exc()
+        print(BUG_LINE, file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from compare.reader import parse_readers
+from corpus.errors import UserError
 from finetune.config import PROFILES as FINETUNE_PROFILES
 
 SCENARIOS = ("freshness", "forgetting", "style", "serving")
@@ -165,41 +166,41 @@ class BenchConfig:
         parse_readers(self.hybrid_readers)
         signals = self.abstain_signal_names
         if not signals or any(x not in SIGNALS for x in signals):
-            raise ValueError(
+            raise UserError(
                 f"`abstain_signals` must list some of {', '.join(SIGNALS)}, got {self.abstain_signals!r}"
             )
         bad = [x for x in self.serving_precision_names if x not in PRECISIONS]
         if bad:
-            raise ValueError(f"`serving_precisions` has unknown {bad}; choose from {', '.join(PRECISIONS)}")
+            raise UserError(f"`serving_precisions` has unknown {bad}; choose from {', '.join(PRECISIONS)}")
         if not 0 <= self.abstain_max_drop <= 1:
-            raise ValueError(f"`abstain_max_drop` must be between 0 and 1, got {self.abstain_max_drop!r}")
+            raise UserError(f"`abstain_max_drop` must be between 0 and 1, got {self.abstain_max_drop!r}")
         if self.profile not in PROFILES:
-            raise ValueError(f"`profile` must be one of {', '.join(PROFILES)}, got {self.profile!r}")
+            raise UserError(f"`profile` must be one of {', '.join(PROFILES)}, got {self.profile!r}")
         if not self.system_names:
-            raise ValueError("`systems` must name at least one system, e.g. base,rag")
+            raise UserError("`systems` must name at least one system, e.g. base,rag")
         for name in ("context_k", "context_budget", "max_new_tokens", "batch_size"):
             if getattr(self, name) < 1:
-                raise ValueError(f"`{name}` must be a positive integer, got {getattr(self, name)!r}")
+                raise UserError(f"`{name}` must be a positive integer, got {getattr(self, name)!r}")
         if not 0 <= self.rag_shots <= 3:
-            raise ValueError(f"`rag_shots` must be between 0 and 3, got {self.rag_shots!r}")
+            raise UserError(f"`rag_shots` must be between 0 and 3, got {self.rag_shots!r}")
         unknown = [x for x in self.scenario_names if x not in SCENARIOS]
         if unknown:
-            raise ValueError(f"`scenarios` has unknown {unknown}; choose from {', '.join(SCENARIOS)}")
+            raise UserError(f"`scenarios` has unknown {unknown}; choose from {', '.join(SCENARIOS)}")
         if self.update_replay < 0:
-            raise ValueError(f"`update_replay` must be >= 0, got {self.update_replay!r}")
+            raise UserError(f"`update_replay` must be >= 0, got {self.update_replay!r}")
         if self.rag_layout not in ("auto", "completion"):
-            raise ValueError(f"`rag_layout` must be auto or completion, got {self.rag_layout!r}")
+            raise UserError(f"`rag_layout` must be auto or completion, got {self.rag_layout!r}")
         self._check_grids()
         for name in ("facts", "latency_samples", "unchanged_sample", "update_epochs", "tune_questions",
                      "tune_probe_epochs", "tune_min_dev", "tune_patience"):  # fmt: skip
             if getattr(self, name) < 0:
-                raise ValueError(f"`{name}` must be >= 0, got {getattr(self, name)!r}")
+                raise UserError(f"`{name}` must be >= 0, got {getattr(self, name)!r}")
 
     def _check_grids(self) -> None:
         prompts = [p.strip() for p in self.tune_prompts.split(",") if p.strip()]
         unknown = [p for p in prompts if p not in PROMPT_VARIANTS]
         if unknown:
-            raise ValueError(
+            raise UserError(
                 f"`tune_prompts` has unknown {unknown}; choose from {', '.join(PROMPT_VARIANTS)}."
             )
         for name, cast, ok in (("tune_k", int, lambda v: v >= 1), ("tune_budgets", int, lambda v: v >= 1),
@@ -210,7 +211,7 @@ class BenchConfig:
                 except ValueError:
                     good = False
                 if not good:
-                    raise ValueError(f"`{name}` has a bad value {item!r}; give a comma-separated list")
+                    raise UserError(f"`{name}` has a bad value {item!r}; give a comma-separated list")
 
     @property
     def abstain_signal_names(self) -> list[str]:

@@ -21,6 +21,7 @@ from compare.content import (
     to_csv,
 )
 from compare.recommend_cli import load_summary
+from corpus.errors import UserError
 from corpus.formats import load_dataset
 from corpus.io import atomic_write_text
 from corpus.model import Dataset, QAItem
@@ -67,7 +68,7 @@ def read_retrievability(run: Path) -> pd.DataFrame | None:
     try:
         return pd.read_csv(path, keep_default_na=False, na_values=[""])
     except (ValueError, pd.errors.ParserError) as exc:
-        raise ValueError(f"{path}: cannot be read ({exc}); re-run the bench") from None
+        raise UserError(f"{path}: cannot be read ({exc}); re-run the bench") from None
 
 
 def missing_notes(inp: RunInputs, freshness: dict[str, Any]) -> list[str]:

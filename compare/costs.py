@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from compare.scorers import break_even_queries
+from corpus.errors import UserError
 from finetune.estimate import load_hardware
 
 PRICES = Path(__file__).with_name("prices.json")
@@ -33,7 +34,7 @@ def hourly_rate(prices: Mapping[str, Any], hardware: str) -> float:
     """USD per hour of ``hardware``; an unknown name is a ValueError listing the known ones."""
     rate = prices["hardware"].get(hardware)
     if rate is None:
-        raise ValueError(
+        raise UserError(
             f"`hardware` {hardware!r} is not in the price table; one of {', '.join(prices['hardware'])}"
         )
     return float(rate)

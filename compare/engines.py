@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from corpus.errors import UserError
+
 log = logging.getLogger(__name__)
 
 
@@ -35,13 +37,13 @@ class EngineConfig:
 
     def __post_init__(self) -> None:
         if self.name != "auto" and self.name not in ENGINES:
-            raise ValueError(f"`name` must be auto or one of {', '.join(ENGINES)}, got {self.name!r}")
+            raise UserError(f"`name` must be auto or one of {', '.join(ENGINES)}, got {self.name!r}")
         from compare.llamacpp import PRECISIONS
 
         if self.precision not in PRECISIONS:
-            raise ValueError(f"`precision` must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+            raise UserError(f"`precision` must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if self.threads < 0:
-            raise ValueError(f"`threads` must be >= 0, got {self.threads!r}")
+            raise UserError(f"`threads` must be >= 0, got {self.threads!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -73,7 +75,7 @@ def resolve_engine(cfg: EngineConfig, device: str, model_gguf: str | None) -> tu
     if cfg.name != "auto":
         why = ENGINES[cfg.name].missing(model_gguf)
         if why:
-            raise ValueError(f"engine {cfg.name!r} cannot run: {why}")
+            raise UserError(f"engine {cfg.name!r} cannot run: {why}")
         return cfg.name, "asked for"
     skipped = []
     for kind in sorted(ENGINES.values(), key=lambda k: k.rank):
@@ -84,7 +86,7 @@ def resolve_engine(cfg: EngineConfig, device: str, model_gguf: str | None) -> tu
             note = f" ({'; '.join(skipped)})" if skipped else ""
             return kind.name, f"auto on {device}{note}"
         skipped.append(f"{kind.name}: {why}")
-    raise ValueError(f"no generation engine can run on {device}: {'; '.join(skipped)}")
+    raise UserError(f"no generation engine can run on {device}: {'; '.join(skipped)}")
 
 
 # --- hf: transformers generate on the shared (peft) model --------------------------------------
@@ -230,4 +232,4 @@ def attach_engine(res: Any, cfg: EngineConfig, device: str, model_name: str) -> 
     if res.model_ref is not None:  # what executor workers load: they answer with the same engine
         res.model_ref = replace(res.model_ref, engine=res.engine_name, precision=cfg.precision)
     res._engines.clear()
-    log.info("generation engine: %s (%s)", res.engine_name, res.engine_why)
+    log.debug("generation engine: %s (%s)", res.engine_name, res.engine_why)

@@ -18,12 +18,17 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from corpus.errors import UserError
+
+log = logging.getLogger(__name__)
 
 # Environment the workers of a Ray cluster this command starts must share with it: the model and
 # embedding cache folder, and the OpenBLAS settings some processors need.
@@ -47,15 +52,15 @@ class ExecutorConfig:
 
     def __post_init__(self) -> None:
         if self.name not in EXECUTORS:
-            raise ValueError(f"`name` must be one of {', '.join(EXECUTORS)}, got {self.name!r}")
+            raise UserError(f"`name` must be one of {', '.join(EXECUTORS)}, got {self.name!r}")
         if self.workers < 0:
-            raise ValueError(f"`workers` must be >= 0, got {self.workers!r}")
+            raise UserError(f"`workers` must be >= 0, got {self.workers!r}")
         if self.worker_cpus < 1:
-            raise ValueError(f"`worker_cpus` must be a positive integer, got {self.worker_cpus!r}")
+            raise UserError(f"`worker_cpus` must be a positive integer, got {self.worker_cpus!r}")
         if self.worker_gpus < 0:
-            raise ValueError(f"`worker_gpus` must be >= 0, got {self.worker_gpus!r}")
+            raise UserError(f"`worker_gpus` must be >= 0, got {self.worker_gpus!r}")
         if self.address and self.name != "ray":
-            raise ValueError("`address` is a Ray cluster's; pass --executor ray with it")
+            raise UserError("`address` is a Ray cluster's; pass --executor ray with it")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -151,7 +156,7 @@ class RayExecutor:
         try:
             import ray
         except ImportError:
-            raise ValueError(RAY_HINT) from None
+            raise UserError(RAY_HINT) from None
         self.cfg, self.ray = cfg, ray
         self.started = False
         if not ray.is_initialized():
@@ -166,13 +171,13 @@ class RayExecutor:
                 ray.init(runtime_env={"env_vars": env}, **kwargs)
             except (ConnectionError, ValueError, RuntimeError) as exc:
                 where = f"the Ray cluster at {cfg.address!r}" if cfg.address else "a local Ray"
-                raise ValueError(
+                raise UserError(
                     f"could not start or reach {where} ({str(exc).splitlines()[0] if str(exc) else exc!r}); "
                     "check --address, or leave it out to start a local Ray"
                 ) from None
             self.started = True
-            print(f"[ray] {'connected to ' + cfg.address if cfg.address else 'started a local Ray'} "
-                  f"({self.cluster_cpus()} CPUs) in {time.perf_counter() - t0:.1f} s")  # fmt: skip
+            log.info(f"[ray] {'connected to ' + cfg.address if cfg.address else 'started a local Ray'} "
+                     f"({self.cluster_cpus()} CPUs) in {time.perf_counter() - t0:.1f} s")  # fmt: skip
         self.pools: dict[ModelRef, list[Any]] = {}
 
     def cluster_cpus(self) -> int:
@@ -254,13 +259,13 @@ class RayExecutor:
         n = min(self.n_workers(), len(variants))
         actor = self.ray.remote(SweepWorker).options(**self.actor_options())
         workers = [actor.remote(job, self.cfg.worker_cpus) for _ in range(n)]
-        print(f"[ray] {len(variants)} variants over {n} workers")
+        log.info(f"[ray] {len(variants)} variants over {n} workers")
         rows: dict[int, dict[str, Any]] = {}
         try:
             for i, row in self._spread(workers, "row", list(enumerate(variants))):
                 rows[i] = row
                 on_row([rows[k] for k in sorted(rows)])
-                print(f"[sweep {len(rows)}/{len(variants)}] {row['variant']}: {row_line(row)}")
+                log.info(f"[sweep {len(rows)}/{len(variants)}] {row['variant']}: {row_line(row)}")
         finally:
             for w in workers:
                 self.ray.kill(w)

@@ -3,6 +3,7 @@ and which pages that retriever can find at all (retrievability)."""
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -11,6 +12,8 @@ from typing import Any
 from compare.stages import StageCache
 from corpus.model import Dataset
 from retrieval.config import RetrievalConfig
+
+log = logging.getLogger(__name__)
 
 
 def retrieval_metrics(ds: Dataset, index: Any, emb: Any, cfg: RetrievalConfig, split: str) -> dict:
@@ -31,9 +34,9 @@ def index_stage(ds: Dataset, configs: dict, cache: StageCache, summary: dict) ->
     from retrieval.search import make_retriever
 
     rcfg = configs["retrieval"]
-    print("\n[index] chunking and embedding the corpus")
+    log.info("\n[index] chunking and embedding the corpus")
     index, emb, info = cache.index(ds, configs["chunking"], rcfg)
-    print(
+    log.info(
         f"[index] {info['chunks']} chunks ({info['kind']}), {'cached' if info['cached'] else 'built'}"
         f" (build took {info['seconds']:.1f} s)"
     )
@@ -60,7 +63,7 @@ def tune_retriever(
         "scores": {n: round(m[RETRIEVER_METRIC], 4) for n, m in metrics.items()},
         "seconds": round(time.perf_counter() - t0, 1),
     }
-    print(f"[tune:retriever] {RETRIEVER_METRIC} on dev: " + ", ".join(
+    log.info(f"[tune:retriever] {RETRIEVER_METRIC} on dev: " + ", ".join(
         f"{n} {m[RETRIEVER_METRIC]:.3f}" for n, m in metrics.items()) + f" -> {best}")  # fmt: skip
     return replace(rcfg, retriever=best)
 
@@ -85,4 +88,4 @@ def retrievability_stage(ds: Dataset, configs: dict, run: Path, summary: dict) -
     summary["retrievability"] = result.facts()
     summary.setdefault("stage_seconds", {})["retrievability"] = round(time.perf_counter() - t0, 1)
     r = summary["retrievability"]
-    print(f"[retrievability] {r['pages']} pages, Gini {r['gini']:.3f}, {r['never']} never retrieved")
+    log.info(f"[retrievability] {r['pages']} pages, Gini {r['gini']:.3f}, {r['never']} never retrieved")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -27,9 +28,11 @@ from compare import scorers as S
 from compare.config import BenchConfig
 from compare.records import Answer
 from compare.specs import SystemSpec
-from corpus.errors import DataError
+from corpus.errors import DataError, UserError
 from corpus.model import Dataset, QAItem
 from retrieval.context import Hit, followed_injection
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # the model side loads torch: only the command that runs it imports it
     from compare.systems import Resources
@@ -138,11 +141,11 @@ def system_names(text: str | None, adapter: str | None) -> list[str]:
     names = names or ["base+context", "rag", *(["hybrid"] if adapter else [])]
     unknown = [n for n in names if n not in INJECTION_SYSTEMS]
     if unknown:
-        raise ValueError(
+        raise UserError(
             f"unknown system {', '.join(map(repr, unknown))}; choose from {', '.join(INJECTION_SYSTEMS)}"
         )
     if "hybrid" in names and not adapter:
-        raise ValueError("system 'hybrid' needs an adapter; pass --adapter <training run>/adapter")
+        raise UserError("system 'hybrid' needs an adapter; pass --adapter <training run>/adapter")
     return list(dict.fromkeys(names))
 
 
@@ -191,10 +194,10 @@ def cmd_injection(args: argparse.Namespace) -> int:
                     chunk_text={c.chunk_id: c.text for c in index.chunks})  # fmt: skip
     if args.adapter:
         res.add_adapter("sft", args.adapter)
-    print(f"injection: {len(questions)} questions on {ds.name}, model {args.model}, "
-          f"systems {', '.join(names)}")  # fmt: skip
+    log.info(f"injection: {len(questions)} questions on {ds.name}, model {args.model}, "
+             f"systems {', '.join(names)}")  # fmt: skip
     rows, summary = measure(ds, res, oracle, retriever, names)
-    print(format_table(summary))
+    log.info(format_table(summary))
     if args.out:
         report = {
             "dataset": ds.name, "model": args.model, "adapter": args.adapter,
@@ -203,7 +206,7 @@ def cmd_injection(args: argparse.Namespace) -> int:
             "systems": summary, "rows": [asdict(r) for r in rows],
         }  # fmt: skip
         atomic_write_text(Path(args.out), json.dumps(report, indent=2) + "\n")
-        print(f"report -> {args.out}")
+        log.info(f"report -> {args.out}")
     return 0
 
 

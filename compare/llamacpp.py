@@ -26,6 +26,7 @@ import numpy as np
 
 from compare.prompting import MIN_SHARED, common_prefix, cut_at_stop, hit_stop, run_in_batches
 from compare.records import Generation
+from corpus.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ def serving_file(model_gguf: str | Path, precision: str) -> Path:
     if precision == "shipped":
         return src
     if precision not in PRECISIONS:
-        raise ValueError(f"`precision` must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+        raise UserError(f"`precision` must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     stat = src.stat()
     out = cache_dir() / "gguf" / f"{src.stem}-{stat.st_size}-{precision}.gguf"
     if out.is_file():
@@ -83,7 +84,7 @@ def _quantize(f32: Path, out: Path, ftype: int) -> Path:
         rc = lc.llama_model_quantize(str(f32).encode(), str(tmp).encode(), ctypes.byref(params))
     if rc != 0:
         tmp.unlink(missing_ok=True)
-        raise ValueError(f"llama.cpp could not quantise {f32} (code {rc})")
+        raise UserError(f"llama.cpp could not quantise {f32} (code {rc})")
     os.replace(tmp, out)
     return out
 
@@ -144,7 +145,7 @@ class LlamaCppEngine:
             half = len(prompts) // 2
             return self.batch(prompts[:half]) + self.batch(prompts[half:])
         if need > self.n_ctx:
-            raise ValueError(
+            raise UserError(
                 f"a prompt of {len(rows[0])} tokens and {self.max_new_tokens} new ones do not fit the "
                 f"llamacpp engine's {self.n_ctx}-token window; shorten the context or use --engine hf"
             )
@@ -229,7 +230,7 @@ class _Native:
         with _quiet():
             self.model = lc.llama_model_load_from_file(str(model_gguf).encode(), mparams)
         if not self.model:
-            raise ValueError(f"llama.cpp could not load {model_gguf}; use --engine hf")
+            raise UserError(f"llama.cpp could not load {model_gguf}; use --engine hf")
         cparams = lc.llama_context_default_params()
         cparams.n_ctx, cparams.n_batch, cparams.n_ubatch, cparams.n_seq_max = n_ctx, N_BATCH, N_BATCH, seqs
         cparams.n_threads = cparams.n_threads_batch = threads
@@ -240,7 +241,7 @@ class _Native:
         if lora:
             self.lora = lc.llama_adapter_lora_init(self.model, str(lora).encode())
             if not self.lora:
-                raise ValueError(f"llama.cpp could not load the adapter {lora}; use --engine hf")
+                raise UserError(f"llama.cpp could not load the adapter {lora}; use --engine hf")
             lc.llama_set_adapters_lora(self.ctx, (lc.llama_adapter_lora_p_ctypes * 1)(self.lora), 1,
                                        (ctypes.c_float * 1)(1.0))  # fmt: skip
         self.seqs = seqs

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from compare.lmeval import export_task, hf_model, run_task, system_lm
+from corpus.errors import UserError
 from corpus.io import atomic_write_text
 
 
@@ -18,7 +19,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     ds = load_dataset(resolve_dataset(args.dataset))
     questions = ds.questions(args.split)
     if not questions:
-        raise ValueError(f"no questions in the {args.split!r} split of {ds.name}")
+        raise UserError(f"no questions in the {args.split!r} split of {ds.name}")
     name = export_task(ds, questions, Path(args.out))
     print(
         f"lm-eval task {name!r} -> {args.out} ({sum(q.kind != 'unanswerable' for q in questions)} questions)"

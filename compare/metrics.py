@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from corpus.errors import UserError
+
 MAX, MIN = "max", "min"
 
 
@@ -36,7 +38,7 @@ def metrics(keys: Sequence[str]) -> list[Metric]:
     """The registered metrics of ``keys``, in that order; an unknown key raises, naming the known."""
     unknown = [k for k in keys if k not in METRICS]
     if unknown:
-        raise KeyError(f"unknown metric {', '.join(unknown)}; registered: {', '.join(METRICS)}")
+        raise UserError(f"unknown metric {', '.join(unknown)}; registered: {', '.join(METRICS)}")
     return [METRICS[k] for k in keys]
 
 

@@ -20,6 +20,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from corpus.errors import UserError
 from corpus.model import Dataset, QAItem
 from finetune.data import styled
 
@@ -108,5 +109,5 @@ def parse_readers(text: str) -> list[str]:
     names = [x.strip() for x in text.split(",") if x.strip()]
     bad = [x for x in names if x not in READERS]
     if bad or not names:
-        raise ValueError(f"`hybrid_readers` takes a comma list of {', '.join(READERS)}, got {text!r}")
+        raise UserError(f"`hybrid_readers` takes a comma list of {', '.join(READERS)}, got {text!r}")
     return list(dict.fromkeys(names))

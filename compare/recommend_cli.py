@@ -11,6 +11,7 @@ from typing import Any
 from compare.model_axis import model_slug, size_note, verdict_basis
 from compare.recommend import Ranked, rank, system_facts
 from compare.usecase import UseCase, load_usecase, presets
+from corpus.errors import UserError
 from corpus.io import atomic_write_text
 
 MIN_SCHEMA = 2
@@ -25,15 +26,15 @@ def load_summary(run: Path) -> dict[str, Any]:
         summary = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
-        raise ValueError(f"{path}: not valid JSON ({msg}); re-run the bench") from None
+        raise UserError(f"{path}: not valid JSON ({msg}); re-run the bench") from None
     if not isinstance(summary, dict) or not isinstance(summary.get("systems"), dict):
-        raise ValueError(f"{path}: not a run summary (no `systems` object); re-run the bench")
+        raise UserError(f"{path}: not a run summary (no `systems` object); re-run the bench")
     if summary.get("schema_version", 0) < MIN_SCHEMA:
-        raise ValueError(
+        raise UserError(
             f"{path}: schema version {summary.get('schema_version')} is too old; re-run the bench"
         )
     if not summary["systems"]:
-        raise ValueError(f"{path}: the run scored no systems; re-run the bench with --systems")
+        raise UserError(f"{path}: the run scored no systems; re-run the bench with --systems")
     return summary
 
 

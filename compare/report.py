@@ -4,6 +4,7 @@ pattern, ``summary.json``, ``report.md`` with plots, and the table printed to th
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -24,6 +25,8 @@ from compare.scorers import fmt
 from compare.trainset.report import trainset_lines
 from corpus.io import atomic_write_text
 from corpus.model import Dataset
+
+log = logging.getLogger(__name__)
 
 COLUMNS = tuple((m.key, m.header, m.fmt) for m in metrics(REPORT_TABLE))  # (summary key, header, format)
 
@@ -204,10 +207,10 @@ def finish_run(
     plots = write_plots(run / "plots", systems)
     atomic_write_text(run / "report.md", render_report(summary, configs, plots))
     atomic_write_text(run / "summary.json", json.dumps(summary, indent=2, default=str) + "\n")
-    print("\n" + table(systems))
+    log.info("\n" + table(systems))
     for e in summary["expectations"]:
-        print(f"  [{'ok' if e['holds'] else 'NO'}] {e['expectation']}: {e['measured']}")
-    print(f"\nrun folder: {run}  ({seconds / 60:.1f} min)")
+        log.info(f"  [{'ok' if e['holds'] else 'NO'}] {e['expectation']}: {e['measured']}")
+    log.info(f"\nrun folder: {run}  ({seconds / 60:.1f} min)")
     return summary
 
 

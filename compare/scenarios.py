@@ -11,6 +11,7 @@ the drift (KL) on general text. Style reads the main run's compliance per system
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 import time
@@ -28,6 +29,8 @@ from compare.specs import SYSTEMS, SystemSpec
 from compare.stages import digest
 from compare.systems import Resources, cached_answers
 from corpus.model import Dataset, QAItem
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -99,11 +102,11 @@ def run_scenarios(ctx: ScenarioContext) -> dict[str, Any]:
     names = ctx.configs["bench"].scenario_names
     for name, fn in (("freshness", freshness), ("forgetting", forgetting), ("serving", serving)):
         if name in names:
-            print(f"\n[scenario:{name}]")
+            log.info(f"\n[scenario:{name}]")
             t0 = time.perf_counter()
             out[name] = fn(ctx)
             out[name]["seconds"] = round(time.perf_counter() - t0, 1)
-            print(f"[scenario:{name}] done in {out[name]['seconds']:.0f} s")
+            log.info(f"[scenario:{name}] done in {out[name]['seconds']:.0f} s")
     return out
 
 

@@ -66,7 +66,7 @@ def serving(ctx: Any) -> dict[str, Any]:
             label = file_precision(path)
             if label in rows:
                 continue
-            print(f"[scenario:serving] {spec.name} at {label}")
+            log.info(f"[scenario:serving] {spec.name} at {label}")
             variant = replace(res, model_gguf=str(path), _engines={})
             key = digest("serving", ctx.keys.get(spec.adapter or "", ""), label)
             answers = cached_answers(ctx.cache, spec, questions, variant, key)[0]

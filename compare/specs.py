@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from corpus.errors import UserError
+
 
 @dataclass(frozen=True)
 class SystemSpec:
@@ -41,5 +43,5 @@ def get_systems(names: Sequence[str]) -> list[SystemSpec]:
     """Specs for ``names``; an unknown name raises a ValueError listing the valid ones."""
     unknown = [n for n in names if n not in SYSTEMS]
     if unknown:
-        raise ValueError(f"unknown system {', '.join(map(repr, unknown))}; choose from {', '.join(SYSTEMS)}")
+        raise UserError(f"unknown system {', '.join(map(repr, unknown))}; choose from {', '.join(SYSTEMS)}")
     return [SYSTEMS[n] for n in dict.fromkeys(names)]

@@ -12,6 +12,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import logging
 import re
 import time
 from collections.abc import Iterator, Sequence
@@ -24,6 +25,8 @@ from corpus.io import atomic_write_text
 from corpus.model import Dataset, QAItem
 from finetune.config import TrainConfig
 from retrieval.config import RetrievalConfig
+
+log = logging.getLogger(__name__)
 
 
 def digest(*parts: Any) -> str:
@@ -152,7 +155,7 @@ class StageCache:
                 hit = stop_epochs is not None and done >= stop_epochs
                 if not hit:
                     until = f" (epochs {done + 1}-{stop_epochs} of {cfg.epochs})" if stop_epochs else ""
-                    print(
+                    log.info(
                         f"training {name} adapter ({trainer.method}, {trainer.device}): "
                         f"{len(trainer.data.examples)} examples, {trainer.total_steps} steps{until}"
                     )

@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from corpus.errors import UserError
 from finetune.config import DEFAULT_TARGETS, TrainConfig
 
 # Where the rules of thumb draw their lines, and how large a difference counts (accuracy and
@@ -69,13 +70,13 @@ class SweepConfig:
 
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:
-            raise ValueError(f"`profile` must be one of {', '.join(PROFILES)}, got {self.profile!r}")
+            raise UserError(f"`profile` must be one of {', '.join(PROFILES)}, got {self.profile!r}")
         for name in ("facts", "questions", "probes"):
             if getattr(self, name) < 0:
-                raise ValueError(f"`{name}` must be >= 0, got {getattr(self, name)!r}")
+                raise UserError(f"`{name}` must be >= 0, got {getattr(self, name)!r}")
         for name in ("max_new_tokens", "batch_size"):
             if getattr(self, name) < 1:
-                raise ValueError(f"`{name}` must be a positive integer, got {getattr(self, name)!r}")
+                raise UserError(f"`{name}` must be a positive integer, got {getattr(self, name)!r}")
         parse_grids(self.knobs)  # a bad grid fails when the config is made, naming the knob
 
     def to_dict(self) -> dict[str, Any]:
@@ -172,9 +173,9 @@ def parse_knob(text: str) -> tuple[str, list[Any]]:
     name, sep, values = text.partition("=")
     name = name.strip()
     if not sep:
-        raise ValueError(f"knob {text!r} must look like name=v1,v2 (e.g. lr=2e-5,1e-4)")
+        raise UserError(f"knob {text!r} must look like name=v1,v2 (e.g. lr=2e-5,1e-4)")
     if name not in KNOBS:
-        raise ValueError(f"unknown knob {name!r}; knobs: {', '.join(KNOBS)}")
+        raise UserError(f"unknown knob {name!r}; knobs: {', '.join(KNOBS)}")
     knob, out = KNOBS[name], []
     for item in (v.strip() for v in values.split(",")):
         if not item:
@@ -185,10 +186,10 @@ def parse_knob(text: str) -> tuple[str, list[Any]]:
         except ValueError:
             good = False
         if not good:
-            raise ValueError(f"knob `{name}` has a bad value {item!r}; it takes {knob.allowed}")
+            raise UserError(f"knob `{name}` has a bad value {item!r}; it takes {knob.allowed}")
         out.append(value)
     if not out:
-        raise ValueError(f"knob `{name}` has no values; give e.g. {name}=v1,v2")
+        raise UserError(f"knob `{name}` has no values; give e.g. {name}=v1,v2")
     return name, list(dict.fromkeys(out))
 
 
@@ -202,7 +203,7 @@ def parse_grids(text: str) -> list[dict[str, list[Any]]]:
         for knob in (k.strip() for k in part.split(" x ")):
             name, values = parse_knob(knob)
             if name in grid:
-                raise ValueError(f"knob `{name}` appears twice in one grid ({part!r})")
+                raise UserError(f"knob `{name}` appears twice in one grid ({part!r})")
             grid[name] = values
         grids.append(grid)
     return grids

@@ -14,6 +14,7 @@ from typing import Any
 from compare.executors import ExecutorConfig, SweepJob, add_executor_args, executor_items, open_executor
 from compare.sweep import MARGIN, PROFILES, SweepConfig, parse_grids, variant_grid, varied_knobs
 from corpus.config import apply_overrides
+from corpus.errors import UserError
 from finetune.config import TrainConfig
 
 
@@ -23,7 +24,7 @@ def resolve_configs(args: argparse.Namespace) -> dict[str, Any]:
     configs: dict[str, Any] = {"sweep": SweepConfig(), "train": TrainConfig(), "executor": ExecutorConfig()}
     profile = args.profile or "quick"
     if profile not in PROFILES:
-        raise ValueError(f"`profile` must be one of {', '.join(PROFILES)}, got {profile!r}")
+        raise UserError(f"`profile` must be one of {', '.join(PROFILES)}, got {profile!r}")
     items = [f"{sec}.{k}={v}" for sec, kv in PROFILES[profile].items() for k, v in kv.items()]
     items += [f"sweep.profile={profile}", *(args.set or [])]
     if args.knob:

@@ -11,6 +11,7 @@ forgetting scenario's measures: retention of the general probes the base model a
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 import time
@@ -32,6 +33,8 @@ from corpus.errors import DataError
 from corpus.model import Dataset, QAItem
 from finetune.config import TrainConfig
 from finetune.data import fact_of, select_abstentions, select_training
+
+log = logging.getLogger(__name__)
 
 # The variant table's columns after the knobs (sweep.csv, the report and the dashboard).
 SCORE_COLUMNS = (
@@ -220,11 +223,11 @@ def run_variants(
     bar = tqdm(variants, desc="sweep", unit="variant", disable=None if progress else True)
     for n, v in enumerate(bar, 1):
         t0 = time.perf_counter()
-        print(f"\n[sweep {n}/{len(variants)}] {v.name}")
+        log.info(f"\n[sweep {n}/{len(variants)}] {v.name}")
         row = variant_row(ctx, v, progress)
         rows.append(row)
         on_row(rows)
-        print(f"[sweep {n}/{len(variants)}] {v.name}: {row_line(row)} ({time.perf_counter() - t0:.0f} s)")
+        log.info(f"[sweep {n}/{len(variants)}] {v.name}: {row_line(row)} ({time.perf_counter() - t0:.0f} s)")
     return rows
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from compare.prompting import render_prompt
 from compare.records import Answer, Generation
 from compare.specs import SystemSpec
+from corpus.errors import UserError
 from corpus.model import QAItem
 from finetune.data import SYSTEM as CLOSED_BOOK_SYSTEM
 from retrieval.context import Context, assemble_context, parse_citations, rag_messages
@@ -103,11 +104,9 @@ class Resources:
     def check(self, spec: SystemSpec) -> None:
         """A ValueError when ``spec`` needs an index or an adapter these resources lack."""
         if spec.retrieval and self.retriever is None:
-            raise ValueError(f"system {spec.name!r} needs an index; build one or drop it from --systems")
+            raise UserError(f"system {spec.name!r} needs an index; build one or drop it from --systems")
         if spec.adapter and spec.adapter not in self.adapters:
-            raise ValueError(
-                f"system {spec.name!r} needs the {spec.adapter!r} adapter, which was not trained"
-            )
+            raise UserError(f"system {spec.name!r} needs the {spec.adapter!r} adapter, which was not trained")
 
     def knobs(self, spec: SystemSpec) -> PromptKnobs:
         """The prompt knobs ``spec`` answers with: the defaults, then what dev tuning chose."""

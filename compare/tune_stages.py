@@ -4,6 +4,7 @@ reader and abstention gate of every retrieving system (compare.tuning holds the 
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import replace
 from functools import partial
@@ -18,6 +19,8 @@ from compare.trainset.config import MIN_TAUGHT_DEV, untaught_reason
 from compare.trainset.stage import with_train
 from corpus.model import Dataset
 from finetune.config import TrainConfig
+
+log = logging.getLogger(__name__)
 
 
 def style_description(ds: Dataset) -> str | None:
@@ -50,9 +53,9 @@ def adapter_stage(
         # examples were cut, and the adapter learned to answer "I don't know" to everything
         train = replace(train, max_length=max(train.max_length, b.context_budget + RAFT_PROMPT_TOKENS))
     until = f" (the first {stop_epochs})" if stop_epochs else ""
-    print(f"\n[adapter:{name}] {train.epochs} epochs{until}, lr {train.lr}, batch {train.batch_size}")
+    log.info(f"\n[adapter:{name}] {train.epochs} epochs{until}, lr {train.lr}, batch {train.batch_size}")
     path, card = cache.adapter(ds, train, name, kwargs, stop_epochs=stop_epochs)
-    print(
+    log.info(
         f"[adapter:{name}] {'cached' if card['cached'] else 'trained'}: {card['train_seconds']:.0f} s "
         f"training, dev loss {[round(x, 3) for _, x in card['dev_loss']]}"
     )
@@ -129,7 +132,7 @@ def tune_prompts(ds: Dataset, configs: dict, specs: list, res: Any, cache: Stage
     out = []
     for spec in specs:
         if spec.retrieval:
-            print(f"\n[tune:{spec.name}] prompt knobs on dev")
+            log.info(f"\n[tune:{spec.name}] prompt knobs on dev")
             readers = parse_readers(configs["bench"].hybrid_readers) if is_hybrid(spec) else []
             if len(readers) > 1:
                 spec = tuner.reader(spec, key, readers)

@@ -19,6 +19,7 @@ The selection functions are pure; :class:`Tuner` wires them to the cache, the mo
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 from collections.abc import Callable, Mapping, Sequence
@@ -35,6 +36,8 @@ from compare.systems import Resources, build_prompts, cached_answers
 from compare.trainset.config import MIN_TAUGHT_DEV, untaught_reason
 from corpus.model import Dataset, QAItem
 from finetune.config import TrainConfig
+
+log = logging.getLogger(__name__)
 
 # Epochs without a lower dev loss before ft_by_loss stops. The loss averages every token of every
 # dev answer, so it is smooth where accuracy on a few dozen questions is not: two epochs in a row
@@ -115,11 +118,11 @@ def dev_budget(ds: Dataset, bench: BenchConfig, train: TrainConfig) -> BenchConf
     if not bench.tune or n >= bench.tune_min_dev:
         return bench
     if n == 0:
-        print("[tune] no answerable dev questions: every system keeps its configured knobs")
+        log.info("[tune] no answerable dev questions: every system keeps its configured knobs")
         return replace(bench, tune=False)
     prompts = ",".join(bench.tune_prompts.split(",")[:2])
-    print(f"[tune] warning: {n} answerable dev questions (under {bench.tune_min_dev}); tuning tries one "
-          f"alternative per knob: prompts {prompts}, k {bench.context_k}, lr {train.lr:g}")  # fmt: skip
+    log.info(f"[tune] warning: {n} answerable dev questions (under {bench.tune_min_dev}); tuning tries one "
+             f"alternative per knob: prompts {prompts}, k {bench.context_k}, lr {train.lr:g}")  # fmt: skip
     return replace(bench, tune_prompts=prompts, tune_k=str(bench.context_k), tune_lrs=f"{train.lr:g}",
                    tune_budgets="")  # fmt: skip
 
@@ -183,7 +186,7 @@ class Tuner:
             ],
             "seconds": round(sum(t.seconds for t in trials) + extra, 1),
         }
-        print(
+        log.info(
             f"[tune:{system}] {len(trials)} trials on {len(self.questions)} dev questions: "
             f"{_knobs(first.knobs)} {first.accuracy:.3f} -> {_knobs(chosen.knobs)} {chosen.accuracy:.3f}"
         )
@@ -231,7 +234,7 @@ class Tuner:
             # raft learned the prompt without worked examples (finetune.data), as the raft system
             about = f"the {name} adapter (trained with retrieved chunks) and retrieved chunks"
             s = spec if name == spec.adapter else replace(spec, adapter=name, examples=False, about=about)
-            print(f"[tune:{spec.name}] reader {name}")
+            log.info(f"[tune:{spec.name}] reader {name}")
             self.res.tuned.pop(spec.name, None)  # each reader's knobs start from the defaults
             self.prompts(s, key(s))
             tried[name] = (s, self.out["systems"][spec.name], dict(self.res.tuned.get(spec.name, {})))
@@ -244,8 +247,11 @@ class Tuner:
             "reader": {"chosen": chosen, "dev_accuracy": accuracy},
             "seconds": round(record["seconds"] + lost, 1),
         }
-        print(f"[tune:{spec.name}] reader on dev: " + ", ".join(f"{n} {a:.3f}" for n, a in accuracy.items())
-              + f" -> {chosen}")  # fmt: skip
+        log.info(
+            f"[tune:{spec.name}] reader on dev: "
+            + ", ".join(f"{n} {a:.3f}" for n, a in accuracy.items())
+            + f" -> {chosen}"
+        )
         return best
 
     def abstention(self, spec: SystemSpec, key: str) -> None:
@@ -282,7 +288,7 @@ class Tuner:
                             "abstention": round(x.abstention, 4), "accuracy": round(x.accuracy, 4)}
                         for n, x in per.items()},
         }  # fmt: skip
-        print(f"[tune:{spec.name}] abstention on dev: {gate_line(t, len(unanswerable))}")
+        log.info(f"[tune:{spec.name}] abstention on dev: {gate_line(t, len(unanswerable))}")
 
     def ft(self, train_adapter: Callable[..., tuple[Path, dict]]) -> tuple[Path, dict]:
         """The ``sft`` adapter with its learning rate and epoch chosen on dev: its folder and card.
@@ -351,8 +357,8 @@ class Tuner:
             f"lower one ({why}; dev accuracy cannot tell epochs apart)",
             dev_loss={str(e): round(x, 5) for e, x in losses.items()},
         )
-        print(f"[tune:ft] {why}: epoch chosen by dev loss: {epoch} of {max(losses)} trained "
-              f"({', '.join(f'{x:.3f}' for x in losses.values())})")  # fmt: skip
+        log.info(f"[tune:ft] {why}: epoch chosen by dev loss: {epoch} of {max(losses)} trained "
+                 f"({', '.join(f'{x:.3f}' for x in losses.values())})")  # fmt: skip
         folder = Path(card["path"]) / "epochs" / str(epoch)
         return folder, card | {"epoch": epoch, "key": digest(card["key"], chosen.knobs)}
 
@@ -370,8 +376,8 @@ class Tuner:
             train_adapter, cfg, patience, lambda e, c: self.snapshot_trial(cfg.lr, e, c, trials).accuracy
         )
         if epoch < cfg.epochs:
-            print(f"[tune:ft] lr {cfg.lr:g}: no dev gain for {patience} epochs; stopped after {epoch} "
-                  f"of {cfg.epochs}")  # fmt: skip
+            log.info(f"[tune:ft] lr {cfg.lr:g}: no dev gain for {patience} epochs; stopped after {epoch} "
+                     f"of {cfg.epochs}")  # fmt: skip
         return card
 
     def recipe(
@@ -402,14 +408,17 @@ class Tuner:
             "trials": [asdict(t) | {"accuracy": round(t.accuracy, 4), "seconds": round(t.seconds, 1)}
                        for t in trials],
         }  # fmt: skip
-        print(f"[tune:recipe] {len(trials)} recipes on {len(self.questions)} dev questions: "
-              + ", ".join(f"{t.label} {t.accuracy:.3f}" for t in trials) + f" -> {best.label}")  # fmt: skip
+        log.info(
+            f"[tune:recipe] {len(trials)} recipes on {len(self.questions)} dev questions: "
+            + ", ".join(f"{t.label} {t.accuracy:.3f}" for t in trials)
+            + f" -> {best.label}"
+        )
         return best.knobs["recipe"]
 
     def keep_untried(self, name: str, why: str) -> str:
         """Record that recipe ``name`` is kept without a trial, and why; returns it."""
         self.out["recipe"] = {"chosen": name, "trials": [], "skipped": why}
-        print(f"[tune:recipe] {why}: {name} kept without a trial")
+        log.info(f"[tune:recipe] {why}: {name} kept without a trial")
         return name
 
     def snapshot_trial(self, lr: float, epoch: int, card: Mapping[str, Any], trials: dict) -> Trial:

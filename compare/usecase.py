@@ -12,6 +12,8 @@ from typing import Any
 
 import yaml
 
+from corpus.errors import UserError
+
 PRESETS_DIR = Path(__file__).with_name("usecases")
 # How many knowledge updates a month each change frequency means (weekly: 52 / 12).
 UPDATES_PER_MONTH = {"never": 0.0, "yearly": 1 / 12, "monthly": 1.0, "weekly": 52 / 12, "daily": 30.0}
@@ -43,18 +45,18 @@ class UseCase:
 
     def __post_init__(self) -> None:
         if self.changes not in UPDATES_PER_MONTH:
-            raise ValueError(f"`changes` must be one of {', '.join(UPDATES_PER_MONTH)}, got {self.changes!r}")
+            raise UserError(f"`changes` must be one of {', '.join(UPDATES_PER_MONTH)}, got {self.changes!r}")
         for name in ("citations", "style"):
             if getattr(self, name) not in LEVELS:
-                raise ValueError(f"`{name}` must be one of {', '.join(LEVELS)}, got {getattr(self, name)!r}")
+                raise UserError(f"`{name}` must be one of {', '.join(LEVELS)}, got {getattr(self, name)!r}")
         for name in ("p95_ms", "queries_per_month", "budget_usd_per_month", "wrong_answer_cost"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise ValueError(f"`{name}` must be a number >= 0, got {value!r}")
+                raise UserError(f"`{name}` must be a number >= 0, got {value!r}")
         if not 0 <= self.accuracy_floor <= 1:
-            raise ValueError(f"`accuracy_floor` must be in [0, 1], got {self.accuracy_floor!r}")
+            raise UserError(f"`accuracy_floor` must be in [0, 1], got {self.accuracy_floor!r}")
         if not isinstance(self.local_only, bool):
-            raise ValueError(f"`local_only` must be true or false, got {self.local_only!r}")
+            raise UserError(f"`local_only` must be true or false, got {self.local_only!r}")
 
     @property
     def updates_per_month(self) -> float:
@@ -72,17 +74,15 @@ def presets() -> dict[str, Path]:
 def parse_usecase(data: Any, source: str) -> UseCase:
     """A :class:`UseCase` from parsed YAML; errors name the source and the field."""
     if not isinstance(data, dict):
-        raise ValueError(f"{source}: a use-case profile must be a mapping of fields")
+        raise UserError(f"{source}: a use-case profile must be a mapping of fields")
     known = {f.name for f in fields(UseCase)}
     unknown = sorted(set(data) - known)
     if unknown:
-        raise ValueError(
-            f"{source}: unknown field(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
-        )
+        raise UserError(f"{source}: unknown field(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
     try:
         return UseCase(**data)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{source}: {exc}") from None
+        raise UserError(f"{source}: {exc}") from None
 
 
 def load_usecase(name_or_file: str) -> UseCase:
@@ -93,7 +93,7 @@ def load_usecase(name_or_file: str) -> UseCase:
     else:
         path = Path(name_or_file)
         if not path.is_file():
-            raise ValueError(
+            raise UserError(
                 f"no preset or file named {name_or_file!r}; presets: {', '.join(found)} (or a YAML file)"
             )
     try:
@@ -102,8 +102,8 @@ def load_usecase(name_or_file: str) -> UseCase:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or type(exc).__name__
-        raise ValueError(f"{path}{where}: not valid YAML ({problem})") from None
+        raise UserError(f"{path}{where}: not valid YAML ({problem})") from None
     if data is not None and not isinstance(data, dict):
-        raise ValueError(f"{path}: a use case is a YAML mapping of fields, got a {type(data).__name__}")
+        raise UserError(f"{path}: a use case is a YAML mapping of fields, got a {type(data).__name__}")
     data = {"name": path.stem, **(data or {})}
     return parse_usecase(data, str(path))

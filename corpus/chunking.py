@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 
+from corpus.errors import UserError
 from corpus.markup import Section, sections
 from corpus.model import Chunk, Document
 
@@ -48,11 +49,11 @@ class ChunkConfig:
 
     def __post_init__(self) -> None:
         if not isinstance(self.max_tokens, int) or self.max_tokens < 16:
-            raise ValueError(f"`max_tokens` must be an integer >= 16, got {self.max_tokens!r}")
+            raise UserError(f"`max_tokens` must be an integer >= 16, got {self.max_tokens!r}")
         if not isinstance(self.overlap_tokens, int) or self.overlap_tokens < 0:
-            raise ValueError(f"`overlap_tokens` must be >= 0, got {self.overlap_tokens!r}")
+            raise UserError(f"`overlap_tokens` must be >= 0, got {self.overlap_tokens!r}")
         if self.overlap_tokens >= self.max_tokens // 2:
-            raise ValueError(
+            raise UserError(
                 f"`overlap_tokens` ({self.overlap_tokens}) must be less than half of "
                 f"`max_tokens` ({self.max_tokens})"
             )

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from corpus.chunking import ChunkConfig
 from corpus.config import add_config_args, config_from_args
-from corpus.errors import group_problems
+from corpus.errors import UserError, group_problems
 from corpus.formats import FORMATS, load
 from corpus.io import atomic_write_text, dumps_jsonl
 from corpus.paths import resolve_dataset
@@ -68,7 +68,7 @@ def cmd_qagen(args: argparse.Namespace) -> int:
 
         raise DataError(loaded.problems)
     if args.max_per_doc < 1:
-        raise ValueError(f"`--max-per-doc` must be a positive integer, got {args.max_per_doc}")
+        raise UserError(f"`--max-per-doc` must be a positive integer, got {args.max_per_doc}")
     out = Path(args.out)
     if out.exists() and not args.force:
         raise FileExistsError(f"{out} exists; pass --force to overwrite it")

@@ -14,6 +14,7 @@ import typing
 from pathlib import Path
 from typing import Any, TypeVar
 
+from corpus.errors import UserError
 from corpus.io import atomic_write_text
 
 T = TypeVar("T")
@@ -77,18 +78,18 @@ def apply_overrides(configs: dict[str, Any], items: list[str]) -> dict[str, Any]
         key, sep, value = item.partition("=")
         section, dot, name = key.strip().partition(".")
         if not sep or not dot:
-            raise ValueError(f"override {item!r} must look like section.field=value, e.g. train.epochs=3")
+            raise UserError(f"override {item!r} must look like section.field=value, e.g. train.epochs=3")
         if section not in out:
-            raise ValueError(f"unknown config section {section!r} in {item!r}; sections: {', '.join(out)}")
+            raise UserError(f"unknown config section {section!r} in {item!r}; sections: {', '.join(out)}")
         cls = type(out[section])
         names = [f.name for f in dataclasses.fields(cls)]
         if name not in names:
-            raise ValueError(f"unknown config key {key!r}; {section} has: {', '.join(names)}")
+            raise UserError(f"unknown config key {key!r}; {section} has: {', '.join(names)}")
         try:
             typed = _convert(cls, name, value.strip())
         except (ValueError, argparse.ArgumentTypeError):
             kind = typing.get_type_hints(cls)[name]
-            raise ValueError(f"override {item!r}: `{name}` takes {getattr(kind, '__name__', kind)}") from None
+            raise UserError(f"override {item!r}: `{name}` takes {getattr(kind, '__name__', kind)}") from None
         out[section] = dataclasses.replace(out[section], **{name: typed})
     return out
 
@@ -101,12 +102,12 @@ def read_saved_config(path: str | Path) -> dict[str, dict[str, Any]]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}:{exc.lineno}: malformed JSON ({exc.msg})") from None
+        raise UserError(f"{path}:{exc.lineno}: malformed JSON ({exc.msg})") from None
     except UnicodeDecodeError:
-        raise ValueError(f"{path}: not valid UTF-8; a config is a JSON file") from None
+        raise UserError(f"{path}: not valid UTF-8; a config is a JSON file") from None
     if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a JSON object of sections, got {type(data).__name__}")
+        raise UserError(f"{path}: expected a JSON object of sections, got {type(data).__name__}")
     bad = next((k for k, v in data.items() if not isinstance(v, dict)), None)
     if bad is not None:
-        raise ValueError(f"{path}: section `{bad}` must be an object of field: value")
+        raise UserError(f"{path}: section `{bad}` must be an object of field: value")
     return data

@@ -59,8 +59,16 @@ def group_problems(problems: list[Problem]) -> list[Problem]:
     return out
 
 
-class DataError(ValueError):
-    """Bad input. ``str(err)`` is a single line fit for a terminal; the CLI exits with code 2."""
+class UserError(ValueError):
+    """Something the user must fix (a bad option, config field, file or name), said in one line
+    that names it and what to do. The CLI prints the line and exits 2; any other exception is a
+    bug and keeps its traceback. A ValueError, so code that validates and catches ValueError keeps
+    working."""
+
+
+class DataError(UserError):
+    """Bad input in a data file. ``str(err)`` is a single line fit for a terminal (the CLI exits
+    with code 2)."""
 
     def __init__(self, problems: list[Problem] | Problem | str, path: str | Path | None = None):
         if isinstance(problems, str):

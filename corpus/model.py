@@ -11,6 +11,8 @@ import hashlib
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from corpus.errors import UserError
+
 Split = Literal["train", "dev", "test"]
 Kind = Literal["fact", "unanswerable", "style", "probe"]
 SPLITS: tuple[str, ...] = ("train", "dev", "test")
@@ -148,7 +150,7 @@ class Dataset:
         """The dataset as it stands after ``version``: changed docs replaced, answers updated."""
         if version not in self.updates:
             known = ", ".join(sorted(self.updates)) or "none"
-            raise KeyError(f"unknown update version {version!r} (known: {known})")
+            raise UserError(f"unknown update version {version!r} (known: {known})")
         upd = self.updates[version]
         docs = {**self.docs, **upd.docs}
         changed = {q.id: q for q in upd.qa}

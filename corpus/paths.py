@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from corpus.errors import UserError
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATASET = "tessaline"
 
@@ -27,5 +29,5 @@ def resolve_dataset(name_or_path: str | Path | None) -> Path:
 def check_run_name(name: str) -> str:
     """A run name becomes part of a folder name: letters, digits, ``.``, ``_`` and ``-`` only."""
     if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", name) or set(name) == {"."}:
-        raise ValueError(f"`--name` {name!r} must be 1-64 letters, digits, '.', '_' or '-' (no '/')")
+        raise UserError(f"`--name` {name!r} must be 1-64 letters, digits, '.', '_' or '-' (no '/')")
     return name

@@ -17,6 +17,7 @@ import tempfile
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from corpus.errors import UserError
 from corpus.io import dumps_jsonl, replace_dir
 from corpus.model import QAItem
 from corpus.synth_domain import (
@@ -73,7 +74,7 @@ class SynthConfig:
         ]
         for name, ok, want in checks:
             if not ok:
-                raise ValueError(f"`{name}` must be {want}, got {getattr(self, name)!r}")
+                raise UserError(f"`{name}` must be {want}, got {getattr(self, name)!r}")
 
 
 @dataclass
@@ -272,7 +273,7 @@ def unanswerable_questions(products: list[Product], n_answerable: int, cfg: Synt
             kind="unanswerable", fact_id=f"unanswerable.{k:03d}", template=template,
         ))  # fmt: skip
     if len(items) < n:
-        raise ValueError(
+        raise UserError(
             f"`unanswerable_frac` {frac} needs {n} distinct questions; only {len(items)} exist here"
         )
     return items

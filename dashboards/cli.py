@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from corpus.errors import UserError
+
 APP = Path(__file__).with_name("app.py")
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
@@ -36,7 +38,7 @@ def streamlit_command(runs: Path, port: int, host: str) -> list[str]:
 def cmd_dashboard(args: argparse.Namespace) -> int:
     runs = Path(args.runs).expanduser().resolve()
     if not 0 < args.port < 65536:
-        raise ValueError(f"`--port` must be between 1 and 65535, got {args.port}")
+        raise UserError(f"`--port` must be between 1 and 65535, got {args.port}")
     if args.host not in LOCAL_HOSTS:
         print(f"warning: binding to {args.host}: anyone who can reach this machine can read the runs")
     if not runs.is_dir():

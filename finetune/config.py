@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from corpus.errors import UserError
+
 METHODS = ("auto", "lora", "qlora")
 ABSTAIN = ("all", "answered-wordings", "none")
 DEFAULT_TARGETS = "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj"
@@ -104,30 +106,30 @@ class TrainConfig:
         for name in positive:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
-                raise ValueError(f"`{name}` must be a positive integer, got {value!r}")
+                raise UserError(f"`{name}` must be a positive integer, got {value!r}")
         if self.abstain not in ABSTAIN:
-            raise ValueError(f"`abstain` must be one of {', '.join(ABSTAIN)}, got {self.abstain!r}")
+            raise UserError(f"`abstain` must be one of {', '.join(ABSTAIN)}, got {self.abstain!r}")
         if self.method not in METHODS:
-            raise ValueError(f"`method` must be one of {', '.join(METHODS)}, got {self.method!r}")
+            raise UserError(f"`method` must be one of {', '.join(METHODS)}, got {self.method!r}")
         if not 0 < self.lr < 1:
-            raise ValueError(f"`lr` must be in (0, 1), got {self.lr!r}")
+            raise UserError(f"`lr` must be in (0, 1), got {self.lr!r}")
         if self.matmul not in ("auto", "onednn", "torch"):
-            raise ValueError(f"`matmul` must be auto, onednn or torch, got {self.matmul!r}")
+            raise UserError(f"`matmul` must be auto, onednn or torch, got {self.matmul!r}")
         if self.attention not in ("auto", "eager", "sdpa"):
-            raise ValueError(f"`attention` must be auto, eager or sdpa, got {self.attention!r}")
+            raise UserError(f"`attention` must be auto, eager or sdpa, got {self.attention!r}")
         if not 0 <= self.dropout < 1:
-            raise ValueError(f"`dropout` must be in [0, 1), got {self.dropout!r}")
+            raise UserError(f"`dropout` must be in [0, 1), got {self.dropout!r}")
         if not 0 <= self.warmup_ratio < 1:
-            raise ValueError(f"`warmup_ratio` must be in [0, 1), got {self.warmup_ratio!r}")
+            raise UserError(f"`warmup_ratio` must be in [0, 1), got {self.warmup_ratio!r}")
         if not self.targets:
-            raise ValueError("`target_modules` must name at least one module, e.g. q_proj,v_proj")
+            raise UserError("`target_modules` must name at least one module, e.g. q_proj,v_proj")
         if not 0 < self.fact_fraction <= 1:
-            raise ValueError(f"`fact_fraction` must be in (0, 1], got {self.fact_fraction!r}")
+            raise UserError(f"`fact_fraction` must be in (0, 1], got {self.fact_fraction!r}")
         if not 0 <= self.corrupt_fraction < 1:
-            raise ValueError(f"`corrupt_fraction` must be in [0, 1), got {self.corrupt_fraction!r}")
+            raise UserError(f"`corrupt_fraction` must be in [0, 1), got {self.corrupt_fraction!r}")
         for name in ("patience", "checkpoint_every", "threads", "dev_limit", "phrasings"):
             if getattr(self, name) < 0:
-                raise ValueError(f"`{name}` must be >= 0, got {getattr(self, name)!r}")
+                raise UserError(f"`{name}` must be >= 0, got {getattr(self, name)!r}")
 
     @property
     def targets(self) -> list[str]:

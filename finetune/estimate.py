@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from corpus.errors import UserError
+
 HARDWARE = Path(__file__).with_name("hardware.json")
 METHODS = ("full", "lora", "qlora")
 # (params, hidden size, layers, vocab) of common decoder shapes; other sizes interpolate in log space
@@ -45,7 +47,7 @@ def parse_count(text: str | float | int) -> float:
         pass
     m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([kKmMbBtT]?)\s*", text)
     if not m:
-        raise ValueError(f"cannot read {text!r} as a count; use forms like 135M, 7B, 1.5e9")
+        raise UserError(f"cannot read {text!r} as a count; use forms like 135M, 7B, 1.5e9")
     return float(m.group(1)) * {"": 1, "k": 1e3, "m": 1e6, "b": 1e9, "t": 1e12}[m.group(2).lower()]
 
 
@@ -92,7 +94,7 @@ def memory_breakdown(
 ) -> tuple[dict[str, float], float]:
     """Memory in GB by component, and the trainable parameter count."""
     if method not in METHODS:
-        raise ValueError(f"`method` must be one of {', '.join(METHODS)}, got {method!r}")
+        raise UserError(f"`method` must be one of {', '.join(METHODS)}, got {method!r}")
     hidden, layers, vocab = shape_for(params)
     trainable = params if method == "full" else lora_params(hidden, layers, r)
     weight_bytes = 4.127 / 8 if method == "qlora" else 2.0
@@ -122,14 +124,14 @@ def estimate(
     """Memory, GPUs needed, FLOPs, hours and dollars for one training run (a projection)."""
     hw = hardware or load_hardware()
     if gpu not in hw["gpus"]:
-        raise ValueError(
+        raise UserError(
             f"unknown GPU {gpu!r}; known: {', '.join(hw['gpus'])} (edit {HARDWARE.name} to add one)"
         )
     if not 0 < efficiency <= 1:
-        raise ValueError(f"`efficiency` must be in (0, 1], got {efficiency}")
+        raise UserError(f"`efficiency` must be in (0, 1], got {efficiency}")
     for name, value in (("params", params), ("tokens", tokens), ("r", r), ("batch", batch), ("seq", seq)):
         if not value > 0:  # zero parameters divide by zero; zero tokens or rank project nothing
-            raise ValueError(f"`{name}` must be positive, got {value:g}")
+            raise UserError(f"`{name}` must be positive, got {value:g}")
     mem, trainable = memory_breakdown(params, method, r, batch, seq)
     g = hw["gpus"][gpu]
     total = sum(mem.values())

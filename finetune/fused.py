@@ -31,6 +31,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from corpus.errors import UserError
+
 Linear = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (x, w) -> x @ w.T
 
 
@@ -63,7 +65,7 @@ def pick_linear(kind: str, device: str) -> tuple[str, Linear]:
     op = onednn_linear() if device == "cpu" else None
     if op is None:
         if kind == "onednn":
-            raise ValueError(
+            raise UserError(
                 f"`matmul` onednn: no oneDNN linear on {device} in this torch build; use --matmul torch"
             )
         return "torch", torch_linear

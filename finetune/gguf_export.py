@@ -105,7 +105,7 @@ def export_lora(adapter_dir: str | Path, model_gguf: str | Path, out: str | Path
         os.replace(tmp, out)
     finally:
         Path(tmp).unlink(missing_ok=True)
-    log.info("exported %s as a GGUF LoRA (%d tensors) to %s", adapter_dir, len(tensors), out)
+    log.debug("exported %s as a GGUF LoRA (%d tensors) to %s", adapter_dir, len(tensors), out)
     return out
 
 

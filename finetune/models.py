@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from corpus.errors import UserError
+
 log = logging.getLogger(__name__)
 
 
@@ -244,17 +246,17 @@ def pick_device_dtype(device: str = "auto", dtype: str = "auto") -> tuple[str, A
     import torch
 
     if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", device):
-        raise ValueError(f"`device` must be auto, cpu, cuda, cuda:<n> or mps, got {device!r}")
+        raise UserError(f"`device` must be auto, cpu, cuda, cuda:<n> or mps, got {device!r}")
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError("`device` is cuda but no CUDA device is available; use --device cpu")
+        raise UserError("`device` is cuda but no CUDA device is available; use --device cpu")
     if dtype == "auto":
         return device, torch.bfloat16 if device.startswith("cuda") else torch.float32
     table = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16,
              "bf16": torch.bfloat16, "float16": torch.float16, "fp16": torch.float16}  # fmt: skip
     if dtype not in table:
-        raise ValueError(f"`dtype` must be auto or one of {', '.join(table)}, got {dtype!r}")
+        raise UserError(f"`dtype` must be auto or one of {', '.join(table)}, got {dtype!r}")
     return device, table[dtype]
 
 

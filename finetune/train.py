@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from corpus.config import config_to_dict
-from corpus.errors import DataError
+from corpus.errors import DataError, UserError
 from corpus.io import atomic_write_text
 from corpus.model import Dataset
 from finetune import distributed
@@ -54,7 +54,7 @@ def apply_lora(model: Any, cfg: TrainConfig) -> Any:
     )
     missing = [t for t in cfg.targets if t not in linear]
     if missing:
-        raise ValueError(
+        raise UserError(
             f"`target_modules` {missing} not in the model; its linear modules are: {', '.join(linear)}"
         )
     lora = LoraConfig(r=cfg.r, lora_alpha=cfg.alpha, lora_dropout=cfg.dropout, target_modules=cfg.targets,
@@ -84,7 +84,7 @@ def load_adapter_weights(model: Any, folder: Path) -> None:
     result = set_peft_model_state_dict(model, load_file(str(path)))
     missing = [k for k in result.missing_keys if "lora_" in k]
     if missing:
-        raise ValueError(f"adapter at {folder} does not match this LoRA config (missing {missing[0]})")
+        raise UserError(f"adapter at {folder} does not match this LoRA config (missing {missing[0]})")
 
 
 # Batches per sorting window. Sorting a whole epoch by length (50-batch windows) left 0.3% padding
@@ -451,7 +451,7 @@ class AdapterTrainer:
 
         d = self.ckpt_dir
         if self.dist.fsdp:  # the optimizer state is sharded and checkpoints hold one process's
-            raise ValueError("--resume is not supported under FSDP; train again, or resume under DDP")
+            raise UserError("--resume is not supported under FSDP; train again, or resume under DDP")
         if not (d / "state.json").is_file():
             raise DataError("no checkpoint to resume from; run without --resume", d)
         try:
@@ -517,7 +517,7 @@ def load_qlora(name: str, device: str, trust_remote_code: bool = False) -> tuple
             folder, quantization_config=quant, device_map={"": device}, trust_remote_code=trust_remote_code
         )
     except Exception as exc:
-        raise ValueError(f"QLoRA could not load the model on {device} ({exc}); use --method lora") from None
+        raise UserError(f"QLoRA could not load the model on {device} ({exc}); use --method lora") from None
     from peft import prepare_model_for_kbit_training
 
     tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=trust_remote_code)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from corpus.chunking import ChunkConfig
 from corpus.config import add_config_args, config_from_args, save_config
-from corpus.errors import DataError
+from corpus.errors import DataError, UserError
 from corpus.formats import load, load_dataset
 from corpus.loaders import Loaded, check_sources, load_qa
 from corpus.model import Dataset
@@ -105,7 +105,7 @@ def cmd_index_search(args: argparse.Namespace) -> int:
 
     query = args.query.strip()
     if not query:
-        raise ValueError("empty query; type some words to search for")
+        raise UserError("empty query; type some words to search for")
     index = ChunkIndex.load(args.index, embedder_name=args.embedder)
     emb = Embedder(index.manifest["embedder"])
     n = emb.n_tokens(query)
@@ -132,7 +132,7 @@ def parse_ks(text: str) -> tuple[int, ...]:
     except ValueError:
         ks = ()
     if not ks or min(ks) < 1:
-        raise ValueError(f"`--ks` must be comma-separated positive integers such as 1,3,5, got {text!r}")
+        raise UserError(f"`--ks` must be comma-separated positive integers such as 1,3,5, got {text!r}")
     return ks
 
 
@@ -191,9 +191,9 @@ def cmd_retrievability(args: argparse.Namespace) -> int:
     from retrieval.retrievability import analyze, page_queries
 
     if args.cutoff < 1:
-        raise ValueError(f"`--cutoff` must be a positive integer, got {args.cutoff}")
+        raise UserError(f"`--cutoff` must be a positive integer, got {args.cutoff}")
     if not args.beta >= 0:  # a negative exponent would reward low ranks
-        raise ValueError(f"`--beta` must be >= 0, got {args.beta}")
+        raise UserError(f"`--beta` must be >= 0, got {args.beta}")
     loaded = load(resolve_dataset(args.docs), fmt=args.format)
     if loaded.problems:
         raise DataError(loaded.problems)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from corpus.errors import UserError
+
 INDEX_KINDS = ("auto", "flat", "hnsw", "ivfpq")
 # Auto choice by corpus size: exact search is cheap below ~50k vectors (a few ms on 2 cores);
 # HNSW keeps p95 low up to millions; IVF-PQ keeps memory bounded beyond that.
@@ -48,24 +50,24 @@ class RetrievalConfig:
 
     def __post_init__(self) -> None:
         if self.index_type not in INDEX_KINDS:
-            raise ValueError(f"`index_type` must be one of {', '.join(INDEX_KINDS)}, got {self.index_type!r}")
+            raise UserError(f"`index_type` must be one of {', '.join(INDEX_KINDS)}, got {self.index_type!r}")
         for name in ("k", "batch_size", "rrf_k", "hnsw_m", "hnsw_ef_construction", "hnsw_ef_search", "pq_m",
                      "ivf_nprobe", "shards"):  # fmt: skip
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
-                raise ValueError(f"`{name}` must be a positive integer, got {value!r}")
+                raise UserError(f"`{name}` must be a positive integer, got {value!r}")
         for name in ("ivf_nlist", "ivf_train_sample"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 0:
-                raise ValueError(f"`{name}` must be an integer >= 0, got {value!r}")
+                raise UserError(f"`{name}` must be an integer >= 0, got {value!r}")
         if self.shards > 1 and self.index_type == "hnsw":
-            raise ValueError(
+            raise UserError(
                 "`shards` > 1 needs index_type flat or ivfpq (HNSW cannot delete, so it rebuilds)"
             )
         if self.embed_backend not in ("onnx", "torch"):
-            raise ValueError(f"`embed_backend` must be onnx or torch, got {self.embed_backend!r}")
+            raise UserError(f"`embed_backend` must be onnx or torch, got {self.embed_backend!r}")
         if not self.embedder:
-            raise ValueError("`embedder` must name a registered embedder or a model folder")
+            raise UserError("`embedder` must name a registered embedder or a model folder")
 
 
 def auto_index_kind(n_vectors: int) -> str:

@@ -23,7 +23,7 @@ import faiss
 import numpy as np
 
 from corpus.chunking import ChunkConfig, chunk_documents
-from corpus.errors import DataError
+from corpus.errors import DataError, UserError
 from corpus.io import replace_dir
 from corpus.model import Chunk, Document
 from retrieval.config import RetrievalConfig, auto_index_kind
@@ -60,7 +60,7 @@ def make_faiss_index(kind: str, dim: int, n: int, cfg: RetrievalConfig) -> faiss
         return faiss.IndexIDMap2(inner)
     if kind == "ivfpq":
         if dim % cfg.pq_m:
-            raise ValueError(f"`pq_m` ({cfg.pq_m}) must divide the embedding dimension ({dim})")
+            raise UserError(f"`pq_m` ({cfg.pq_m}) must divide the embedding dimension ({dim})")
         nlist = cfg.ivf_nlist or max(1, int(4 * math.sqrt(max(n, 1))))
         index = faiss.IndexIVFPQ(faiss.IndexFlatIP(dim), dim, nlist, cfg.pq_m, 8, faiss.METRIC_INNER_PRODUCT)
         index.nprobe = cfg.ivf_nprobe
@@ -77,7 +77,7 @@ def resolve_kind(cfg: RetrievalConfig, n: int) -> str:
         kind = auto_index_kind(n)
         kind = "ivfpq" if kind == "hnsw" and cfg.shards > 1 else kind
     if kind == "hnsw" and cfg.shards > 1:
-        raise ValueError("`shards` > 1 needs index_type flat or ivfpq")
+        raise UserError("`shards` > 1 needs index_type flat or ivfpq")
     return kind
 
 
@@ -106,7 +106,7 @@ def train_index(index: faiss.Index, vectors: Any, requested: int = 0, seed: int 
         return np.zeros(0, dtype=np.int64)
     ivf = faiss.extract_index_ivf(index)
     if len(vectors) < max(ivf.nlist, PQ_CENTROIDS):
-        raise ValueError(
+        raise UserError(
             f"IVF-PQ needs at least {max(ivf.nlist, PQ_CENTROIDS)} vectors to train, got {len(vectors)}; "
             "use index_type flat"
         )

@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from corpus.errors import UserError
+
 log = logging.getLogger(__name__)
 EXPORT_VERSION = 1
 
@@ -97,7 +99,7 @@ class OnnxEncoder:
 
         self.mode = supported(st_model)
         if self.mode is None:
-            raise ValueError("model is not Transformer -> mean/CLS pooling; use the torch backend")
+            raise UserError("model is not Transformer -> mean/CLS pooling; use the torch backend")
         self.tokenizer, self.max_len = st_model.tokenizer, int(st_model.max_seq_length)
         target = cache / "onnx" / f"{folder.name}-{_model_key(folder)}"
         if not (target / "model.onnx").is_file():

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from corpus.errors import UserError
 from corpus.model import Chunk
 from retrieval.config import RetrievalConfig
 from retrieval.context import Hit
@@ -151,7 +152,7 @@ def make_retriever(
 ) -> Retriever:
     """A retriever by registry name, optionally re-ranked; an unknown name lists the valid ones."""
     if name not in RETRIEVERS:
-        raise ValueError(f"unknown retriever {name!r}; choose one of {', '.join(sorted(RETRIEVERS))}")
+        raise UserError(f"unknown retriever {name!r}; choose one of {', '.join(sorted(RETRIEVERS))}")
     retriever = RETRIEVERS[name](index, embedder, cfg or RetrievalConfig())
     return RerankedRetriever(retriever, reranker) if reranker is not None else retriever
 

@@ -22,6 +22,8 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from corpus.errors import UserError
+
 # Below this many queries shards are searched in turn: handing work to the pool cost ~0.7 ms on
 # 2 loaded cores, more than one shard's single-query IVF-PQ search (0.03-0.1 ms at 250k vectors).
 POOL_MIN_QUERIES = 16
@@ -34,7 +36,7 @@ def shard_name(i: int) -> str:
 def shard_bounds(n: int, shards: int) -> list[tuple[int, int]]:
     """Contiguous row ranges ``[start, stop)`` of ``n`` rows cut into ``shards`` near-equal slices."""
     if not isinstance(shards, int) or shards < 1:
-        raise ValueError(f"`shards` must be a positive integer, got {shards!r}")
+        raise UserError(f"`shards` must be a positive integer, got {shards!r}")
     edges = [n * i // shards for i in range(shards + 1)]
     return list(itertools.pairwise(edges))
 
@@ -88,7 +90,7 @@ class ShardedIndex:
 
     def __init__(self, shards: list[faiss.Index], threads: int | None = None):
         if not shards:
-            raise ValueError("`shards` must hold at least one index")
+            raise UserError("`shards` must hold at least one index")
         self.shards = shards
         self.threads = threads or min(len(shards), os.cpu_count() or 1)
         self._pool: ThreadPoolExecutor | None = None

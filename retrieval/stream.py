@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from corpus.chunking import ChunkConfig, chunk_document
-from corpus.errors import DataError, Problem
+from corpus.errors import DataError, Problem, UserError
 from corpus.io import replace_dir
 from corpus.loaders import Loaded, _doc_record
 from corpus.model import Chunk, Dataset, Document
@@ -207,7 +207,7 @@ def build_streaming(
     """
     cfg, chunking = cfg or RetrievalConfig(), chunking or ChunkConfig()
     if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"`batch_size` must be a positive integer, got {batch_size!r}")
+        raise UserError(f"`batch_size` must be a positive integer, got {batch_size!r}")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.staging-"))

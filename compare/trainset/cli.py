@@ -11,7 +11,7 @@ from compare.trainset.build import check_usable
 from compare.trainset.config import MIN_PARAMS_TEXT, TrainsetConfig
 from compare.trainset.stage import held_out_questions, load_trainset, produce_trainset
 from corpus.config import add_config_args, config_from_args
-from corpus.errors import DataError
+from corpus.errors import DataError, UserError
 from corpus.formats import load
 from corpus.io import atomic_write_text, dumps_jsonl
 from corpus.paths import resolve_dataset
@@ -33,7 +33,7 @@ def cmd_trainset(args: argparse.Namespace) -> int:
             **{**cfg.to_dict(), "model_questions": "off", "round_trip": "off", "recipes": "qa"}
         )
     if args.recipe not in cfg.recipe_names:
-        raise ValueError(f"`--recipe` {args.recipe!r} is not among `--recipes` ({cfg.recipes})")
+        raise UserError(f"`--recipe` {args.recipe!r} is not among `--recipes` ({cfg.recipes})")
     configs = {"trainset": cfg, "train": TrainConfig(model=args.model), "retrieval": RetrievalConfig(),
                "engine": EngineConfig(name=args.engine or "auto")}  # fmt: skip
     ts = load_trainset(produce_trainset(ds, configs, held_out_questions(ds)) | {"seconds": 0.0})

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from corpus.errors import UserError
+
 # What each recipe trains on (compare/trainset/build.py makes their items):
 #   qa      the kept question-answer pairs, every phrasing, answers verbatim spans of the page;
 #   distill the same questions (and those whose span failed the round trip) answered by the model
@@ -72,28 +74,28 @@ class TrainsetConfig:
         switch = _SWITCH.get(str(self.model_questions).lower(), self.model_questions)  # true/false too
         object.__setattr__(self, "model_questions", switch)
         if self.model_questions not in MODEL_QUESTION_CHOICES:
-            raise ValueError(
+            raise UserError(
                 f"`model_questions` must be one of {', '.join(MODEL_QUESTION_CHOICES)}, "
                 f"got {self.model_questions!r}"
             )
         if self.mode not in MODES:
-            raise ValueError(f"`mode` must be one of {', '.join(MODES)}, got {self.mode!r}")
+            raise UserError(f"`mode` must be one of {', '.join(MODES)}, got {self.mode!r}")
         unknown = [r for r in self.recipe_names if r not in RECIPES]
         if unknown or not self.recipe_names:
-            raise ValueError(
+            raise UserError(
                 f"`recipes` has unknown {unknown or self.recipes!r}; choose from {', '.join(RECIPES)}"
             )
         for name in ("max_facts_per_page", "max_spans_per_page"):
             if getattr(self, name) < 0:
-                raise ValueError(f"`{name}` must be >= 0, got {getattr(self, name)!r}")
+                raise UserError(f"`{name}` must be >= 0, got {getattr(self, name)!r}")
         if self.batch_size < 1:
-            raise ValueError(f"`batch_size` must be a positive integer, got {self.batch_size!r}")
+            raise UserError(f"`batch_size` must be a positive integer, got {self.batch_size!r}")
         if self.round_trip not in ROUND_TRIPS:
-            raise ValueError(f"`round_trip` must be one of {', '.join(ROUND_TRIPS)}, got {self.round_trip!r}")
+            raise UserError(f"`round_trip` must be one of {', '.join(ROUND_TRIPS)}, got {self.round_trip!r}")
         if not 0 <= self.unanswerable <= 1:
-            raise ValueError(f"`unanswerable` must be between 0 and 1, got {self.unanswerable!r}")
+            raise UserError(f"`unanswerable` must be between 0 and 1, got {self.unanswerable!r}")
         if self.reader_layout not in ("auto", "completion"):
-            raise ValueError(f"`reader_layout` must be auto or completion, got {self.reader_layout!r}")
+            raise UserError(f"`reader_layout` must be auto or completion, got {self.reader_layout!r}")
 
     @property
     def recipe_names(self) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -13,6 +14,8 @@ from compare.trainset.build import GENERATOR_VERSION, Trainset, answers_taught, 
 from compare.trainset.config import TrainsetConfig
 from corpus.errors import DataError
 from corpus.model import Dataset, QAItem
+
+log = logging.getLogger(__name__)
 
 
 def code_digest() -> str:
@@ -132,8 +135,10 @@ def trainset_stage(
     trial_dev = ds.questions("dev") if configs["bench"].tune else []
     key = digest(GENERATOR_VERSION, code_digest(), docs_digest(ds), cfg, train.model, train.dtype, held_out,
                  bool(trial_dev), configs.get("engine"), train.device)  # fmt: skip
-    print(f"\n[trainset] generating training data from {len(ds.docs)} pages"
-          + (f" (the given train split of {replaced} questions set aside)" if replaced else ""))  # fmt: skip
+    log.info(
+        f"\n[trainset] generating training data from {len(ds.docs)} pages"
+        + (f" (the given train split of {replaced} questions set aside)" if replaced else "")
+    )
     data, hit = cache.record("trainset", key, lambda: produce_trainset(ds, configs, held_out, trial_dev))
     ts = load_trainset(data)
     check_usable(ts, ds)
@@ -150,7 +155,7 @@ def trainset_stage(
         for split in ("dev", "test")
     }
     summary.setdefault("stage_seconds", {})["trainset"] = round(data["seconds"], 1)
-    print(f"[trainset] {'cached' if hit else 'generated'}: " + ", ".join(
+    log.info(f"[trainset] {'cached' if hit else 'generated'}: " + ", ".join(
         f"{r} {n} items ({c['facts'][r]} facts)" for r, n in c["items"].items()) + f"; pages covered "
         f"{c['pages_covered']} of {c['pages']}; removed: {c['dropped'] or 'none'}")  # fmt: skip
     return with_train(ds, recipes[first]), recipes

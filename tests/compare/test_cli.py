@@ -74,3 +74,43 @@ def test_commands_quiet_the_bitsandbytes_cpu_kernel_warning(mini_dir: Path, run_
     rc, _, _ = run_cli("data", "validate", mini_dir)
     assert rc == 0 and "bitsandbytes.backends.cpu.ops" in QUIET_LOGGERS
     assert logger.getEffectiveLevel() == logging.ERROR
+
+
+@pytest.mark.parametrize(
+    ("error", "rc", "one_line", "bug"),
+    [
+        ("user", 2, True, False),  # a UserError: the line, exit 2, no traceback
+        ("data", 2, True, False),  # a DataError is a UserError
+        ("missing", 2, True, False),  # a path that does not exist names itself
+        ("value", 1, False, True),  # any other ValueError is a bug: its traceback and a line saying so
+        ("key", 1, False, True),
+    ],
+)
+def test_user_errors_are_one_line_and_bugs_keep_their_traceback(
+    monkeypatch: pytest.MonkeyPatch, run_cli, error: str, rc: int, one_line: bool, bug: bool
+) -> None:
+    from compare import cli
+    from corpus.errors import DataError, UserError
+
+    raised = {
+        "user": UserError("`--ks` must be comma-separated positive integers"),
+        "data": DataError("no documents", path="docs/"),
+        "missing": FileNotFoundError("no such file: qa.jsonl"),
+        "value": ValueError("operands could not be broadcast"),
+        "key": KeyError("retriever"),
+    }[error]
+
+    def fail(args) -> int:
+        raise raised
+
+    parser = cli.build_parser()
+    validate = cli.subcommands(cli.subcommands(parser).choices["data"]).choices["validate"]
+    validate.set_defaults(func=fail)
+    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    monkeypatch.delenv("FTRAG_DEBUG", raising=False)
+    code, _, err = run_cli("data", "validate", "x")
+    lines = err.strip().splitlines()
+    assert code == rc
+    assert (len(lines) == 1 and lines[0].startswith("ftrag: error: ")) is one_line
+    assert ("Traceback (most recent call last)" in err and lines[-1] == cli.BUG_LINE) is bug
+    assert str(raised.args[0]) in err

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from compare.metrics import MAX, METRICS, REPORT_TABLE, Metric, metrics
+from corpus.errors import UserError
 
 
 def test_the_report_and_the_dashboard_read_the_same_registry() -> None:
@@ -33,7 +34,7 @@ def test_which_way_is_better(key: str, better: str) -> None:
 
 
 def test_an_unknown_metric_names_the_known_ones() -> None:
-    with pytest.raises(KeyError, match="unknown metric nope; registered: accuracy, exact_match"):
+    with pytest.raises(UserError, match="unknown metric nope; registered: accuracy, exact_match"):
         metrics(["accuracy", "nope"])
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from corpus.errors import DataError
+from corpus.errors import DataError, UserError
 from corpus.formats import detect_format, load, load_dataset
 from corpus.loaders import check_id
 
@@ -150,5 +150,5 @@ def test_update_versions_override_docs_and_answers(tmp_path: Path) -> None:
     assert {q.id: q for q in v2.qa}[changed.id].answer == changed.answer != changed.old_answer
     some_doc = next(iter(upd.docs))
     assert v2.docs[some_doc].version == "v2" and ds.docs[some_doc].version == "v1"
-    with pytest.raises(KeyError, match="unknown update version"):
+    with pytest.raises(UserError, match="unknown update version"):
         ds.with_update("v9")
