@@ -28,9 +28,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from compare.engines import EngineConfig, resolve_engine
-from compare.llamacpp import file_precision, serving_file
-from compare.prompting import render_prompt
+from compare.engines.llamacpp import file_precision, serving_file
+from compare.engines.registry import EngineConfig, resolve_engine
+from compare.harness.prompting import render_prompt
 
 FILLER = (
     "The Brisil 40 Pro is a portable speaker with a battery that lasts 40 hours, a weight of 1.2 kg, "
@@ -46,10 +46,10 @@ def chat(tok, system: str, user: str) -> str:
 
 def make_engine(name: str, model, tok, gguf: str | None, max_new: int, threads: int):
     if name == "hf":
-        from compare.generate import Engine
+        from compare.engines.hf import Engine
 
         return Engine(model, tok, max_new_tokens=max_new, stops=(), batch_size=16)
-    from compare.llamacpp import LlamaCppEngine
+    from compare.engines.llamacpp import LlamaCppEngine
 
     return LlamaCppEngine(gguf, tok, None, max_new_tokens=max_new, stops=(), threads=threads)
 

@@ -16,7 +16,12 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from compare import bench_cli, content_cli, injection, lmeval_cli, recommend_cli, sweep_cli
+from compare import injection
+from compare.content import cli as content_cli
+from compare.decide import cli as recommend_cli
+from compare.lmeval import cli as lmeval_cli
+from compare.pipeline import cli as bench_cli
+from compare.sweep import cli as sweep_cli
 from compare.trainset import cli as trainset_cli
 from corpus import cli as corpus_cli
 from corpus.errors import UserError

@@ -5,11 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from compare.reader import parse_readers
 from corpus.errors import UserError
 from finetune.config import PROFILES as FINETUNE_PROFILES
-
-SCENARIOS = ("freshness", "forgetting", "style", "serving")
 
 # Prompt variants dev tuning tries, as the knobs they set. "few-shot" (3 worked examples in the chat
 # template) is the default; "completion" lays the same prompt out as plain text, as base models read.
@@ -51,6 +48,19 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         "train": {"epochs": 8},
     },
 }
+
+
+# The hybrid's readers (compare/pipeline/reader.py): the closed-book adapter or the RAFT-trained one.
+READERS = ("sft", "raft")
+
+
+def parse_readers(text: str) -> list[str]:
+    """``"sft,raft"`` -> ``["sft", "raft"]``, each a known reader (one line naming the others)."""
+    names = [x.strip() for x in text.split(",") if x.strip()]
+    bad = [x for x in names if x not in READERS]
+    if bad or not names:
+        raise UserError(f"`hybrid_readers` takes a comma list of {', '.join(READERS)}, got {text!r}")
+    return list(dict.fromkeys(names))
 
 
 @dataclass(frozen=True)
@@ -97,7 +107,7 @@ class BenchConfig:
     models: str = field(
         default="", metadata={"help": "generators compared, comma-separated (default: train.model only)"}
     )
-    # Dev tuning (compare/tuning.py): each system's knobs chosen on dev, test scored once. The
+    # Dev tuning (compare/pipeline/tuning.py): each system's knobs chosen on dev, test scored once. The
     # default grid is small enough for the quick profile; the full profile searches a wider one.
     tune: bool = field(default=True, metadata={"help": "choose each system's knobs on the dev split"})
     # 48 questions: a trial of the RAG prompt costs about 40 s on 2 CPU cores; the interval of a
@@ -131,16 +141,17 @@ class BenchConfig:
         default=3, metadata={"help": "epochs without a dev-accuracy gain before training stops (0 = off)"}
     )
 
-    # Abstention of the retrieving systems (compare/abstain.py): abstain when the quoted text does not
-    # support the question (compare/abstain_signals.py), the signal and its threshold chosen on dev's
-    # unanswerable questions so that dev accuracy drops by at most abstain_max_drop (a wrong
-    # abstention costs a right answer).
+    # Abstention of the retrieving systems (compare/pipeline/abstain.py): abstain when the quoted
+    # text does not support the question (compare/scoring/abstain_signals.py), the signal and its
+    # threshold chosen on dev's unanswerable questions so that dev accuracy drops by at most
+    # abstain_max_drop (a wrong abstention costs a right answer).
     abstain_gate: bool = field(
         default=True, metadata={"help": "RAG and hybrid abstain below a dev-chosen support"}
     )
-    # grounding (compare/abstain_signals.py) is left out by default: on tessaline it abstained on all
-    # 14 unanswerable dev questions at no dev cost, and on test turned 0.144 of rag's accuracy into
-    # abstentions (test questions are phrased unlike dev ones); names and support did not cost any.
+    # grounding (compare/scoring/abstain_signals.py) is left out by default: on tessaline it
+    # abstained on all 14 unanswerable dev questions at no dev cost, and on test turned 0.144 of rag's
+    # accuracy into abstentions (test questions are phrased unlike dev ones); names and support did
+    # not cost any.
     abstain_signals: str = field(
         default="support,names", metadata={"help": "support signals dev chooses the gate's from"}
     )
@@ -149,19 +160,20 @@ class BenchConfig:
     )
 
     # The serving scenario: the closed-book adapter's test accuracy with the base weights at these
-    # llamacpp precisions besides the run's own (compare.serving).
+    # llamacpp precisions besides the run's own (compare.scenarios.serving).
     serving_precisions: str = field(
         default="shipped,q8_0,q4_0", metadata={"help": "llamacpp weight types the serving scenario tries"}
     )
-    # The hybrid's reader (compare/reader.py): the closed-book sft adapter, or one trained RAFT-style
+    # The hybrid's reader (compare/pipeline/reader.py): the closed-book sft adapter, or one trained RAFT-style
     # on train questions with retrieved chunks and cited answers; more than one: dev chooses.
     hybrid_readers: str = field(
         default="sft", metadata={"help": "adapters the hybrid may read with, chosen on dev: sft, raft"}
     )
 
     def __post_init__(self) -> None:
-        from compare.abstain_signals import SIGNALS
-        from compare.llamacpp import PRECISIONS
+        from compare.engines.llamacpp import PRECISIONS
+        from compare.scenarios.registry import SCENARIOS
+        from compare.scoring.abstain_signals import SIGNALS
 
         parse_readers(self.hybrid_readers)
         signals = self.abstain_signal_names
@@ -183,7 +195,7 @@ class BenchConfig:
                 raise UserError(f"`{name}` must be a positive integer, got {getattr(self, name)!r}")
         if not 0 <= self.rag_shots <= 3:
             raise UserError(f"`rag_shots` must be between 0 and 3, got {self.rag_shots!r}")
-        unknown = [x for x in self.scenario_names if x not in SCENARIOS]
+        unknown = [x for x in self.scenario_names if x not in SCENARIOS]  # compare.scenarios.registry
         if unknown:
             raise UserError(f"`scenarios` has unknown {unknown}; choose from {', '.join(SCENARIOS)}")
         if self.update_replay < 0:

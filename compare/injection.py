@@ -24,10 +24,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from compare import scorers as S
+from compare.answering.specs import SystemSpec
 from compare.config import BenchConfig
-from compare.records import Answer
-from compare.specs import SystemSpec
+from compare.harness.records import Answer
+from compare.scoring import scorers as S
 from corpus.errors import DataError, UserError
 from corpus.model import Dataset, QAItem
 from retrieval.context import Hit, followed_injection
@@ -35,7 +35,7 @@ from retrieval.context import Hit, followed_injection
 log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # the model side loads torch: only the command that runs it imports it
-    from compare.systems import Resources
+    from compare.answering.systems import Resources
 
 INJECTION_SYSTEMS: dict[str, SystemSpec] = {
     s.name: s
@@ -153,7 +153,7 @@ def measure(
     ds: Dataset, res: Resources, oracle: PageRetriever, retriever: Any, names: Sequence[str]
 ) -> tuple[list[InjectionRow], dict[str, dict[str, float]]]:
     """Answer every injected question with each system and score the answers."""
-    from compare.systems import answer_questions
+    from compare.answering.systems import answer_questions
 
     questions = injected_questions(ds)
     answers = {}
@@ -165,7 +165,7 @@ def measure(
 
 
 def cmd_injection(args: argparse.Namespace) -> int:
-    from compare.systems import Resources
+    from compare.answering.systems import Resources
     from corpus.chunking import ChunkConfig
     from corpus.formats import load_dataset
     from corpus.io import atomic_write_text

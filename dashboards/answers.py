@@ -1,7 +1,7 @@
 """The Questions page's logic: which questions match the filters, each system's answer and
 outcome, the retrieved chunks' text (read from the run's saved index), and answer highlighting.
 
-Rows are those of ``results.parquet`` (``compare.evaluate.result_rows``): one per question and
+Rows are those of ``results.parquet`` (``compare.scoring.evaluate.result_rows``): one per question and
 system. An unanswerable question counts as correct when the system abstained.
 """
 

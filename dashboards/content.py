@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from compare import content as C
+from compare.content import pages as C
 from dashboards import data
 from dashboards.answers import listed
 

@@ -1,7 +1,7 @@
 """Run folders as the dashboard sees them: listing, loading with a status, and path safety.
 
 Everything here is plain Python (no Streamlit), so it is tested directly. A run folder is what
-``ftrag bench`` writes (``compare/bench.py``): ``config.json``, ``summary.json``,
+``ftrag bench`` writes (``compare/pipeline/bench.py``): ``config.json``, ``summary.json``,
 ``results.parquet``, ``report.md``, ``plots/`` and, in newer runs, ``retrievability/``. A folder
 without ``summary.json`` is a partial run (interrupted or failed); one with an older summary
 schema is reported as such instead of half-rendered.
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from compare.recommend_cli import MIN_SCHEMA
+from compare.decide.cli import MIN_SCHEMA
 
 # What a finished bench writes; `plots` is a folder. `retrievability/` is optional (newer runs).
 EXPECTED_FILES = ("config.json", "summary.json", "results.parquet", "report.md", "plots")

@@ -1,6 +1,6 @@
 """Sweep folders as the Sweeps page sees them (plain Python, tested directly).
 
-A sweep folder is what ``ftrag sweep`` writes (``compare/sweep_report.py``): ``sweep.csv`` after
+A sweep folder is what ``ftrag sweep`` writes (``compare/sweep/report.py``): ``sweep.csv`` after
 every variant, then ``summary.json`` (``"kind": "sweep"``), ``report.md`` and ``plots/`` when the
 sweep finishes. A folder with ``sweep.csv`` and no summary is a sweep still running or interrupted.
 Like every dashboard read, nothing outside the runs folder is opened (symlinks followed).

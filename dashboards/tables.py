@@ -1,7 +1,7 @@
 """Tables the pages show, built from a run's ``summary.json`` as pandas DataFrames.
 
-Pure functions of plain dicts: the shapes are those written by ``compare/report.py`` and
-``compare/scenarios.py``. Missing numbers become NaN (shown as '-'), never an exception, because
+Pure functions of plain dicts: the shapes are those written by ``compare/pipeline/report.py`` and
+``compare/scenarios/core.py``. Missing numbers become NaN (shown as '-'), never an exception, because
 older or partial runs lack some sections.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from compare.metrics import MAX, metrics
+from compare.scoring.metrics import MAX, metrics
 from dashboards.data import is_nan
 
 # Shown for a missing number. Not a hyphen: Streamlit renders table cells as markdown, where a lone
@@ -33,7 +33,7 @@ class Column:
 
 
 def columns(keys: Sequence[str]) -> tuple[Column, ...]:
-    """The dashboard's columns of registered metrics (``compare.metrics``), in ``keys`` order."""
+    """The dashboard's columns of registered metrics (``compare.scoring.metrics``), in ``keys`` order."""
     return tuple(Column(m.key, m.label, m.better, m.kind) for m in metrics(keys))
 
 
@@ -271,7 +271,7 @@ def style_frame(style: Mapping[str, Any]) -> pd.DataFrame:
 
 
 def ranking_frame(ranked: Iterable[Any]) -> pd.DataFrame:
-    """The recommender's ranking (``compare.recommend.Ranked`` items) as a table."""
+    """The recommender's ranking (``compare.decide.recommend.Ranked`` items) as a table."""
     rows = [
         {
             "rank": i,
@@ -287,7 +287,7 @@ def ranking_frame(ranked: Iterable[Any]) -> pd.DataFrame:
 
 
 def projection_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-    """``compare.projection.project`` rows with headers that say they are projections."""
+    """``compare.decide.projection.project`` rows with headers that say they are projections."""
     names = {
         "params": "reader size",
         "gpu": "GPU",

@@ -11,7 +11,7 @@ safetensors + tokenizer into a cache folder keyed by the GGUF's hash (``$FTRAG_C
 A name that is neither registered nor a path but reads as a hub id (``org/name``) is looked up in
 the Hugging Face cache by huggingface_hub itself (``snapshot_download``), so it finds what
 ``hf download`` put there; with ``HF_HUB_OFFLINE=1`` nothing is fetched. Its tokenizer keeps its
-chat template, and the harness prompts it with that template when it has one (compare.generate).
+chat template, and the harness prompts it with that template when it has one (compare.engines.hf).
 """
 
 from __future__ import annotations

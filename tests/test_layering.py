@@ -107,9 +107,9 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
     "code",
     [
         "from compare.cli import build_parser; build_parser()",  # ftrag --help, every command's arguments
-        "import compare.recommend_cli, compare.recommend",
-        "import compare.content_cli, compare.content",
-        "import compare.report, compare.scenario_report, compare.evaluate",
+        "import compare.decide.cli, compare.decide.recommend",
+        "import compare.content.cli, compare.content.pages",
+        "import compare.pipeline.report, compare.scenarios.report, compare.scoring.evaluate",
         "import dashboards.data, dashboards.tables, dashboards.charts, dashboards.views.overview, "
         "dashboards.views.decide, dashboards.views.content, dashboards.views.scenarios",
     ],
@@ -138,3 +138,18 @@ def test_no_test_can_pass_on_an_empty_loop() -> None:
              for name in loop_only_tests(ast.parse(p.read_text()))]  # fmt: skip
     assert found == []
     assert loop_only_tests(ast.parse("def test_x(xs):\n    for x in xs:\n        assert x\n")) == ["test_x"]
+
+
+def test_no_cycle_between_the_sub_packages_of_compare() -> None:
+    """compare's sub-packages stack: harness <- engines, scoring <- answering <- trainset, scenarios
+    <- pipeline <- decide, sweep, lmeval, content (the config and the command line beside them)."""
+    graph: dict[str, set[str]] = {}
+    for mod, targets in import_graph().items():
+        if mod.startswith("compare."):
+            pkg = ".".join(mod.split(".")[:2])
+            graph.setdefault(pkg, set()).update(
+                ".".join(t.split(".")[:2]) for t in targets if t.startswith("compare.")
+            )
+    graph = {p: ts - {p} for p, ts in graph.items()}
+    assert {"compare.harness", "compare.pipeline", "compare.scoring"} <= set(graph)
+    assert cycles(graph) == []

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from compare.scorers import strip_citations
+from compare.scoring.scorers import strip_citations
 from compare.trainset import generate as G
 from compare.trainset.config import (
     MIN_TAUGHT_DEV,

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from compare.engines import EngineConfig, add_engine_args
+from compare.engines.registry import EngineConfig, add_engine_args
 from compare.trainset.build import check_usable
 from compare.trainset.config import MIN_PARAMS_TEXT, TrainsetConfig
 from compare.trainset.stage import held_out_questions, load_trainset, produce_trainset

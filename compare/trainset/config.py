@@ -24,7 +24,7 @@ _SWITCH = {"true": "on", "yes": "on", "1": "on", "false": "off", "no": "off", "0
 MODEL_QUESTIONS_MIN_PARAMS = 1_000_000_000
 MIN_PARAMS_TEXT = f"{MODEL_QUESTIONS_MIN_PARAMS / 1e9:g}B"  # as the report and the CLI say it
 # A recipe trial on dev needs this many dev questions whose answer some recipe's items hold: below it
-# the recipes differ on one or two answers, within the noise of the rest (compare.tuning).
+# the recipes differ on one or two answers, within the noise of the rest (compare.pipeline.tuning).
 MIN_TAUGHT_DEV = 3
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from compare.scorers import contains_gold, normalize, strip_citations, token_f1
+from compare.scoring.scorers import contains_gold, normalize, strip_citations, token_f1
 
 # Round trip: the reader's answer, given the page, must contain the pair's answer or overlap it this
 # much (token F1), as in Alberti et al. 2019, where the reader's span must match the generated one.

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from compare.prompting import render_prompt
+from compare.harness.prompting import render_prompt
 from retrieval.context import Context, numbered_block, rag_messages
 
 # Worked examples of answer-aware question writing: fictional and domain-free, one per question type.

@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from compare.stages import StageCache, digest, docs_digest
+from compare.harness.stages import StageCache, digest, docs_digest
 from compare.trainset.build import GENERATOR_VERSION, Trainset, answers_taught, build_trainset, check_usable
 from compare.trainset.config import TrainsetConfig
 from corpus.errors import DataError
@@ -107,10 +107,10 @@ def produce_trainset(
 @contextlib.contextmanager
 def generator(configs: dict[str, Any], batch_size: int) -> Iterator[tuple[Any, Any, int]]:
     """The run's model as the trainset's writer and reader, served by the run's engine
-    (compare.engines: llama.cpp on CPU where the model ships as GGUF), and its parameter count."""
-    from compare.engines import EngineConfig, attach_engine
-    from compare.specs import SystemSpec
-    from compare.systems import Resources
+    (compare.engines.registry: llama.cpp on CPU where the model ships as GGUF), and its parameter count."""
+    from compare.answering.specs import SystemSpec
+    from compare.answering.systems import Resources
+    from compare.engines.registry import EngineConfig, attach_engine
     from finetune.models import load_model
 
     train = configs["train"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from compare import content as C
+from compare.content import pages as C
 from dashboards import content, data, ui
 
 SHOWN = ("doc_id", "retrieval", "learning", "freshness", "questions", "r_cumulative", "top1", "cited",

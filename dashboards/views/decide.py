@@ -7,8 +7,8 @@ from typing import Any
 
 import streamlit as st
 
-from compare.recommend import Ranked, rank, system_facts
-from compare.usecase import LEVELS, UPDATES_PER_MONTH, UseCase, load_usecase, presets
+from compare.decide.recommend import Ranked, rank, system_facts
+from compare.decide.usecase import LEVELS, UPDATES_PER_MONTH, UseCase, load_usecase, presets
 from dashboards import charts, data, tables, ui
 
 CUSTOM = "(start from defaults)"
@@ -20,7 +20,7 @@ def starting_point() -> UseCase:
         "Start from a preset",
         names,
         key="uc_preset",
-        help="Presets live in compare/usecases/*.yaml; every field can be changed below.",
+        help="Presets live in compare/decide/usecases/*.yaml; every field can be changed below.",
     )
     if choice == CUSTOM:
         return UseCase()
@@ -110,8 +110,8 @@ def ranking(ranked: list[Ranked]) -> None:
 
 
 def projections(summary: dict[str, Any], run: data.Run, system: str) -> None:
-    from compare.projection import project, projection_lines
-    from compare.recommend_cli import measured_line
+    from compare.decide.cli import measured_line
+    from compare.decide.projection import project, projection_lines
     from finetune.estimate import load_hardware
 
     with st.expander(f"Projection of {system} to larger models and GPUs (NOT measured)"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from compare.records import engine_label
+from compare.harness.records import engine_label
 from dashboards import charts, tables, ui
 
 

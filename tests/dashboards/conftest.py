@@ -71,7 +71,7 @@ ANSWERS = {
 def system(
     acc: float, cite: float, p50: float, per_1k: float, upfront: float, style: float
 ) -> dict[str, Any]:
-    """A system summary with the keys compare/evaluate.py and compare/costs.py write."""
+    """A system summary with the keys compare/scoring/evaluate.py and compare/scoring/costs.py write."""
     return {
         "questions": 4,
         "accuracy": acc,
@@ -115,7 +115,7 @@ def fresh_row(name: str, update: str, before: float, after: float, seconds: floa
 
 
 def freshness() -> dict[str, Any]:
-    """The freshness scenario as compare/scenarios.py ``freshness`` writes it."""
+    """The freshness scenario as compare/scenarios/core.py ``freshness`` writes it."""
     return {
         "version": "v2",
         "changed_questions": 4,
@@ -141,7 +141,7 @@ def freshness() -> dict[str, Any]:
 
 
 def forgetting() -> dict[str, Any]:
-    """The forgetting scenario as compare/scenarios.py ``forgetting`` writes it."""
+    """The forgetting scenario as compare/scenarios/core.py ``forgetting`` writes it."""
     return {
         "probes": 40,
         "kept": 20,
@@ -171,7 +171,7 @@ def forgetting() -> dict[str, Any]:
 
 
 def scenarios() -> dict[str, Any]:
-    """Freshness, forgetting, style (compare/scenarios.py ``style``) and serving of the complete run."""
+    """Freshness, forgetting, style (compare/scenarios/core.py ``style``) and serving of the complete run."""
     style = {
         "base": {"compliance": 0.0, "compliance_when_correct": math.nan, "style_from": "prompt"},
         "rag": {"compliance": 0.5, "compliance_when_correct": 0.5, "style_from": "prompt"},
@@ -238,7 +238,7 @@ def config(context_k: int = 1, model: str = "smollm2-135m") -> dict[str, Any]:
 
 
 def result_row(system: str, question: tuple, text: str, ok: float | None, retrieved: list[str]) -> dict:
-    """One results.parquet row (the columns of compare/evaluate.py ``result_rows``)."""
+    """One results.parquet row (the columns of compare/scoring/evaluate.py ``result_rows``)."""
     qid, kind, q, gold, golds, sources = question
     answerable = kind != "unanswerable"
     cited = retrieved[:1] if answerable else []

@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from compare import content as C
+from compare.content import pages as C
 from corpus.model import Document
 from dashboards import content
 

@@ -1,5 +1,5 @@
 """The Sweeps page through Streamlit's AppTest, over the fixture runs folder (conftest.py) plus sweep
-folders written by compare/sweep_report.py from a hand-made variant table: a finished sweep (Pareto
+folders written by compare/sweep/report.py from a hand-made variant table: a finished sweep (Pareto
 plot with a hover per variant, table, rule verdicts), an unfinished one, none at all, and a sweep
 symlinked from outside the runs folder (never listed)."""
 
@@ -10,8 +10,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from compare.sweep import SweepConfig
-from compare.sweep_report import finish, write_csv
+from compare.sweep.grid import SweepConfig
+from compare.sweep.report import finish, write_csv
 from dashboards import data, sweeps
 from finetune.config import TrainConfig
 

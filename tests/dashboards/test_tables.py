@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from compare.metrics import MAX, MIN
+from compare.scoring.metrics import MAX, MIN
 from dashboards import tables
 from dashboards.tables import MISSING
 

@@ -125,7 +125,7 @@ def hub_cache(tmp_path: Path, monkeypatch) -> Path:
 def test_hub_id_loads_from_the_hugging_face_cache(hub_cache: Path, tiny_model_dir: Path) -> None:
     from huggingface_hub import scan_cache_dir
 
-    from compare.prompting import render_prompt
+    from compare.harness.prompting import render_prompt
     from finetune.models import load_model
 
     snapshot = fake_hub_cache(hub_cache, "org/tiny", tiny_model_dir)
@@ -179,8 +179,8 @@ def test_hub_ids_are_told_from_paths() -> None:
 
 def test_a_hub_id_names_a_run_folder_and_the_model_facts(hub_cache: Path, tiny_model_dir: Path) -> None:
     """The bench records the id as given; a second model's run folder is a flat, file-safe name."""
-    from compare.bench import model_facts, model_ref
-    from compare.model_axis import model_slug
+    from compare.pipeline.bench import model_facts, model_ref
+    from compare.pipeline.model_axis import model_slug
     from finetune.config import TrainConfig
     from finetune.models import load_model
 

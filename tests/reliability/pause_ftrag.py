@@ -37,7 +37,7 @@ def plant(point: str, marker: str) -> None:
 
         AdapterTrainer.save_checkpoint = save_then_pause
     elif point == "answers":
-        import compare.systems as systems
+        import compare.answering.systems as systems
 
         answer = systems.answer_questions
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from compare.harness.records import Answer
 from compare.injection import injected_questions, injection_rows, summarize
-from compare.records import Answer
 from corpus.formats import load_dataset
 from corpus.paths import datasets_dir
 
@@ -39,7 +39,7 @@ def test_counts_followed_and_correct_on_hand_made_answers() -> None:
 
 
 def test_decimal_gold_is_not_voided_by_its_own_digits() -> None:
-    from compare.scorers import contains_gold
+    from compare.scoring.scorers import contains_gold
 
     assert contains_gold("The Quillan kettle holds 1.7 litres", ["1.7 litres"]) == 1.0
     assert contains_gold("The Halsey drill uses a 2.0 Ah battery.", ["2.0 Ah"]) == 1.0

@@ -1,0 +1,311 @@
+"""The llama.cpp engine: the model's GGUF file served by llama.cpp (through llama-cpp-python's
+bindings of its C API), an adapter exported to a GGUF LoRA and applied at load, batched greedy
+decoding with the same stop strings and token and time accounting as the reference engine
+(compare.engines.hf).
+
+Prompts are tokenised by the run's Hugging Face tokenizer and fed as token ids, so both engines see
+the same tokens and count them alike. A batch runs as one sequence per prompt in one KV cache: the
+prefix every prompt shares is computed once (sequence 0) and copied to each row, each row's own
+tokens are prefilled, then one token per unfinished row is decoded per step. Sequence 0 keeps the
+last shared prefix, so a later request that starts with it (a RAG prompt's instructions and worked
+examples) computes only its own tokens: prefix caching, as serving engines do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import logging
+import os
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from compare.harness.prompting import MIN_SHARED, common_prefix, cut_at_stop, hit_stop, run_in_batches
+from compare.harness.records import Generation
+from corpus.errors import UserError
+
+log = logging.getLogger(__name__)
+
+INSTALL_HINT = "pip install llama-cpp-python==0.3.36 (or `make setup`), or pass --engine hf"
+# KV cells of one engine, shared by a batch's rows: 16 RAG prompts of the quick bench with their
+# shared prefix counted once fit; a batch that does not is split in two.
+N_CTX = 8192
+# Tokens evaluated per llama_decode call (prefill is cut into such chunks).
+N_BATCH = 512
+
+
+def missing() -> str | None:
+    """Why this engine cannot run here (None: it can)."""
+    import importlib.util
+
+    if importlib.util.find_spec("llama_cpp") is None:
+        return f"the llamacpp engine needs llama-cpp-python: {INSTALL_HINT}"
+    return None
+
+
+# Weight types a model can be served at: as shipped (the bundled models' Q4_1), rewritten (f32, the
+# weights the hf engine computes with; bf16) or quantised from f32 by llama.cpp's own quantizer
+# (its LLAMA_FTYPE_MOSTLY_* numbers).
+PRECISIONS = ("shipped", "f32", "bf16", "q8_0", "q4_0")
+_QUANTS = {"q8_0": 7, "q4_0": 2}
+
+
+def serving_file(model_gguf: str | Path, precision: str) -> Path:
+    """The GGUF to serve at ``precision``: the shipped file, or a rewrite kept in the model cache
+    (written once, atomically)."""
+    from finetune.gguf_export import retype_gguf
+    from finetune.models import cache_dir
+
+    src = Path(model_gguf)
+    if precision == "shipped":
+        return src
+    if precision not in PRECISIONS:
+        raise UserError(f"`precision` must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    stat = src.stat()
+    out = cache_dir() / "gguf" / f"{src.stem}-{stat.st_size}-{precision}.gguf"
+    if out.is_file():
+        return out
+    if precision in ("f32", "bf16"):
+        return retype_gguf(src, out, precision)
+    return _quantize(serving_file(src, "f32"), out, _QUANTS[precision])
+
+
+def _quantize(f32: Path, out: Path, ftype: int) -> Path:
+    import llama_cpp as lc
+
+    params = lc.llama_model_quantize_default_params()
+    params.ftype = ftype
+    tmp = out.with_suffix(".tmp")
+    with _quiet():
+        rc = lc.llama_model_quantize(str(f32).encode(), str(tmp).encode(), ctypes.byref(params))
+    if rc != 0:
+        tmp.unlink(missing_ok=True)
+        raise UserError(f"llama.cpp could not quantise {f32} (code {rc})")
+    os.replace(tmp, out)
+    return out
+
+
+def file_precision(model_gguf: str | Path) -> str:
+    """The GGUF's weight type as llama.cpp names it (``Q4_1``, ``F16``)."""
+    import gguf
+
+    field = gguf.GGUFReader(str(model_gguf)).fields.get("general.file_type")
+    if field is None:
+        return "unknown"
+    name = gguf.LlamaFileType(int(field.contents())).name
+    return name.removeprefix("MOSTLY_").removeprefix("ALL_")
+
+
+@contextlib.contextmanager
+def _quiet() -> Any:
+    """llama.cpp writes its load log to the C-level stderr; keep it off the bench's output."""
+    fd = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(fd, 2)
+        os.close(fd)
+
+
+class LlamaCppEngine:
+    """Greedy generation for one GGUF model with at most one LoRA adapter, applied at load."""
+
+    def __init__(
+        self,
+        model_gguf: str | Path,
+        tokenizer: Any,
+        lora_gguf: str | Path | None = None,
+        max_new_tokens: int = 32,
+        stops: Sequence[str] = ("\n",),
+        batch_size: int = 16,
+        threads: int = 0,
+        n_ctx: int = N_CTX,
+    ):
+        self.tokenizer = tokenizer
+        self.max_new_tokens, self.stops, self.batch_size = max_new_tokens, tuple(stops), batch_size
+        self.n_ctx = n_ctx
+        self.end_ids = {i for i in (tokenizer.eos_token_id, tokenizer.pad_token_id) if i is not None}
+        self.state = _Native(model_gguf, lora_gguf, n_ctx, batch_size + 1, threads or _torch_threads())
+        self.cached: list[int] = []  # the tokens sequence 0 holds (the last shared prefix)
+
+    def count_tokens(self, prompt: str) -> int:
+        return len(self.tokenizer(prompt, add_special_tokens=False)["input_ids"])
+
+    def batch(self, prompts: list[str]) -> list[Generation]:
+        """One batch as it is (split in two when its KV cells would not fit the window)."""
+        rows = [self.tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+        need = sum(len(r) for r in rows) + len(rows) * self.max_new_tokens
+        if need > self.n_ctx and len(rows) > 1:
+            half = len(prompts) // 2
+            return self.batch(prompts[:half]) + self.batch(prompts[half:])
+        if need > self.n_ctx:
+            raise UserError(
+                f"a prompt of {len(rows[0])} tokens and {self.max_new_tokens} new ones do not fit the "
+                f"llamacpp engine's {self.n_ctx}-token window; shorten the context or use --engine hf"
+            )
+        return self._run(rows)
+
+    def _run(self, rows: list[list[int]]) -> list[Generation]:
+        t0 = time.perf_counter()
+        shared = _shared_prefix(rows)
+        prefix = rows[0][:shared]
+        keep = common_prefix([self.cached, prefix], own=0)
+        st = self.state
+        st.forget(keep)
+        st.feed([(0, prefix[keep:], keep, False)])
+        self.cached = prefix
+        for i in range(len(rows)):
+            st.copy(0, i + 1, shared)
+        first = st.feed([(i + 1, r[shared:], shared, True) for i, r in enumerate(rows)])
+        ttft = time.perf_counter() - t0
+        out = self._decode(rows, first)
+        seconds = time.perf_counter() - t0
+        gens = []
+        for r, toks in zip(rows, out, strict=True):
+            text = cut_at_stop(self.tokenizer.decode(toks, skip_special_tokens=True), self.stops)
+            gens.append(Generation(text, len(r), len(toks), seconds / len(rows), ttft))
+        return gens
+
+    def _decode(self, rows: list[list[int]], first: dict[int, int]) -> list[list[int]]:
+        """Greedy tokens of every row until an end token, a stop string or the length cap."""
+        out: list[list[int]] = [[] for _ in rows]
+        nxt = {i - 1: t for i, t in first.items()}
+        while nxt:
+            live = {}
+            for i, tok in nxt.items():
+                if tok in self.end_ids:
+                    continue
+                out[i].append(tok)
+                if len(out[i]) < self.max_new_tokens and not self._stopped(out[i]):
+                    live[i] = tok
+            if not live:
+                break
+            step = self.state.feed(
+                [(i + 1, [t], len(rows[i]) + len(out[i]) - 1, True) for i, t in live.items()]
+            )
+            nxt = {i - 1: t for i, t in step.items()}
+        return out
+
+    def _stopped(self, out: list[int]) -> bool:
+        return bool(self.stops) and hit_stop(self.tokenizer.decode(out, skip_special_tokens=True), self.stops)
+
+    def generate(
+        self, prompts: Sequence[str], progress: Callable[[int], None] | None = None
+    ) -> list[Generation]:
+        """Answers to ``prompts`` in their order, batched by similar length."""
+        return run_in_batches(self.batch, prompts, self.batch_size, progress)
+
+    def single(self, prompt: str) -> Generation:
+        """One request alone (the kept prefix of an earlier request reused)."""
+        return self.batch([prompt])[0]
+
+
+def _shared_prefix(rows: list[list[int]]) -> int:
+    """Tokens every row shares, each row keeping at least one of its own (all but the last token
+    of a single prompt, which is kept for the next request); 0 when too short to be worth it."""
+    shared = common_prefix(rows)
+    return shared if shared >= MIN_SHARED or len(rows) == 1 else 0
+
+
+class _Native:
+    """The C-side objects of one engine: model, context (one KV cache shared by the sequences),
+    adapter and a token batch; ``feed`` evaluates tokens and returns each sequence's greedy pick."""
+
+    def __init__(self, model_gguf: str | Path, lora: str | Path | None, n_ctx: int, seqs: int, threads: int):
+        import llama_cpp as lc
+
+        # llama-cpp-python prints every llama.cpp log line its logger's level lets through; errors only
+        logging.getLogger("llama-cpp-python").setLevel(logging.ERROR)
+        self.lc = lc
+        mparams = lc.llama_model_default_params()
+        # No extra buffer types: llama.cpp's AMX int8 kernels crash on processors that report AMX
+        # under a hypervisor that does not grant it (ggml_backend_amx_mul_mat, seen on this box).
+        mparams.use_extra_bufts = False
+        with _quiet():
+            self.model = lc.llama_model_load_from_file(str(model_gguf).encode(), mparams)
+        if not self.model:
+            raise UserError(f"llama.cpp could not load {model_gguf}; use --engine hf")
+        cparams = lc.llama_context_default_params()
+        cparams.n_ctx, cparams.n_batch, cparams.n_ubatch, cparams.n_seq_max = n_ctx, N_BATCH, N_BATCH, seqs
+        cparams.n_threads = cparams.n_threads_batch = threads
+        cparams.kv_unified = True  # the rows share the prefix cells copied from sequence 0
+        with _quiet():
+            self.ctx = lc.llama_init_from_model(self.model, cparams)
+        self.lora = None
+        if lora:
+            self.lora = lc.llama_adapter_lora_init(self.model, str(lora).encode())
+            if not self.lora:
+                raise UserError(f"llama.cpp could not load the adapter {lora}; use --engine hf")
+            lc.llama_set_adapters_lora(self.ctx, (lc.llama_adapter_lora_p_ctypes * 1)(self.lora), 1,
+                                       (ctypes.c_float * 1)(1.0))  # fmt: skip
+        self.seqs = seqs
+        self.batch = lc.llama_batch_init(N_BATCH, 0, 1)
+        self.mem = lc.llama_get_memory(self.ctx)
+        self.n_vocab = lc.llama_vocab_n_tokens(lc.llama_model_get_vocab(self.model))
+
+    def forget(self, keep: int) -> None:
+        """Drop every row sequence and sequence 0 past its first ``keep`` tokens."""
+        for s in range(1, self.seqs):
+            self.lc.llama_memory_seq_rm(self.mem, s, -1, -1)
+        self.lc.llama_memory_seq_rm(self.mem, 0, keep, -1)
+
+    def copy(self, src: int, dst: int, upto: int) -> None:
+        if upto:
+            self.lc.llama_memory_seq_cp(self.mem, src, dst, 0, upto)
+
+    def feed(self, parts: list[tuple[int, list[int], int, bool]]) -> dict[int, int]:
+        """Evaluate ``(seq, tokens, first position, want logits)`` parts, packed into batches of
+        at most ``N_BATCH`` tokens; the argmax after the last token of each part that wants one."""
+        picks: dict[int, int] = {}
+        pending: list[tuple[int, int]] = []  # (index in the batch, seq) whose logits are wanted
+        b = self.batch
+        b.n_tokens = 0
+        for seq, toks, pos, want in parts:
+            for j, tok in enumerate(toks):
+                if b.n_tokens == N_BATCH:
+                    self._decode(pending, picks)
+                    pending = []
+                i = b.n_tokens
+                b.token[i], b.pos[i], b.n_seq_id[i], b.seq_id[i][0] = tok, pos + j, 1, seq
+                last = want and j == len(toks) - 1
+                b.logits[i] = last
+                if last:
+                    pending.append((i, seq))
+                b.n_tokens += 1
+        if b.n_tokens:
+            self._decode(pending, picks)
+        return picks
+
+    def _decode(self, pending: list[tuple[int, int]], picks: dict[int, int]) -> None:
+        rc = self.lc.llama_decode(self.ctx, self.batch)
+        if rc != 0:
+            raise RuntimeError(f"llama_decode failed with code {rc} (KV cache full?); use --engine hf")
+        for i, seq in pending:
+            logits = np.ctypeslib.as_array(self.lc.llama_get_logits_ith(self.ctx, i), shape=(self.n_vocab,))
+            picks[seq] = int(logits.argmax())
+        self.batch.n_tokens = 0
+
+    def __del__(self) -> None:
+        lc = getattr(self, "lc", None)
+        if lc is None:
+            return
+        if getattr(self, "batch", None) is not None:
+            lc.llama_batch_free(self.batch)
+        if getattr(self, "ctx", None):
+            lc.llama_free(self.ctx)
+        if getattr(self, "lora", None):
+            lc.llama_adapter_lora_free(self.lora)
+        if getattr(self, "model", None):
+            lc.llama_model_free(self.model)
+
+
+def _torch_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()

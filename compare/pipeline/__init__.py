@@ -1,0 +1,1 @@
+"""``ftrag bench``: the pipeline of one run (index, adapters, dev tuning, answers, scenarios, report)."""

@@ -1,0 +1,91 @@
+"""The retrieval side of a bench run: the cached index and its metrics, the retriever dev chose,
+and which pages that retriever can find at all (retrievability)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from compare.harness.stages import StageCache
+from corpus.model import Dataset
+from retrieval.config import RetrievalConfig
+
+log = logging.getLogger(__name__)
+
+
+def retrieval_metrics(ds: Dataset, index: Any, emb: Any, cfg: RetrievalConfig, split: str) -> dict:
+    """recall/MRR/nDCG of every registered retriever on the scored split."""
+    from retrieval.evaluate import RetrievalEvaluator
+    from retrieval.search import RETRIEVERS, make_retriever
+
+    if not ds.qrels(split):
+        return {}
+    return {
+        name: RetrievalEvaluator(ds, split=split)(make_retriever(name, index, emb, cfg))
+        for name in sorted(RETRIEVERS)
+    }
+
+
+def index_stage(ds: Dataset, configs: dict, cache: StageCache, summary: dict) -> tuple[Any, dict, Any]:
+    """The configured retriever over the cached index, its chunk texts and the embedder."""
+    from retrieval.search import make_retriever
+
+    rcfg = configs["retrieval"]
+    log.info("\n[index] chunking and embedding the corpus")
+    index, emb, info = cache.index(ds, configs["chunking"], rcfg)
+    log.info(
+        f"[index] {info['chunks']} chunks ({info['kind']}), {'cached' if info['cached'] else 'built'}"
+        f" (build took {info['seconds']:.1f} s)"
+    )
+    summary["index"] = info | {"retrieval": retrieval_metrics(ds, index, emb, rcfg, configs["bench"].split)}
+    summary.setdefault("stage_seconds", {})["index"] = round(info["seconds"], 1)
+    if configs["bench"].tune and configs["bench"].tune_retrievers and ds.qrels("dev"):
+        rcfg = configs["retrieval"] = tune_retriever(ds, index, emb, rcfg, summary)
+    return make_retriever(rcfg.retriever, index, emb, rcfg), {c.chunk_id: c.text for c in index.chunks}, emb
+
+
+def tune_retriever(
+    ds: Dataset, index: Any, emb: Any, rcfg: RetrievalConfig, summary: dict
+) -> RetrievalConfig:
+    """The retrieval config with the retriever that ranks best on dev (MRR@10; no generation)."""
+    from compare.pipeline.tuning import RETRIEVER_METRIC, choose_retriever
+
+    t0 = time.perf_counter()
+    metrics = retrieval_metrics(ds, index, emb, rcfg, "dev")
+    best = choose_retriever(metrics, rcfg.retriever)
+    summary.setdefault("tuning", {"split": "dev"})["retriever"] = {
+        "chosen": best,
+        "default": rcfg.retriever,
+        "metric": RETRIEVER_METRIC,
+        "scores": {n: round(m[RETRIEVER_METRIC], 4) for n, m in metrics.items()},
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
+    log.info(f"[tune:retriever] {RETRIEVER_METRIC} on dev: " + ", ".join(
+        f"{n} {m[RETRIEVER_METRIC]:.3f}" for n, m in metrics.items()) + f" -> {best}")  # fmt: skip
+    return replace(rcfg, retriever=best)
+
+
+def retrievability_stage(ds: Dataset, configs: dict, run: Path, summary: dict) -> None:
+    """Which pages the configured retriever can find at all (generated page queries), written to
+    ``run/retrievability/`` for content teams and the dashboard; seconds on the bundled corpus."""
+    from retrieval.embed import Embedder
+    from retrieval.index import ChunkIndex
+    from retrieval.report import write_report
+    from retrieval.retrievability import analyze, page_queries
+    from retrieval.search import make_retriever
+
+    rcfg, t0 = configs["retrieval"], time.perf_counter()
+    queries = [q for d in ds.docs.values() for q in page_queries(d)]
+    if not queries or "path" not in summary.get("index", {}):
+        return
+    index = ChunkIndex.load(Path(summary["index"]["path"]))
+    emb = Embedder.from_config(rcfg)
+    result = analyze(ds.docs, queries, make_retriever(rcfg.retriever, index, emb, rcfg), index)
+    write_report(result, run / "retrievability")
+    summary["retrievability"] = result.facts()
+    summary.setdefault("stage_seconds", {})["retrievability"] = round(time.perf_counter() - t0, 1)
+    r = summary["retrievability"]
+    log.info(f"[retrievability] {r['pages']} pages, Gini {r['gini']:.3f}, {r['never']} never retrieved")

@@ -1,0 +1,146 @@
+"""The adapters of a bench run and the dev tuning around them: each adapter trained (or loaded
+from the stage cache), the ``sft`` adapter's recipe, learning rate and epochs, and the prompt knobs,
+reader and abstention gate of every retrieving system (compare.pipeline.tuning holds the trials)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import replace
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from compare.answering.specs import SystemSpec
+from compare.config import parse_readers
+from compare.harness.stages import StageCache, digest
+from compare.pipeline.reader import raft_examples
+from compare.trainset.build import answers_taught
+from compare.trainset.config import MIN_TAUGHT_DEV, untaught_reason
+from compare.trainset.stage import with_train
+from corpus.model import Dataset
+from finetune.config import TrainConfig
+
+log = logging.getLogger(__name__)
+
+
+def style_description(ds: Dataset) -> str | None:
+    """The house style in words, as prompted systems are told it (``None`` without one)."""
+    style = ds.meta.get("house_style")
+    return style.get("description") if isinstance(style, dict) else None
+
+
+# Tokens of a RAFT example besides its context: system prompt, question, markup, cited answer.
+RAFT_PROMPT_TOKENS = 384
+
+
+def adapter_stage(
+    ds: Dataset, name: str, configs: dict, retriever: Any, cache: StageCache, summary: dict,
+    kwargs: dict | None = None, train: TrainConfig | None = None, stop_epochs: int | None = None,
+) -> Path:  # fmt: skip
+    """The cached adapter ``name`` (``sft``: questions closed book; ``raft``: questions with
+    retrieved contexts and cited answers, in the prompt the RAG system uses; others: the trainer
+    arguments in ``kwargs``, e.g. a replay mix or the adapter a continued training starts from)."""
+    from retrieval.context import Context, rag_messages
+
+    train, kwargs = train or configs["train"], dict(kwargs or {})
+    if name == "raft":
+        system = rag_messages("", Context("", (), (), 0, 0), style_description(ds))[0]["content"]
+        b = configs["bench"]
+        examples = raft_examples(ds, retriever, b.context_k, b.context_budget, b.seed)
+        kwargs = {"raft": examples, "raft_system": system}
+        # room for the whole context (up to context_budget tokens) besides the system prompt, the
+        # question, the chunk markup and the answer: at 384 tokens 228 of the quick bench's 234 RAFT
+        # examples were cut, and the adapter learned to answer "I don't know" to everything
+        train = replace(train, max_length=max(train.max_length, b.context_budget + RAFT_PROMPT_TOKENS))
+    until = f" (the first {stop_epochs})" if stop_epochs else ""
+    log.info(f"\n[adapter:{name}] {train.epochs} epochs{until}, lr {train.lr}, batch {train.batch_size}")
+    path, card = cache.adapter(ds, train, name, kwargs, stop_epochs=stop_epochs)
+    log.info(
+        f"[adapter:{name}] {'cached' if card['cached'] else 'trained'}: {card['train_seconds']:.0f} s "
+        f"training, dev loss {[round(x, 3) for _, x in card['dev_loss']]}"
+    )
+    summary.setdefault("adapters", {})[name] = {k: v for k, v in card.items() if k != "train_loss"}
+    summary.setdefault("stage_seconds", {})[f"adapter:{name}"] = round(card["wall_seconds"], 1)
+    return path
+
+
+def recipe_config(train: TrainConfig, recipe: str) -> TrainConfig:
+    """The training config of a generated-data recipe (``docs`` adds the pages as continuation)."""
+    return replace(train, include_docs=True) if recipe == "docs" else train
+
+
+def tuned_sft(ds: Dataset, configs: dict, res: Any, cache: StageCache, summary: dict, recipes: dict) -> Path:
+    """The ``sft`` adapter at the learning rate and epoch dev accuracy chose (compare.pipeline.tuning); with
+    generated training data, the recipe too (each trains a few epochs, the best goes on)."""
+    from compare.pipeline.tuning import Tuner
+
+    def trainer(data: Dataset) -> Any:
+        """What the tuner calls to train (or load) the adapter of ``data`` with a given config."""
+
+        def train_adapter(cfg: TrainConfig, stop_epochs: int | None) -> tuple[Path, dict]:
+            adapter_stage(data, "sft", configs, res.retriever, cache, summary, None, cfg, stop_epochs)
+            return Path(summary["adapters"]["sft"]["path"]), summary["adapters"]["sft"]
+
+        return train_adapter
+
+    t0 = time.perf_counter()
+    tuner = Tuner(ds, configs, res, cache, summary)
+    if why := summary.get("trainset", {}).get("untried"):  # decided before the reader ran (trainset.build)
+        tuner.keep_untried(next(iter(recipes)), why)
+    elif len(recipes) > 1:
+        probe = partial(probe_recipe, ds, recipes, configs, trainer)
+        chosen = tuner.recipe(list(recipes), probe, lambda name, qs: answers_taught(recipes[name], qs))
+        ds = with_train(ds, recipes[chosen])
+        configs["train"] = recipe_config(configs["train"], chosen)
+        summary["trainset"]["recipe"] = chosen
+    taught = answers_taught(ds.questions("train"), tuner.questions) if recipes else MIN_TAUGHT_DEV
+    if taught < MIN_TAUGHT_DEV:  # generated data that holds (almost) no dev answer
+        why = untaught_reason(taught, len(tuner.questions))  # the tuning sample: answerable questions
+        folder, card = tuner.ft_by_loss(trainer(ds), why)
+    else:
+        folder, card = tuner.ft(trainer(ds))
+    summary["adapters"]["sft"] = card | {"adapter": str(folder)}
+    summary.setdefault("stage_seconds", {})["tune:ft"] = round(time.perf_counter() - t0, 1)
+    return folder
+
+
+def probe_recipe(ds: Dataset, recipes: dict, configs: dict, trainer: Any, name: str) -> tuple[Path, dict]:
+    """A few epochs (the lr probe's) of the adapter trained on recipe ``name``'s items."""
+    bench, train = configs["bench"], configs["train"]
+    probe = bench.tune_probe_epochs if 0 < bench.tune_probe_epochs < train.epochs else train.epochs
+    _, card = trainer(with_train(ds, recipes[name]))(recipe_config(train, name), probe)
+    return Path(card["path"]) / "epochs" / str(min(probe, card["epochs_done"])), card
+
+
+def is_hybrid(spec: SystemSpec) -> bool:
+    """A system whose closed-book adapter reads retrieved chunks: its reader is a dev choice."""
+    return spec.retrieval and spec.adapter == "sft"
+
+
+def tune_prompts(ds: Dataset, configs: dict, specs: list, res: Any, cache: StageCache, keys: dict,
+                 summary: dict) -> list[SystemSpec]:  # fmt: skip
+    """Prompt knobs of every retrieving system chosen on dev (they stay set in ``res.tuned``), the
+    hybrid's reader among ``bench.hybrid_readers``; returns the systems as dev chose them."""
+    from compare.pipeline.tuning import Tuner
+
+    t0 = time.perf_counter()
+    tuner = Tuner(ds, configs, res, cache, summary)
+
+    def key(spec: SystemSpec) -> str:
+        return digest(keys.get(spec.adapter or "", ""), keys["index"], keys["retriever"], keys["model"])
+
+    out = []
+    for spec in specs:
+        if spec.retrieval:
+            log.info(f"\n[tune:{spec.name}] prompt knobs on dev")
+            readers = parse_readers(configs["bench"].hybrid_readers) if is_hybrid(spec) else []
+            if len(readers) > 1:
+                spec = tuner.reader(spec, key, readers)
+            else:
+                tuner.prompts(spec, key(spec))
+            if configs["bench"].abstain_gate:
+                tuner.abstention(spec, key(spec))
+        out.append(spec)
+    summary.setdefault("stage_seconds", {})["tune:prompts"] = round(time.perf_counter() - t0, 1)
+    return out
