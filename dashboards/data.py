@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from compare.decide.cli import MIN_SCHEMA
+from compare.harness.run_record import MIN_SCHEMA, schema_problem
 
 # What a finished bench writes; `plots` is a folder. `retrievability/` is optional (newer runs).
 EXPECTED_FILES = ("config.json", "summary.json", "results.parquet", "report.md", "plots")
@@ -160,7 +160,7 @@ def summary_status(summary: Any, error: str) -> tuple[str, int | None, str]:
         return BROKEN, None, f"summary.json cannot be read: {error or 'it is not a JSON object'}."
     version = summary.get("schema_version")
     version = version if isinstance(version, int) else None
-    if version is None or version < MIN_SCHEMA or not isinstance(summary.get("systems"), dict):
+    if schema_problem(summary):
         return (
             OLD,
             version,

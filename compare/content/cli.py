@@ -20,7 +20,7 @@ from compare.content.pages import (
     retrieval_system,
     to_csv,
 )
-from compare.decide.cli import load_summary
+from compare.harness.run_record import read_summary as load_summary
 from corpus.errors import UserError
 from corpus.formats import load_dataset
 from corpus.io import atomic_write_text

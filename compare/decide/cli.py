@@ -10,32 +10,9 @@ from typing import Any
 
 from compare.decide.recommend import Ranked, rank, system_facts
 from compare.decide.usecase import UseCase, load_usecase, presets
+from compare.harness.run_record import read_summary as load_summary
 from compare.pipeline.model_axis import model_slug, size_note, verdict_basis
-from corpus.errors import UserError
 from corpus.io import atomic_write_text
-
-MIN_SCHEMA = 2
-
-
-def load_summary(run: Path) -> dict[str, Any]:
-    """A finished run's summary; clear errors for a folder that is not one."""
-    path = run / "summary.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"{run}: no summary.json; point to a finished `ftrag bench` run folder")
-    try:
-        summary = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
-        raise UserError(f"{path}: not valid JSON ({msg}); re-run the bench") from None
-    if not isinstance(summary, dict) or not isinstance(summary.get("systems"), dict):
-        raise UserError(f"{path}: not a run summary (no `systems` object); re-run the bench")
-    if summary.get("schema_version", 0) < MIN_SCHEMA:
-        raise UserError(
-            f"{path}: schema version {summary.get('schema_version')} is too old; re-run the bench"
-        )
-    if not summary["systems"]:
-        raise UserError(f"{path}: the run scored no systems; re-run the bench with --systems")
-    return summary
 
 
 def describe(uc: UseCase) -> str:

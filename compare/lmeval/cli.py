@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from compare.harness.run_record import read_summary, write_summary
 from compare.lmeval.task import export_task, hf_model, run_task, system_lm
 from corpus.errors import UserError
 from corpus.io import atomic_write_text
@@ -34,13 +35,12 @@ def load_run(run: Path) -> tuple[dict, Any, list, dict]:
     from corpus.formats import load_dataset
     from corpus.splits import first_facts
 
-    if not (run / "summary.json").is_file():
-        raise FileNotFoundError(f"{run}: no summary.json; point to a finished `ftrag bench` run folder")
+    summary = read_summary(run)
     saved = json.loads((run / "config.json").read_text())
     none = {"profile": None, "set": None, "systems": None, "device": None}
     configs = resolve_configs(argparse.Namespace(config=run / "config.json", **none))  # the bench's own path
     ds = first_facts(load_dataset(Path(saved["dataset"]["path"])), configs["bench"].facts)
-    return configs, ds, ds.questions(configs["bench"].split), json.loads((run / "summary.json").read_text())
+    return configs, ds, ds.questions(configs["bench"].split), summary
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -103,7 +103,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         del model
     summary["lmeval"] = out
     atomic_write_text(run / "lmeval.json", json.dumps(out, indent=2) + "\n")
-    atomic_write_text(run / "summary.json", json.dumps(summary, indent=2, default=str) + "\n")
+    write_summary(run, summary)
     lines = [
         "",
         "## lm-eval agreement",

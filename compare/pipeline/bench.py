@@ -27,6 +27,7 @@ from compare.answering.specs import SystemSpec, get_systems
 from compare.config import PROFILES, BenchConfig, parse_readers
 from compare.engines.registry import EngineConfig, attach_engine, engine_items
 from compare.engines.registry import describe as describe_engine
+from compare.harness.run_record import SCHEMA_VERSION
 from compare.harness.stages import StageCache, digest, questions_digest
 from compare.pipeline.abstain import gate_stage
 from compare.pipeline.index_stages import index_stage, retrievability_stage
@@ -56,8 +57,6 @@ from finetune.data import styled
 from retrieval.config import RetrievalConfig
 
 log = logging.getLogger(__name__)
-
-SCHEMA_VERSION = 2
 
 
 def new_run_dir(runs: Path, name: str) -> Path:

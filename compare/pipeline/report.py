@@ -3,7 +3,6 @@ pattern, ``summary.json``, ``report.md`` with plots, and the table printed to th
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -11,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from compare.harness.records import engine_label
+from compare.harness.run_record import write_summary
 from compare.scenarios.registry import scenarios
 from compare.scoring.costs import (
     break_even_table,
@@ -201,7 +201,7 @@ def finish_run(
 
     plots = write_plots(run / "plots", systems)
     atomic_write_text(run / "report.md", render_report(summary, configs, plots))
-    atomic_write_text(run / "summary.json", json.dumps(summary, indent=2, default=str) + "\n")
+    write_summary(run, summary)
     log.info("\n" + table(systems))
     for e in summary["expectations"]:
         log.info(f"  [{'ok' if e['holds'] else 'NO'}] {e['expectation']}: {e['measured']}")

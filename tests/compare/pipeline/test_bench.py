@@ -46,6 +46,9 @@ def test_bench_run_folder_then_cached_repeat(
     )
     summary = json.loads((run / "summary.json").read_text())
     assert summary["schema_version"] == 2 and list(summary["systems"]) == ["base", "rag", "ft", "hybrid"]
+    from compare.harness.run_record import RunSummary
+
+    assert set(summary) <= set(RunSummary.__annotations__)  # the record's schema names every section
     results = pd.read_parquet(run / "results.parquet")
     assert len(results) == 4 * 4 and set(results["system"]) == {
         "base",

@@ -1,0 +1,96 @@
+"""A bench run's record, ``summary.json``: its schema (the sections, typed), its version, and the
+one place it is written and read. The pipeline writes it; the recommender, the content report, the
+lm-eval bridge and the dashboard read it through :func:`read_summary` (or check
+:func:`schema_problem`), so a run of an older schema is refused in one line everywhere alike.
+Importable without torch."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, TypedDict
+
+from corpus.errors import UserError
+from corpus.io import atomic_write_text
+
+# The version a bench writes, and the oldest one the readers still understand.
+SCHEMA_VERSION = 2
+MIN_SCHEMA = 2
+
+
+class SystemRecord(TypedDict, total=False):
+    """One system's measures (keys of compare.scoring.metrics) and how it was made."""
+
+    accuracy: float
+    exact_match: float
+    f1: float
+    abstain_rate: float
+    citation_precision: float
+    p50_ms: float
+    usd_per_1k_queries: float
+    upfront_usd: float
+    n: int
+
+
+class RunSummary(TypedDict, total=False):
+    """``summary.json``: the run's sections, in the order the pipeline writes them."""
+
+    schema_version: int
+    name: str
+    dataset: str
+    profile: str
+    warnings: list[str]
+    run_folder: str
+    splits_assigned: dict[str, Any]  # what `data splits` put where, when the QA file gave no split
+    trainset: dict[str, Any]  # generated training data: counts per recipe and filter, the recipe
+    stage_seconds: dict[str, float]
+    index: dict[str, Any]
+    tuning: dict[str, Any]  # every dev choice: retriever, prompts, lr and epochs, reader, gate
+    model: dict[str, Any]
+    engine: dict[str, Any]
+    adapters: dict[str, Any]
+    executor: dict[str, Any]
+    retrievability: dict[str, Any]
+    abstention: dict[str, Any]
+    scenarios: dict[str, Any]  # one entry per scenario (compare.scenarios.registry)
+    machine: dict[str, Any]
+    cache_hits: dict[str, Any]
+    prices: dict[str, Any]
+    systems: dict[str, SystemRecord]
+    comparisons: list[dict[str, Any]]
+    break_even: list[dict[str, Any]]
+    expectations: list[dict[str, Any]]
+    model_axis: dict[str, Any]
+    wall_seconds: float
+
+
+def write_summary(run: Path, summary: RunSummary | dict[str, Any], indent: int = 2) -> None:
+    """``run/summary.json``, written whole or not at all (a reader never sees half a record)."""
+    atomic_write_text(Path(run) / "summary.json", json.dumps(summary, indent=indent, default=str) + "\n")
+
+
+def schema_problem(summary: Any) -> str | None:
+    """Why ``summary`` is not a run record this version reads (None: it is one)."""
+    if not isinstance(summary, dict) or not isinstance(summary.get("systems"), dict):
+        return "not a run summary (no `systems` object)"
+    version = summary.get("schema_version")
+    if not isinstance(version, int) or version < MIN_SCHEMA:
+        return f"schema version {version} is too old (this version reads {MIN_SCHEMA} or newer)"
+    return None
+
+
+def read_summary(run: Path) -> RunSummary:
+    """A finished run's record; one line naming the file and what to do for anything else."""
+    path = Path(run) / "summary.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{run}: no summary.json; point to a finished `ftrag bench` run folder")
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
+        raise UserError(f"{path}: not valid JSON ({msg}); re-run the bench") from None
+    if why := schema_problem(summary):
+        raise UserError(f"{path}: {why}; re-run the bench")
+    if not summary["systems"]:
+        raise UserError(f"{path}: the run scored no systems; re-run the bench with --systems")
+    return summary
