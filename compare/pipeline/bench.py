@@ -32,6 +32,7 @@ from compare.harness.stages import StageCache, digest, questions_digest
 from compare.pipeline.abstain import gate_stage
 from compare.pipeline.index_stages import index_stage, retrievability_stage
 from compare.pipeline.model_axis import model_slug
+from compare.pipeline.reader import reading_with
 from compare.pipeline.tune_stages import (
     adapter_stage,
     is_hybrid,
@@ -170,8 +171,9 @@ def build_resources(
     if any(s.retrieval or s.adapter == "raft" for s in specs):
         retriever, chunk_text, emb = index_stage(ds, configs, cache, summary)
     names = list(dict.fromkeys(s.adapter for s in specs if s.adapter))
-    if bench.tune and any(is_hybrid(s) for s in specs):  # the hybrid's other readers, chosen on dev
-        names += [r for r in parse_readers(bench.hybrid_readers) if r not in names]
+    if any(is_hybrid(s) for s in specs):  # the hybrid's readers: chosen on dev, or the first listed
+        readers = parse_readers(bench.hybrid_readers)
+        names += [r for r in (readers if bench.tune else readers[:1]) if r not in names]
     tune_ft = bench.tune and "sft" in names  # dev tuning trains the sft adapter (lr grid, epochs)
     adapters = {
         n: adapter_stage(ds, n, configs, retriever, cache, summary)
@@ -365,6 +367,9 @@ def bench_model(
     }
     if bench.tune and res.retriever is not None:
         specs = tune_prompts(ds, configs, specs, res, cache, keys, summary)
+    else:  # no dev choice: the hybrid reads with the first reader listed
+        first = parse_readers(bench.hybrid_readers)[0]
+        specs = [reading_with(s, first) if is_hybrid(s) else s for s in specs]
     answers = {}
     for spec in specs:
         log.info(f"\n[{spec.name}] {spec.about}")

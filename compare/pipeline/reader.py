@@ -93,6 +93,18 @@ def raft_examples(ds: Dataset, retriever: Any, k: int, budget: int, seed: int) -
     return out
 
 
+def reading_with(spec: Any, name: str) -> Any:
+    """The hybrid ``spec`` with adapter ``name`` as its reader (itself when that is its adapter).
+    A context-trained reader learned the prompt without worked examples (finetune.data), as the
+    raft system does."""
+    from dataclasses import replace
+
+    if name == spec.adapter:
+        return spec
+    about = f"the {name} adapter (trained with retrieved chunks) and retrieved chunks"
+    return replace(spec, adapter=name, examples=False, about=about)
+
+
 def choose_reader(dev_accuracy: Mapping[str, float]) -> str:
     """The reader with the best dev accuracy; a tie keeps the earlier one (``sft`` first: no
     second adapter to serve)."""

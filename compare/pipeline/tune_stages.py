@@ -135,7 +135,7 @@ def tune_prompts(ds: Dataset, configs: dict, specs: list, res: Any, cache: Stage
         if spec.retrieval:
             log.info(f"\n[tune:{spec.name}] prompt knobs on dev")
             readers = parse_readers(configs["bench"].hybrid_readers) if is_hybrid(spec) else []
-            if len(readers) > 1:
+            if len(readers) > 1 or (readers and readers[0] != spec.adapter):  # one other reader: it
                 spec = tuner.reader(spec, key, readers)
             else:
                 tuner.prompts(spec, key(spec))

@@ -227,13 +227,11 @@ class Tuner:
     ) -> SystemSpec:
         """The hybrid with the reader (adapter) of best dev accuracy, each with its own prompt knobs
         tuned; a tie keeps the first (compare.pipeline.reader). The losing trials stay in the record."""
-        from compare.pipeline.reader import choose_reader
+        from compare.pipeline.reader import choose_reader, reading_with
 
         tried: dict[str, tuple[SystemSpec, dict, dict]] = {}
         for name in readers:
-            # raft learned the prompt without worked examples (finetune.data), as the raft system
-            about = f"the {name} adapter (trained with retrieved chunks) and retrieved chunks"
-            s = spec if name == spec.adapter else replace(spec, adapter=name, examples=False, about=about)
+            s = reading_with(spec, name)
             log.info(f"[tune:{spec.name}] reader {name}")
             self.res.tuned.pop(spec.name, None)  # each reader's knobs start from the defaults
             self.prompts(s, key(s))

@@ -184,6 +184,26 @@ def test_the_hybrid_reader_is_chosen_on_dev_among_sft_and_raft(
     assert config["bench"]["hybrid_readers"] == "sft,raft"
 
 
+@pytest.mark.parametrize(
+    ("sets", "trained"),
+    [
+        (["bench.hybrid_readers=raft", "bench.tune_k=1"], {"sft", "raft"}),  # one reader: that one, tuned
+        (["bench.hybrid_readers=raft,sft", "bench.tune=false"], {"sft", "raft"}),  # no tuning: the first
+    ],
+)
+def test_the_hybrid_reads_with_the_reader_it_is_given(
+    run_cli, mini_dir: Path, tiny_model_dir: Path, tmp_path: Path, sets: list, trained: set
+) -> None:
+    runs = tmp_path / "runs"
+    extra = ["--systems", "ft,hybrid"] + [x for item in sets for x in ("--set", item)]
+    rc, out, err = run_cli(*bench_args(mini_dir, tiny_model_dir, runs, *extra))
+    assert rc == 0, err
+    (run,) = [p for p in runs.iterdir() if not p.name.startswith(".")]
+    summary = json.loads((run / "summary.json").read_text())
+    assert set(summary["adapters"]) == trained
+    assert "[hybrid] the raft adapter (trained with retrieved chunks) and retrieved chunks" in out
+
+
 def test_hybrid_readers_names_the_known_ones(
     run_cli, mini_dir: Path, tiny_model_dir: Path, tmp_path: Path
 ) -> None:
