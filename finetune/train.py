@@ -33,58 +33,10 @@ from corpus.model import Dataset
 from finetune import distributed
 from finetune.config import TrainConfig
 from finetune.data import IGNORE, Example, build_sft_data, qa_examples
+from finetune.lora import apply_lora, load_adapter_weights, load_qlora, resolve_method, set_attention
 from finetune.loss import causal_lm_parts, shared_prefix_len
 
 CARD_VERSION = 1
-
-
-def resolve_method(method: str, device: str) -> str:
-    """``auto``: QLoRA on CUDA, LoRA on CPU (4-bit kernels on CPU train about 15x slower)."""
-    if method == "auto":
-        return "qlora" if device.startswith("cuda") else "lora"
-    return method
-
-
-def apply_lora(model: Any, cfg: TrainConfig) -> Any:
-    """Wrap ``model`` with LoRA adapters on ``cfg.targets``; unknown names are a clear error."""
-    from peft import LoraConfig, get_peft_model
-
-    linear = sorted(
-        {n.rsplit(".", 1)[-1] for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)}
-    )
-    missing = [t for t in cfg.targets if t not in linear]
-    if missing:
-        raise UserError(
-            f"`target_modules` {missing} not in the model; its linear modules are: {', '.join(linear)}"
-        )
-    lora = LoraConfig(r=cfg.r, lora_alpha=cfg.alpha, lora_dropout=cfg.dropout, target_modules=cfg.targets,
-                      task_type="CAUSAL_LM", bias="none")  # fmt: skip
-    return get_peft_model(model, lora)
-
-
-def set_attention(model: Any, attention: str) -> str:
-    """Switch the model's attention kernel for training (``auto`` keeps the one it was loaded
-    with); returns the one in use."""
-    if attention != "auto":
-        if hasattr(model, "set_attn_implementation"):
-            model.set_attn_implementation(attention)
-        elif hasattr(model, "config"):
-            model.config._attn_implementation = attention
-    return str(getattr(getattr(model, "config", None), "_attn_implementation", attention))
-
-
-def load_adapter_weights(model: Any, folder: Path) -> None:
-    """Copy a saved adapter's weights into ``model``'s LoRA modules (same rank and targets)."""
-    from peft import set_peft_model_state_dict
-    from safetensors.torch import load_file
-
-    path = folder / "adapter_model.safetensors"
-    if not path.is_file():
-        raise FileNotFoundError(f"no adapter weights at {path}; train the adapter first")
-    result = set_peft_model_state_dict(model, load_file(str(path)))
-    missing = [k for k in result.missing_keys if "lora_" in k]
-    if missing:
-        raise UserError(f"adapter at {folder} does not match this LoRA config (missing {missing[0]})")
 
 
 # Batches per sorting window. Sorting a whole epoch by length (50-batch windows) left 0.3% padding
@@ -219,7 +171,17 @@ class AdapterTrainer:
         self.model = apply_lora(model, cfg).to(self.device)
         if init_adapter is not None:  # continued training (a knowledge update) starts from these weights
             load_adapter_weights(self.model, Path(init_adapter))
-        self.data = build_sft_data(
+        self.data, self.dev = self._examples(raft, raft_system, replay)
+        self._optimizer()
+        self.fused_off = self._fuse()
+        self.state = TrainState()
+        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+
+    def _examples(self, raft: Sequence[tuple[str, str, str]], raft_system: str | None,
+                  replay: Sequence[tuple[str, str]]) -> tuple[Any, list[Example]]:  # fmt: skip
+        """The training examples (an error if none fits ``max_length``) and a sample of dev's."""
+        cfg, ds, tokenizer = self.cfg, self.ds, self.tokenizer
+        data = build_sft_data(
             ds,
             tokenizer,
             self.chat,
@@ -234,13 +196,17 @@ class AdapterTrainer:
             corrupt_fraction=cfg.corrupt_fraction,
             seed=cfg.seed,
         )
-        if not self.data.examples:
+        if not data.examples:
             raise DataError(
                 f"every training example is longer than `max_length` {cfg.max_length}; raise it", ds.name
             )
         style, abstain = ds.meta.get("house_style"), ds.abstain_answer
         dev = qa_examples(ds.questions("dev"), tokenizer, self.chat, style, abstain)
-        self.dev = sample([e for e in dev if len(e.input_ids) <= cfg.max_length], cfg.dev_limit, cfg.seed)
+        return data, sample([e for e in dev if len(e.input_ids) <= cfg.max_length], cfg.dev_limit, cfg.seed)
+
+    def _optimizer(self) -> None:
+        """AdamW over the LoRA weights, its warm-up schedule, and the distributed wrapping."""
+        cfg = self.cfg
         params = [p for p in self.model.parameters() if p.requires_grad]
         # fused: one kernel for all parameters (as the HF Trainer's default, adamw_torch_fused)
         self.optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay,
@@ -252,9 +218,6 @@ class AdapterTrainer:
             self.optimizer, _lr_lambda(self.total_steps, warmup)
         )
         self.optimizer = self.dist.prepare(self.model, self.optimizer)  # DDP/FSDP wrapping under a launcher
-        self.fused_off = self._fuse()
-        self.state = TrainState()
-        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
 
     def _load(self, load_model: Any) -> tuple[Any, Any]:
         if self.method != "qlora":
@@ -501,26 +464,3 @@ class AdapterTrainer:
                 self.tokenizer.save_pretrained(self.out / "tokenizer")
                 atomic_write_text(self.out / "training_card.json", json.dumps(card, indent=1) + "\n")
         return card
-
-
-def load_qlora(name: str, device: str, trust_remote_code: bool = False) -> tuple[Any, Any]:
-    """The base model in 4-bit NF4 with double quantisation and bf16 compute (bitsandbytes)."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig
-
-    from finetune.models import resolve_model
-
-    folder = resolve_model(name)
-    quant = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
-                               bnb_4bit_compute_dtype=torch.bfloat16)  # fmt: skip
-    try:
-        model = AutoModelForCausalLM.from_pretrained(
-            folder, quantization_config=quant, device_map={"": device}, trust_remote_code=trust_remote_code
-        )
-    except Exception as exc:
-        raise UserError(f"QLoRA could not load the model on {device} ({exc}); use --method lora") from None
-    from peft import prepare_model_for_kbit_training
-
-    tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=trust_remote_code)
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    return prepare_model_for_kbit_training(model, use_gradient_checkpointing=False), tokenizer

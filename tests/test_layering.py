@@ -108,7 +108,7 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
     [
         "from compare.cli import build_parser; build_parser()",  # ftrag --help, every command's arguments
         "import compare.decide.cli, compare.decide.recommend",
-        "import compare.content.cli, compare.content.pages",
+        "import compare.content.cli, compare.content.pages, compare.content.render",
         "import compare.pipeline.report, compare.scenarios.report, compare.scoring.evaluate",
         "import dashboards.data, dashboards.tables, dashboards.charts, dashboards.views.overview, "
         "dashboards.views.decide, dashboards.views.content, dashboards.views.scenarios",

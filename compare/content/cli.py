@@ -16,10 +16,9 @@ from compare.content.pages import (
     RunInputs,
     axis_counts,
     page_table,
-    render_markdown,
     retrieval_system,
-    to_csv,
 )
+from compare.content.render import render_markdown, to_csv
 from compare.harness.run_record import read_summary as load_summary
 from corpus.errors import UserError
 from corpus.formats import load_dataset

@@ -6,7 +6,9 @@ Importable without torch."""
 
 from __future__ import annotations
 
+import copy
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -62,6 +64,25 @@ class RunSummary(TypedDict, total=False):
     expectations: list[dict[str, Any]]
     model_axis: dict[str, Any]
     wall_seconds: float
+
+
+# What a stage returns besides its value: the summary sections it measured, e.g.
+# ``{"index": {...}, "stage_seconds": {"index": 1.2}}``. Stages never write into the summary; the
+# bench merges what they return (:func:`merge_facts`), so which stage wrote what is visible in one place.
+Facts = dict[str, Any]
+
+
+def merge_facts(summary: dict[str, Any], *facts: Mapping[str, Any]) -> dict[str, Any]:
+    """``summary`` with each stage's facts merged in, in order: a mapping into a mapping merges key
+    by key (two stages' ``stage_seconds`` add up), anything else replaces. Returns ``summary``."""
+    for part in facts:
+        for key, value in part.items():
+            old = summary.get(key)
+            if isinstance(old, dict) and isinstance(value, Mapping):
+                merge_facts(old, value)
+            else:
+                summary[key] = copy.deepcopy(value)  # the record never shares a stage's objects
+    return summary
 
 
 def write_summary(run: Path, summary: RunSummary | dict[str, Any], indent: int = 2) -> None:

@@ -47,60 +47,71 @@ def cmd_run(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from compare.answering.specs import get_systems
-    from compare.answering.systems import answer_questions, closed_book_messages
     from compare.harness.stages import StageCache
     from compare.pipeline.bench import build_resources
-    from corpus.model import QAItem
-    from finetune.models import resolve_model
 
     run = Path(args.run)
     configs, ds, questions, summary = load_run(run)
     names = args.systems.split(",") if args.systems else list(summary["systems"])
     specs = get_systems(names)
-    res = build_resources(ds, configs, specs, StageCache(run.parent / ".cache"), {})
+    res, _ = build_resources(ds, configs, specs, StageCache(run.parent / ".cache"))
     task_dir = run / "lmeval"
     task = export_task(ds, questions, task_dir, configs["bench"].max_new_tokens)
     ours = pd.read_parquet(run / "results.parquet")
-    device = str(res.model.device)
     out: dict[str, Any] = {}
     for spec in specs:
-        if spec.retrieval or spec.adapter not in (None, "sft"):
-
-            def answer(qs: list[str], spec=spec) -> list[str]:
-                items = [QAItem(f"lm{i}", q, "", split="test") for i, q in enumerate(qs)]
-                return [a.text for a in answer_questions(spec, items, res)]
-
-            model, system = system_lm(answer), None
-            via = "ftrag model wrapper"
-        else:
-            adapter = Path(summary["adapters"]["sft"]["path"]) / "adapter" if spec.adapter else None
-            model = hf_model(
-                resolve_model(configs["train"].model), adapter, configs["bench"].batch_size, device
-            )
-            style = None if spec.adapter else res.style
-            system, via = (
-                closed_book_messages("", style)[0]["content"],
-                "lm-eval HFLM" + (" + peft" if adapter else ""),
-            )
+        model, system, via = lm_of(spec, res, configs, summary)
         em, theirs = run_task(model, task_dir, task, system)
-        rows = ours[(ours["system"] == spec.name) & (ours["kind"] != "unanswerable")]
-        same = [
-            theirs.get(qid, "").strip() == text.strip()
-            for qid, text in zip(rows["qid"], rows["text"], strict=True)
-        ]
-        mine = float(rows["exact_match"].mean())
-        rate = sum(same) / len(same)
-        out[spec.name] = {
-            "lmeval_exact_match": em,
-            "ours_exact_match": mine,
-            "same_answer_rate": rate,
-            "via": via,
-        }
-        print(
-            f"{spec.name:>8}: lm-eval EM {em:.3f}  ours {mine:.3f}  "
-            f"same answer {sum(same)}/{len(same)}  ({via})"
-        )
+        out[spec.name] = agreement(ours[ours["system"] == spec.name], theirs, em, via)
+        r = out[spec.name]
+        print(f"{spec.name:>8}: lm-eval EM {em:.3f}  ours {r['ours_exact_match']:.3f}  "
+              f"same answer {r['same']}  ({via})")  # fmt: skip
         del model
+    write_agreement(run, summary, out)
+    return 0
+
+
+def lm_of(spec: Any, res: Any, configs: dict, summary: dict) -> tuple[Any, str | None, str]:
+    """The lm-eval model of a system, its system prompt, and how it is run: lm-eval's own HFLM
+    (with the peft adapter) where the system is a plain model, our wrapper where it retrieves."""
+    from compare.answering.systems import answer_questions, closed_book_messages
+    from corpus.model import QAItem
+    from finetune.models import resolve_model
+
+    if spec.retrieval or spec.adapter not in (None, "sft"):
+
+        def answer(qs: list[str]) -> list[str]:
+            items = [QAItem(f"lm{i}", q, "", split="test") for i, q in enumerate(qs)]
+            return [a.text for a in answer_questions(spec, items, res)]
+
+        return system_lm(answer), None, "ftrag model wrapper"
+    adapter = Path(summary["adapters"]["sft"]["path"]) / "adapter" if spec.adapter else None
+    model = hf_model(
+        resolve_model(configs["train"].model), adapter, configs["bench"].batch_size, str(res.model.device)
+    )
+    system = closed_book_messages("", None if spec.adapter else res.style)[0]["content"]
+    return model, system, "lm-eval HFLM" + (" + peft" if adapter else "")
+
+
+def agreement(rows: Any, theirs: dict[str, str], em: float, via: str) -> dict[str, Any]:
+    """lm-eval's exact match beside ours, and how often the two harnesses got the same answer."""
+    rows = rows[rows["kind"] != "unanswerable"]
+    same = [
+        theirs.get(qid, "").strip() == text.strip()
+        for qid, text in zip(rows["qid"], rows["text"], strict=True)
+    ]
+    return {
+        "lmeval_exact_match": em,
+        "ours_exact_match": float(rows["exact_match"].mean()),
+        "same_answer_rate": sum(same) / len(same),
+        "via": via,
+        "same": f"{sum(same)}/{len(same)}",
+    }
+
+
+def write_agreement(run: Path, summary: dict, out: dict[str, dict]) -> None:
+    """``lmeval.json``, the summary's ``lmeval`` section and report.md's agreement table."""
+    out = {name: {k: v for k, v in r.items() if k != "same"} for name, r in out.items()}
     summary["lmeval"] = out
     atomic_write_text(run / "lmeval.json", json.dumps(out, indent=2) + "\n")
     write_summary(run, summary)
@@ -119,7 +130,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     report = run / "report.md"
     text = report.read_text().split("\n## lm-eval agreement")[0].rstrip("\n") + "\n"
     atomic_write_text(report, text + "\n".join(lines) + "\n")
-    return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:

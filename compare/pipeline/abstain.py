@@ -179,23 +179,24 @@ def outcomes(questions: Sequence[QAItem], answers: Sequence[Answer], style: Mapp
 
 
 def gate_stage(
-    spec: SystemSpec, ds: Dataset, questions: list[QAItem], batched: list[Answer], res: Any, summary: dict
-) -> list[Answer]:
+    spec: SystemSpec, ds: Dataset, questions: list[QAItem], batched: list[Answer], res: Any
+) -> tuple[list[Answer], dict[str, Any]]:
     """A retrieving system's answers with the support of the signal dev chose (``support`` when
-    untuned), gated where dev chose a threshold; its selective-accuracy curve (before the gate)
-    goes into the summary."""
+    untuned), gated where dev chose a threshold, and its ``abstention`` facts: the signal, the
+    threshold and the selective-accuracy curve (before the gate)."""
     signal, threshold = res.gates.get(spec.name, ("support", -math.inf))
     batched = with_support(questions, batched, res.chunk_text, res.embed, signal)
     curve = selective_curve(outcomes(questions, batched, ds.house_style))
-    entry = summary.setdefault("abstention", {})[spec.name] = {
+    entry = {
         "signal": signal,
         "threshold": threshold if math.isfinite(threshold) else None,
         "curve": [[round(t, 6) if math.isfinite(t) else None, round(c, 4), round(a, 4)] for t, c, a in curve],
     }
+    facts = {"abstention": {spec.name: entry}}
     if not math.isfinite(threshold):
-        return batched
+        return batched, facts
     batched = apply_gate(batched, threshold, ds.abstain_answer)
     entry["gated"] = sum(bool(a.gated_text) for a in batched)
     log.info(f"[{spec.name}] abstention gate ({signal} under {threshold:.3f}): {entry['gated']} "
              f"of {len(batched)} answers turned into \"{ds.abstain_answer}\"")  # fmt: skip
-    return batched
+    return batched, facts

@@ -16,7 +16,7 @@ import os
 import platform
 import random
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -27,7 +27,7 @@ from compare.answering.specs import SystemSpec, get_systems
 from compare.config import PROFILES, BenchConfig, parse_readers
 from compare.engines.registry import EngineConfig, attach_engine, engine_items
 from compare.engines.registry import describe as describe_engine
-from compare.harness.run_record import SCHEMA_VERSION
+from compare.harness.run_record import SCHEMA_VERSION, Facts, merge_facts
 from compare.harness.stages import StageCache, digest, questions_digest
 from compare.pipeline.abstain import gate_stage
 from compare.pipeline.index_stages import index_stage, retrievability_stage
@@ -159,29 +159,29 @@ def load_questions(path: Path, qa: str | None, bench: BenchConfig) -> tuple[Data
 
 
 def build_resources(
-    ds: Dataset, configs: dict, specs: list[SystemSpec], cache: StageCache, summary: dict,
-    executor: Any = None, recipes: dict | None = None,
-) -> Any:  # fmt: skip
-    """Index, adapters and the model the systems share; stage facts go into ``summary``."""
+    ds: Dataset, configs: dict, specs: list[SystemSpec], cache: StageCache, executor: Any = None,
+    recipes: dict | None = None, untried: str | None = None,
+) -> tuple[Any, Facts]:  # fmt: skip
+    """Index, adapters and the model the systems share, and the facts of their stages."""
     from compare.answering.systems import Resources
     from finetune.models import load_model
 
     bench, train = configs["bench"], configs["train"]
-    retriever, chunk_text, emb = None, {}, None
+    retriever, chunk_text, emb, facts = None, {}, None, {}
     if any(s.retrieval or s.adapter == "raft" for s in specs):
-        retriever, chunk_text, emb = index_stage(ds, configs, cache, summary)
+        retriever, chunk_text, emb, facts = index_stage(ds, configs, cache)
     names = list(dict.fromkeys(s.adapter for s in specs if s.adapter))
     if any(is_hybrid(s) for s in specs):  # the hybrid's readers: chosen on dev, or the first listed
         readers = parse_readers(bench.hybrid_readers)
         names += [r for r in (readers if bench.tune else readers[:1]) if r not in names]
     tune_ft = bench.tune and "sft" in names  # dev tuning trains the sft adapter (lr grid, epochs)
-    adapters = {
-        n: adapter_stage(ds, n, configs, retriever, cache, summary)
-        for n in names
-        if n != "sft" or not tune_ft
-    }
+    adapters = {}
+    for n in names:
+        if n != "sft" or not tune_ft:
+            adapters[n], trained = adapter_stage(ds, n, configs, retriever, cache)
+            merge_facts(facts, trained)
     model, tok = load_model(train.model, train.device, train.dtype, train.trust_remote_code)
-    summary["model"] = model_facts(train.model, model)
+    facts["model"] = model_facts(train.model, model)
     res = Resources(
         model, tok, retriever, bench.context_k, bench.context_budget, style_description(ds),
         bench.max_new_tokens, bench.batch_size, set(), chunk_text, bench.rag_shots,
@@ -189,13 +189,14 @@ def build_resources(
         executor=executor, model_ref=model_ref(train), embed=emb.encode if emb else None,
     )  # fmt: skip
     attach_engine(res, configs["engine"], str(next(model.parameters()).device.type), train.model)
-    summary["engine"] = describe_engine(res)
-    log.info(f"[engine] {summary['engine']['name']} {summary['engine']['precision']} ({res.engine_why})")
+    facts["engine"] = describe_engine(res)
+    log.info(f"[engine] {facts['engine']['name']} {facts['engine']['precision']} ({res.engine_why})")
     if tune_ft:
-        adapters["sft"] = tuned_sft(ds, configs, res, cache, summary, recipes or {})
+        adapters["sft"], tuned = tuned_sft(ds, configs, res, cache, recipes or {}, untried)
+        merge_facts(facts, tuned)
     for n in names:
         res.add_adapter(n, adapters[n])
-    return res
+    return res, facts
 
 
 def model_facts(name: str, model: Any) -> dict[str, Any]:
@@ -286,27 +287,40 @@ def cmd_bench(args: argparse.Namespace) -> int:
     )
     cache = StageCache(runs / ".cache")
     with open_executor(configs["executor"]) as executor:
-        summaries = bench_models(args, ds, questions, loaded, warnings, configs, specs, run, cache, dataset,
-                                 executor)  # fmt: skip
+        job = ModelJob(args.name, ds, questions, loaded, warnings, configs, specs, run, cache, executor)
+        summaries = bench_models(job, dataset)
     if len(models) > 1:
         log.info(f"\n{summaries[models[0]]['model_axis']['verdict']}")
         log.info(f"run folder: {run}  ({(time.perf_counter() - t0) / 60:.1f} min, {len(models)} models)")
     return 0
 
 
-def bench_models(
-    args: argparse.Namespace, ds: Dataset, questions: list, loaded: Any, warnings: list, configs: dict,
-    specs: list[SystemSpec], run: Path, cache: StageCache, dataset: dict, executor: Any,
-) -> dict[str, dict]:  # fmt: skip
+@dataclass(frozen=True)
+class ModelJob:
+    """One generator's pass through the comparison: what every step of :func:`bench_model` reads."""
+
+    name: str
+    ds: Dataset
+    questions: list
+    loaded: Any  # the dataset as loaded (with its update versions: freshness applies them)
+    warnings: list
+    configs: dict
+    specs: list[SystemSpec]
+    run: Path
+    cache: StageCache
+    executor: Any
+
+
+def bench_models(job: ModelJob, dataset: dict) -> dict[str, dict]:
     """The whole comparison once per generator; the summaries by model."""
-    models = configs["bench"].model_names or [configs["train"].model]
+    models = job.configs["bench"].model_names or [job.configs["train"].model]
     summaries: dict[str, dict] = {}
     # The first model's run is the run folder itself; every further model gets a complete run of
     # its own under models/<name>/, and the first run's summary and report get the model axis.
     for n, model in enumerate(reversed(models)):
         first = n == len(models) - 1
-        folder = run if first else run / "models" / model_slug(model)
-        mconfigs = {**configs, "train": replace(configs["train"], model=model)}
+        folder = job.run if first else job.run / "models" / model_slug(model)
+        mconfigs = {**job.configs, "train": replace(job.configs["train"], model=model)}
         done = folder / "summary.json"
         if not first and done.is_file():  # a resumed multi-model bench keeps finished models
             summaries[model] = json.loads(done.read_text())
@@ -317,8 +331,7 @@ def bench_models(
         if len(models) > 1:
             log.info(f"\n=== model {model} ===")
         axis = model_axis_of(summaries) if first and len(models) > 1 else None
-        summaries[model] = bench_model(args, ds, questions, loaded, warnings, mconfigs, specs, folder, cache,
-                                       axis, time.perf_counter(), executor)  # fmt: skip
+        summaries[model] = bench_model(replace(job, configs=mconfigs, run=folder), axis, time.perf_counter())
     return summaries
 
 
@@ -329,90 +342,127 @@ def model_axis_of(others: dict[str, dict]) -> Any:
     return lambda first_model, summary: model_axis({first_model: summary, **others})
 
 
-def bench_model(
-    args: argparse.Namespace, ds: Dataset, questions: list, loaded: Any, warnings: list, configs: dict,
-    specs: list[SystemSpec], run: Path, cache: StageCache, axis: Any, t0: float, executor: Any,
-) -> dict:  # fmt: skip
-    """Every system with one model, scored into ``run``; returns the summary."""
+def bench_model(job: ModelJob, axis: Any, t0: float) -> dict:
+    """Every system with one model, scored into ``job.run``; returns the summary. Each step returns
+    its facts and only this function merges them into the run record."""
     from compare.pipeline.report import finish_run
 
-    bench = configs["bench"]
-    summary: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION,
-        "name": args.name,
-        "dataset": ds.name,
-        "profile": bench.profile,
-        "warnings": [str(w) for w in warnings],
-        "run_folder": str(run),
-        **({"splits_assigned": ds.meta["splits_assigned"]} if ds.meta.get("splits_assigned") else {}),
-    }
-    recipes: dict = {}
-    if any(s.adapter for s in specs):
-        ds, recipes = trainset_stage(ds, configs, cache, summary)
-        if recipes and not bench.tune:  # no dev choice: the first recipe, as configured
-            configs["train"] = recipe_config(configs["train"], next(iter(recipes)))
-    res = build_resources(ds, configs, specs, cache, summary, executor, recipes)
-    if recipes:
-        ds = with_train(ds, recipes[summary["trainset"]["recipe"]])
-    summary["executor"] = executor.describe()
-    if res.retriever is not None:
-        retrievability_stage(ds, configs, run, summary)
-    keys = {
-        "model": digest(
-            configs["train"].model, configs["train"].dtype, configs["train"].device, summary["engine"]
-        ),
-        "index": summary.get("index", {}).get("key", ""),
-        "retriever": digest(configs["retrieval"].retriever, configs["retrieval"].rrf_k),
-        **{n: a["key"] for n, a in summary.get("adapters", {}).items()},
-    }
-    if bench.tune and res.retriever is not None:
-        specs = tune_prompts(ds, configs, specs, res, cache, keys, summary)
-    else:  # no dev choice: the hybrid reads with the first reader listed
-        first = parse_readers(bench.hybrid_readers)[0]
-        specs = [reading_with(s, first) if is_hybrid(s) else s for s in specs]
-    answers = {}
-    for spec in specs:
-        log.info(f"\n[{spec.name}] {spec.about}")
-        batched, single, hit, seconds = run_system(spec, questions, res, cache, keys, bench)
-        if spec.retrieval and res.embed is not None:
-            batched = gate_stage(spec, ds, questions, batched, res, summary)
-        answers[spec.name] = (batched, single)
-        summary.setdefault("stage_seconds", {})[f"answers:{spec.name}"] = round(seconds, 1)
-        log.info(
-            f"[{spec.name}] {'cached' if hit else 'answered'}: {len(batched)} questions, "
-            f"{len(single)} latency samples"
-        )
-    if bench.scenario_names:
-        from compare.scenarios.core import ScenarioContext, run_scenarios
-
-        def train_adapter(data: Dataset, name: str, kwargs: dict, train: TrainConfig | None) -> Path:
-            return adapter_stage(data, name, configs, res.retriever, cache, summary, kwargs, train)
-
-        ctx = ScenarioContext(
-            ds,
-            loaded.dataset,
-            configs,
-            answers,
-            res,
-            cache,
-            keys,
-            summary,
-            train_adapter,
-            first_facts,
-            specs={s.name: s for s in specs},
-        )
-        summary["scenarios"] = run_scenarios(ctx)
-    summary["machine"] = {
-        "platform": platform.platform(),
-        "cpus": os.cpu_count(),
-        "device": str(res.model.device),
-    }
-    summary["cache_hits"] = cache.hits
+    configs = {**job.configs}  # the steps settle the recipe and retriever dev chose in this copy
+    summary = summary_head(job)
+    ds, res = prepare(job, configs, summary)
+    keys = answer_keys(configs, summary)
+    specs = choose_readers(job, ds, configs, res, keys, summary)
+    answers = answer_systems(job, ds, specs, res, keys, summary)
+    if configs["bench"].scenario_names:
+        merge_facts(summary, scenario_step(job, ds, configs, specs, answers, res, keys, summary))
+    machine = {"platform": platform.platform(), "cpus": os.cpu_count(), "device": str(res.model.device)}
+    merge_facts(summary, {"machine": machine, "cache_hits": job.cache.hits})
 
     def add_axis(scored: dict) -> None:
         scored["model_axis"] = axis(configs["train"].model, scored)
 
     seconds = time.perf_counter() - t0
     return finish_run(
-        run, ds, questions, answers, res.chunk_text, summary, configs, seconds, axis and add_axis
+        job.run, ds, job.questions, answers, res.chunk_text, summary, configs, seconds, axis and add_axis
     )
+
+
+def summary_head(job: ModelJob) -> dict[str, Any]:
+    """The record's first lines: what was run, on what, with which warnings."""
+    ds = job.ds
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "name": job.name,
+        "dataset": ds.name,
+        "profile": job.configs["bench"].profile,
+        "warnings": [str(w) for w in job.warnings],
+        "run_folder": str(job.run),
+        **({"splits_assigned": ds.meta["splits_assigned"]} if ds.meta.get("splits_assigned") else {}),
+    }
+
+
+def prepare(job: ModelJob, configs: dict, summary: dict) -> tuple[Dataset, Any]:
+    """Training data, index, adapters and the shared model; the dataset with the train split the
+    chosen recipe gives (the user's own train split when nothing was generated)."""
+    ds, recipes, specs = job.ds, {}, job.specs
+    if any(s.adapter for s in specs):
+        ds, recipes, facts = trainset_stage(ds, configs, job.cache)
+        merge_facts(summary, facts)
+        if recipes and not configs["bench"].tune:  # no dev choice: the first recipe, as configured
+            configs["train"] = recipe_config(configs["train"], next(iter(recipes)))
+    untried = summary.get("trainset", {}).get("untried")
+    res, facts = build_resources(ds, configs, specs, job.cache, job.executor, recipes, untried)
+    merge_facts(summary, facts, {"executor": job.executor.describe()})
+    if recipes:
+        ds = with_train(ds, recipes[summary["trainset"]["recipe"]])
+    if res.retriever is not None:
+        merge_facts(summary, retrievability_stage(ds, configs, job.run, summary["index"].get("path")))
+    return ds, res
+
+
+def answer_keys(configs: dict, summary: dict) -> dict[str, str]:
+    """What the systems' cached answers depend on: the model and engine, the index, the retriever
+    and each adapter."""
+    train = configs["train"]
+    return {
+        "model": digest(train.model, train.dtype, train.device, summary["engine"]),
+        "index": summary.get("index", {}).get("key", ""),
+        "retriever": digest(configs["retrieval"].retriever, configs["retrieval"].rrf_k),
+        **{n: a["key"] for n, a in summary.get("adapters", {}).items()},
+    }
+
+
+def choose_readers(
+    job: ModelJob, ds: Dataset, configs: dict, res: Any, keys: dict, summary: dict
+) -> list[SystemSpec]:
+    """The systems as dev tuning leaves them (prompt knobs, the hybrid's reader, the abstention
+    gate); untuned, the hybrid reads with the first reader listed."""
+    if configs["bench"].tune and res.retriever is not None:
+        specs, facts = tune_prompts(ds, configs, job.specs, res, job.cache, keys)
+        merge_facts(summary, facts)
+        return specs
+    first = parse_readers(configs["bench"].hybrid_readers)[0]
+    return [reading_with(s, first) if is_hybrid(s) else s for s in job.specs]
+
+
+def answer_systems(
+    job: ModelJob, ds: Dataset, specs: list[SystemSpec], res: Any, keys: dict, summary: dict
+) -> dict[str, tuple[list, list]]:
+    """Every system's batched answers (gated where dev chose an abstention threshold) and its
+    single-request latency samples."""
+    answers = {}
+    bench = job.configs["bench"]
+    for spec in specs:
+        log.info(f"\n[{spec.name}] {spec.about}")
+        batched, single, hit, seconds = run_system(spec, job.questions, res, job.cache, keys, bench)
+        if spec.retrieval and res.embed is not None:
+            batched, facts = gate_stage(spec, ds, job.questions, batched, res)
+            merge_facts(summary, facts)
+        answers[spec.name] = (batched, single)
+        merge_facts(summary, {"stage_seconds": {f"answers:{spec.name}": round(seconds, 1)}})
+        log.info(
+            f"[{spec.name}] {'cached' if hit else 'answered'}: {len(batched)} questions, "
+            f"{len(single)} latency samples"
+        )
+    return answers
+
+
+def scenario_step(
+    job: ModelJob, ds: Dataset, configs: dict, specs: list[SystemSpec], answers: dict, res: Any,
+    keys: dict, summary: dict,
+) -> Facts:  # fmt: skip
+    """The ``after`` scenarios (freshness, forgetting); their results and the adapters they trained."""
+    from compare.scenarios.core import ScenarioContext, run_scenarios
+
+    def train_adapter(
+        data: Dataset, name: str, kwargs: dict, train: TrainConfig | None
+    ) -> tuple[Path, Facts]:
+        return adapter_stage(data, name, configs, res.retriever, job.cache, kwargs, train)
+
+    ctx = ScenarioContext(
+        ds, job.loaded.dataset, configs, answers, res, job.cache, keys,
+        dict(summary.get("adapters", {})), summary.get("index", {}).get("path"),
+        train_adapter, first_facts, specs={s.name: s for s in specs},
+    )  # fmt: skip
+    results = run_scenarios(ctx)
+    return merge_facts(ctx.facts, {"scenarios": results})

@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from compare.harness.run_record import Facts
 from compare.harness.stages import StageCache
 from corpus.model import Dataset
 from retrieval.config import RetrievalConfig
@@ -29,8 +30,9 @@ def retrieval_metrics(ds: Dataset, index: Any, emb: Any, cfg: RetrievalConfig, s
     }
 
 
-def index_stage(ds: Dataset, configs: dict, cache: StageCache, summary: dict) -> tuple[Any, dict, Any]:
-    """The configured retriever over the cached index, its chunk texts and the embedder."""
+def index_stage(ds: Dataset, configs: dict, cache: StageCache) -> tuple[Any, dict, Any, Facts]:
+    """The configured retriever over the cached index, its chunk texts, the embedder, and the
+    index's facts (its build, retrieval metrics and, when tuned, the retriever dev chose)."""
     from retrieval.search import make_retriever
 
     rcfg = configs["retrieval"]
@@ -40,23 +42,27 @@ def index_stage(ds: Dataset, configs: dict, cache: StageCache, summary: dict) ->
         f"[index] {info['chunks']} chunks ({info['kind']}), {'cached' if info['cached'] else 'built'}"
         f" (build took {info['seconds']:.1f} s)"
     )
-    summary["index"] = info | {"retrieval": retrieval_metrics(ds, index, emb, rcfg, configs["bench"].split)}
-    summary.setdefault("stage_seconds", {})["index"] = round(info["seconds"], 1)
+    facts: Facts = {
+        "index": info | {"retrieval": retrieval_metrics(ds, index, emb, rcfg, configs["bench"].split)},
+        "stage_seconds": {"index": round(info["seconds"], 1)},
+    }
     if configs["bench"].tune and configs["bench"].tune_retrievers and ds.qrels("dev"):
-        rcfg = configs["retrieval"] = tune_retriever(ds, index, emb, rcfg, summary)
-    return make_retriever(rcfg.retriever, index, emb, rcfg), {c.chunk_id: c.text for c in index.chunks}, emb
+        rcfg, facts["tuning"] = tune_retriever(ds, index, emb, rcfg)
+        configs["retrieval"] = rcfg
+    retriever = make_retriever(rcfg.retriever, index, emb, rcfg)
+    return retriever, {c.chunk_id: c.text for c in index.chunks}, emb, facts
 
 
-def tune_retriever(
-    ds: Dataset, index: Any, emb: Any, rcfg: RetrievalConfig, summary: dict
-) -> RetrievalConfig:
-    """The retrieval config with the retriever that ranks best on dev (MRR@10; no generation)."""
+def tune_retriever(ds: Dataset, index: Any, emb: Any, rcfg: RetrievalConfig) -> tuple[RetrievalConfig, Facts]:
+    """The retrieval config with the retriever that ranks best on dev (MRR@10; no generation), and
+    the trial as the run's ``tuning`` facts."""
     from compare.pipeline.tuning import RETRIEVER_METRIC, choose_retriever
 
     t0 = time.perf_counter()
     metrics = retrieval_metrics(ds, index, emb, rcfg, "dev")
     best = choose_retriever(metrics, rcfg.retriever)
-    summary.setdefault("tuning", {"split": "dev"})["retriever"] = {
+    tuning = {"split": "dev"}
+    tuning["retriever"] = {
         "chosen": best,
         "default": rcfg.retriever,
         "metric": RETRIEVER_METRIC,
@@ -65,10 +71,10 @@ def tune_retriever(
     }
     log.info(f"[tune:retriever] {RETRIEVER_METRIC} on dev: " + ", ".join(
         f"{n} {m[RETRIEVER_METRIC]:.3f}" for n, m in metrics.items()) + f" -> {best}")  # fmt: skip
-    return replace(rcfg, retriever=best)
+    return replace(rcfg, retriever=best), tuning
 
 
-def retrievability_stage(ds: Dataset, configs: dict, run: Path, summary: dict) -> None:
+def retrievability_stage(ds: Dataset, configs: dict, run: Path, index_path: str | None) -> Facts:
     """Which pages the configured retriever can find at all (generated page queries), written to
     ``run/retrievability/`` for content teams and the dashboard; seconds on the bundled corpus."""
     from retrieval.embed import Embedder
@@ -79,13 +85,12 @@ def retrievability_stage(ds: Dataset, configs: dict, run: Path, summary: dict) -
 
     rcfg, t0 = configs["retrieval"], time.perf_counter()
     queries = [q for d in ds.docs.values() for q in page_queries(d)]
-    if not queries or "path" not in summary.get("index", {}):
-        return
-    index = ChunkIndex.load(Path(summary["index"]["path"]))
+    if not queries or index_path is None:
+        return {}
+    index = ChunkIndex.load(Path(index_path))
     emb = Embedder.from_config(rcfg)
     result = analyze(ds.docs, queries, make_retriever(rcfg.retriever, index, emb, rcfg), index)
     write_report(result, run / "retrievability")
-    summary["retrievability"] = result.facts()
-    summary.setdefault("stage_seconds", {})["retrievability"] = round(time.perf_counter() - t0, 1)
-    r = summary["retrievability"]
+    r = result.facts()
     log.info(f"[retrievability] {r['pages']} pages, Gini {r['gini']:.3f}, {r['never']} never retrieved")
+    return {"retrievability": r, "stage_seconds": {"retrievability": round(time.perf_counter() - t0, 1)}}

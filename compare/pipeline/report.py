@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from compare.harness.records import engine_label
-from compare.harness.run_record import write_summary
+from compare.harness.run_record import merge_facts, write_summary
 from compare.scenarios.registry import scenarios
 from compare.scoring.costs import (
     break_even_table,
@@ -123,9 +123,9 @@ def mark_ties(checks: list[dict[str, Any]], pairs: Sequence[Mapping[str, Any]]) 
 
 
 def system_summaries(
-    rows_by: Mapping[str, list[dict]], answers: Mapping[str, tuple], summary: dict, bench: Any
-) -> dict[str, dict[str, Any]]:
-    """Scores, latency and costs of every system."""
+    rows_by: Mapping[str, list[dict]], answers: Mapping[str, tuple], summary: Mapping[str, Any], bench: Any
+) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """Scores, latency and costs of every system, and the prices they were costed at."""
     from compare.answering.specs import SYSTEMS
 
     prices = load_prices()
@@ -140,17 +140,18 @@ def system_summaries(
             m: hosted_per_1k(s["prompt_tokens"], s["output_tokens"], p) for m, p in prices["hosted"].items()
         }
         out[name] = s
-    summary["prices"] = {
+    used = {
         "date": prices["date"],
         "gpu_date": prices["gpu_date"],
         "hardware": bench.hardware,
         "usd_per_hour": rate,
     }
-    return out
+    return out, used
 
 
-def add_confidence(systems: dict, rows_by: Mapping[str, list[dict]], summary: dict, seed: int) -> None:
-    """95% bootstrap interval of each accuracy and a paired test for every pair of systems."""
+def add_confidence(systems: dict, rows_by: Mapping[str, list[dict]], seed: int) -> list[dict[str, Any]]:
+    """95% bootstrap interval of each accuracy (into ``systems``); a paired test for every pair of
+    systems (returned)."""
     from compare.scoring.stats import bootstrap_ci, comparisons
 
     correct_by = {
@@ -160,7 +161,7 @@ def add_confidence(systems: dict, rows_by: Mapping[str, list[dict]], summary: di
     for name, by_q in correct_by.items():
         lo, hi = bootstrap_ci(list(by_q.values()), seed=seed)
         systems[name]["accuracy_ci95"] = [lo, hi]
-    summary["comparisons"] = comparisons(correct_by)
+    return comparisons(correct_by)
 
 
 def write_parquet(path: Path, rows: Sequence[dict]) -> None:
@@ -187,13 +188,18 @@ def finish_run(
     style = ds.house_style
     rows_by = {name: result_rows(questions, b, chunk_text, style) for name, (b, _) in answers.items()}
     write_parquet(run / "results.parquet", [r for rows in rows_by.values() for r in rows])
-    systems = system_summaries(rows_by, answers, summary, configs["bench"])
-    summary["systems"] = systems
-    add_confidence(systems, rows_by, summary, configs["bench"].seed)
-    for scenario in scenarios("scored", configs["bench"].scenario_names):
-        summary.setdefault("scenarios", {})[scenario.name] = scenario.runner()(systems, rows_by, ds)
-    summary["break_even"] = break_even_table(systems)
-    summary["expectations"] = mark_ties(expectations(systems), summary.get("comparisons", []))
+    systems, prices = system_summaries(rows_by, answers, summary, configs["bench"])
+    pairs = add_confidence(systems, rows_by, configs["bench"].seed)
+    styled = {
+        s.name: s.runner()(systems, rows_by, ds) for s in scenarios("scored", configs["bench"].scenario_names)
+    }
+    merge_facts(
+        summary,
+        {"prices": prices, "systems": systems, "comparisons": pairs},
+        {"scenarios": styled} if styled else {},
+    )
+    checks = mark_ties(expectations(systems), pairs)
+    merge_facts(summary, {"break_even": break_even_table(systems), "expectations": checks})
     summary["wall_seconds"] = round(seconds, 1)
     if amend is not None:
         amend(summary)

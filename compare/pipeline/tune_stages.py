@@ -13,6 +13,7 @@ from typing import Any
 
 from compare.answering.specs import SystemSpec
 from compare.config import parse_readers
+from compare.harness.run_record import Facts
 from compare.harness.stages import StageCache, digest
 from compare.pipeline.reader import raft_examples
 from compare.trainset.build import answers_taught
@@ -35,12 +36,13 @@ RAFT_PROMPT_TOKENS = 384
 
 
 def adapter_stage(
-    ds: Dataset, name: str, configs: dict, retriever: Any, cache: StageCache, summary: dict,
+    ds: Dataset, name: str, configs: dict, retriever: Any, cache: StageCache,
     kwargs: dict | None = None, train: TrainConfig | None = None, stop_epochs: int | None = None,
-) -> Path:  # fmt: skip
+) -> tuple[Path, Facts]:  # fmt: skip
     """The cached adapter ``name`` (``sft``: questions closed book; ``raft``: questions with
     retrieved contexts and cited answers, in the prompt the RAG system uses; others: the trainer
-    arguments in ``kwargs``, e.g. a replay mix or the adapter a continued training starts from)."""
+    arguments in ``kwargs``, e.g. a replay mix or the adapter a continued training starts from),
+    and its card and seconds as facts."""
     from retrieval.context import Context, rag_messages
 
     train, kwargs = train or configs["train"], dict(kwargs or {})
@@ -60,9 +62,10 @@ def adapter_stage(
         f"[adapter:{name}] {'cached' if card['cached'] else 'trained'}: {card['train_seconds']:.0f} s "
         f"training, dev loss {[round(x, 3) for _, x in card['dev_loss']]}"
     )
-    summary.setdefault("adapters", {})[name] = {k: v for k, v in card.items() if k != "train_loss"}
-    summary.setdefault("stage_seconds", {})[f"adapter:{name}"] = round(card["wall_seconds"], 1)
-    return path
+    return path, {
+        "adapters": {name: {k: v for k, v in card.items() if k != "train_loss"}},
+        "stage_seconds": {f"adapter:{name}": round(card["wall_seconds"], 1)},
+    }
 
 
 def recipe_config(train: TrainConfig, recipe: str) -> TrainConfig:
@@ -70,39 +73,46 @@ def recipe_config(train: TrainConfig, recipe: str) -> TrainConfig:
     return replace(train, include_docs=True) if recipe == "docs" else train
 
 
-def tuned_sft(ds: Dataset, configs: dict, res: Any, cache: StageCache, summary: dict, recipes: dict) -> Path:
+def tuned_sft(
+    ds: Dataset, configs: dict, res: Any, cache: StageCache, recipes: dict, untried: str | None = None
+) -> tuple[Path, Facts]:
     """The ``sft`` adapter at the learning rate and epoch dev accuracy chose (compare.pipeline.tuning); with
-    generated training data, the recipe too (each trains a few epochs, the best goes on)."""
+    generated training data, the recipe too (each trains a few epochs, the best goes on). ``untried``:
+    why the trainset stage already ruled out trying its recipes."""
     from compare.pipeline.tuning import Tuner
+
+    seconds: dict[str, float] = {}  # each trial's training time; the adapter's card is the chosen one's
 
     def trainer(data: Dataset) -> Any:
         """What the tuner calls to train (or load) the adapter of ``data`` with a given config."""
 
         def train_adapter(cfg: TrainConfig, stop_epochs: int | None) -> tuple[Path, dict]:
-            adapter_stage(data, "sft", configs, res.retriever, cache, summary, None, cfg, stop_epochs)
-            return Path(summary["adapters"]["sft"]["path"]), summary["adapters"]["sft"]
+            _, facts = adapter_stage(data, "sft", configs, res.retriever, cache, None, cfg, stop_epochs)
+            seconds.update(facts["stage_seconds"])
+            card = facts["adapters"]["sft"]
+            return Path(card["path"]), card
 
         return train_adapter
 
     t0 = time.perf_counter()
-    tuner = Tuner(ds, configs, res, cache, summary)
-    if why := summary.get("trainset", {}).get("untried"):  # decided before the reader ran (trainset.build)
-        tuner.keep_untried(next(iter(recipes)), why)
+    tuner = Tuner(ds, configs, res, cache)
+    chosen = None
+    if untried:  # decided before the reader ran (trainset.build)
+        tuner.keep_untried(next(iter(recipes)), untried)
     elif len(recipes) > 1:
         probe = partial(probe_recipe, ds, recipes, configs, trainer)
         chosen = tuner.recipe(list(recipes), probe, lambda name, qs: answers_taught(recipes[name], qs))
         ds = with_train(ds, recipes[chosen])
         configs["train"] = recipe_config(configs["train"], chosen)
-        summary["trainset"]["recipe"] = chosen
     taught = answers_taught(ds.questions("train"), tuner.questions) if recipes else MIN_TAUGHT_DEV
     if taught < MIN_TAUGHT_DEV:  # generated data that holds (almost) no dev answer
         why = untaught_reason(taught, len(tuner.questions))  # the tuning sample: answerable questions
         folder, card = tuner.ft_by_loss(trainer(ds), why)
     else:
         folder, card = tuner.ft(trainer(ds))
-    summary["adapters"]["sft"] = card | {"adapter": str(folder)}
-    summary.setdefault("stage_seconds", {})["tune:ft"] = round(time.perf_counter() - t0, 1)
-    return folder
+    seconds["tune:ft"] = round(time.perf_counter() - t0, 1)
+    facts = {**tuner.facts, "adapters": {"sft": card | {"adapter": str(folder)}}, "stage_seconds": seconds}
+    return folder, facts | ({"trainset": {"recipe": chosen}} if chosen else {})
 
 
 def probe_recipe(ds: Dataset, recipes: dict, configs: dict, trainer: Any, name: str) -> tuple[Path, dict]:
@@ -118,14 +128,16 @@ def is_hybrid(spec: SystemSpec) -> bool:
     return spec.retrieval and spec.adapter == "sft"
 
 
-def tune_prompts(ds: Dataset, configs: dict, specs: list, res: Any, cache: StageCache, keys: dict,
-                 summary: dict) -> list[SystemSpec]:  # fmt: skip
+def tune_prompts(
+    ds: Dataset, configs: dict, specs: list, res: Any, cache: StageCache, keys: dict
+) -> tuple[list[SystemSpec], Facts]:
     """Prompt knobs of every retrieving system chosen on dev (they stay set in ``res.tuned``), the
-    hybrid's reader among ``bench.hybrid_readers``; returns the systems as dev chose them."""
+    hybrid's reader among ``bench.hybrid_readers``; returns the systems as dev chose them, and the
+    trials as facts."""
     from compare.pipeline.tuning import Tuner
 
     t0 = time.perf_counter()
-    tuner = Tuner(ds, configs, res, cache, summary)
+    tuner = Tuner(ds, configs, res, cache)
 
     def key(spec: SystemSpec) -> str:
         return digest(keys.get(spec.adapter or "", ""), keys["index"], keys["retriever"], keys["model"])
@@ -142,5 +154,4 @@ def tune_prompts(ds: Dataset, configs: dict, specs: list, res: Any, cache: Stage
             if configs["bench"].abstain_gate:
                 tuner.abstention(spec, key(spec))
         out.append(spec)
-    summary.setdefault("stage_seconds", {})["tune:prompts"] = round(time.perf_counter() - t0, 1)
-    return out
+    return out, {**tuner.facts, "stage_seconds": {"tune:prompts": round(time.perf_counter() - t0, 1)}}

@@ -147,22 +147,25 @@ def prompt_axes(spec: SystemSpec, prompts: Sequence[str], ks: Sequence[int]) -> 
 
 @dataclass
 class Tuner:
-    """Runs the dev trials of each system on the shared model and records what they cost."""
+    """Runs the dev trials of each system on the shared model and records what they cost (its
+    ``facts``: the run's ``tuning`` section as far as these trials go)."""
 
     ds: Dataset
     configs: dict[str, Any]
     res: Resources
     cache: Any
-    summary: dict[str, Any]
     questions: list[QAItem] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         bench = self.configs["bench"]
         self.questions = tune_sample(self.ds.questions("dev"), bench.tune_questions, bench.seed)
         self.style = self.ds.house_style
-        self.out = self.summary.setdefault("tuning", {})
-        self.out.update(split="dev", questions=len(self.questions), seed=bench.seed)
-        self.out.setdefault("systems", {})
+        self.out: dict[str, Any] = {"split": "dev", "questions": len(self.questions), "seed": bench.seed}
+        self.out["systems"] = {}
+
+    @property
+    def facts(self) -> dict[str, Any]:
+        return {"tuning": self.out}
 
     def score(self, spec: SystemSpec, key: str) -> tuple[float, float]:
         """Dev accuracy of ``spec`` as the resources are now, and the seconds answering took (when

@@ -24,6 +24,7 @@ from typing import Any
 from compare.answering.specs import SYSTEMS, SystemSpec
 from compare.answering.systems import Resources, cached_answers
 from compare.harness.records import Answer
+from compare.harness.run_record import merge_facts
 from compare.harness.stages import digest
 from compare.scenarios.probes import (
     Probe,
@@ -45,7 +46,8 @@ log = logging.getLogger(__name__)
 @dataclass
 class ScenarioContext:
     """What the scenarios need from the bench: datasets, configs, the main answers, the loaded
-    model (adapters are added to it), the stage cache and a way to train a cached adapter."""
+    model (adapters are added to it), the stage cache, the adapters' cards and a way to train a
+    cached adapter. What the scenarios' training adds (cards, seconds) collects in ``facts``."""
 
     ds: Dataset  # as benched (first N facts)
     full: Dataset  # as loaded, with its update versions
@@ -54,16 +56,14 @@ class ScenarioContext:
     res: Resources
     cache: Any
     keys: dict[str, str]
-    summary: dict[str, Any]
-    train_adapter: Callable[..., Path]  # (dataset, name, trainer kwargs, train config | None) -> folder
+    adapters: dict[str, Any]  # name -> card, as the run's summary records them
+    index_path: str | None
+    train_adapter: Callable[..., tuple[Path, dict]]  # (dataset, name, kwargs, train | None) -> folder, facts
     first_facts: Callable[[Dataset, int], Dataset]
     replay_count: int = 0
     # The systems as dev tuning left them (the hybrid's reader); a name not here is the registry's.
     specs: dict[str, SystemSpec] = field(default_factory=dict)
-
-    @property
-    def index_path(self) -> str | None:
-        return self.summary.get("index", {}).get("path")
+    facts: dict[str, Any] = field(default_factory=dict)
 
     def embedder(self) -> Any:
         """An embedder of the index's model without the embedding cache, so the re-index time is
@@ -72,19 +72,22 @@ class ScenarioContext:
 
         return Embedder.from_config(self.configs["retrieval"], use_cache=False)
 
-    def _load(self, name: str, path: Path) -> None:
+    def _train(self, data: Dataset, name: str, kwargs: dict | None, train: Any) -> None:
+        """Train (or load) adapter ``name`` and put it on the model beside the others."""
+        path, facts = self.train_adapter(data, name, kwargs, train)
+        merge_facts(self.facts, facts)
+        self.adapters[name] = facts["adapters"][name]
         self.res.add_adapter(name, path)
-        self.keys[name] = self.summary["adapters"][name]["key"]
+        self.keys[name] = self.adapters[name]["key"]
 
     def train_update(self, data: Dataset) -> dict[str, Any]:
         """Continued training of the ``sft`` adapter on ``data`` (the changed facts + replay)."""
         bench, train = self.configs["bench"], self.configs["train"]
         train = replace(train, epochs=bench.update_epochs or train.epochs)
-        sft = self.summary["adapters"]["sft"]
+        sft = self.adapters["sft"]
         start = sft.get("adapter") or Path(sft["path"]) / "adapter"  # the epoch dev tuning chose
-        path = self.train_adapter(data, "sft-update", {"init_adapter": str(start)}, train)
-        self._load("sft-update", path)
-        return self.summary["adapters"]["sft-update"]
+        self._train(data, "sft-update", {"init_adapter": str(start)}, train)
+        return self.adapters["sft-update"]
 
     def forgetting_adapters(self) -> dict[str, str]:
         """Adapter names per label: the ``ft`` adapter and, if configured, one trained the same way
@@ -93,7 +96,7 @@ class ScenarioContext:
         if out and self.configs["bench"].forgetting_replay:
             pairs = replay_pairs(probes_dir() / "replay.jsonl")
             self.replay_count = len(pairs)
-            self._load("sft-replay", self.train_adapter(self.ds, "sft-replay", {"replay": pairs}, None))
+            self._train(self.ds, "sft-replay", {"replay": pairs}, None)
             out["ft + replay"] = "sft-replay"
         return out
 
@@ -168,9 +171,6 @@ def _answers(ctx: Any, spec: SystemSpec, questions: Sequence[QAItem], res: Resou
 
 def freshness(ctx: Any) -> dict[str, Any]:
     """Before/after accuracy on changed facts, unchanged accuracy after, and update cost per system."""
-    from retrieval.index import ChunkIndex
-    from retrieval.search import make_retriever
-
     ds, bench, full = ctx.ds, ctx.configs["bench"], ctx.full
     version = bench.update_version or next(iter(full.updates), "")
     if not version:
@@ -194,21 +194,7 @@ def freshness(ctx: Any) -> dict[str, Any]:
     specs = [ctx.specs.get(n) or SYSTEMS[n] for n in before]
     res, updates = ctx.res, {}
     if any(s.retrieval for s in specs) and ctx.index_path:
-        index, embedder = ChunkIndex.load(Path(ctx.index_path)), ctx.embedder()
-        report = index.update(list(update.docs.values()), embedder)
-        rcfg = ctx.configs["retrieval"]
-        updates["reindex"] = {
-            "seconds": report.seconds,
-            "docs_changed": report.docs_changed,
-            "docs_added": report.docs_added,
-            "chunks_embedded": report.embedded,
-        }
-        res = replace(
-            res,
-            retriever=make_retriever(rcfg.retriever, index, embedder, rcfg),
-            chunk_text={c.chunk_id: c.text for c in index.chunks},
-            _engines={},
-        )
+        res, updates["reindex"] = reindexed(ctx, list(update.docs.values()))
     if any(s.adapter == "sft" for s in specs):
         updates["retrain"] = ctx.train_update(
             update_dataset(updated, changed_ids, bench.update_replay, bench.seed)
@@ -232,6 +218,30 @@ def freshness(ctx: Any) -> dict[str, Any]:
                 "unchanged_after": fresh_scores(rescored, after, template) if rescored else None,
             }
     return out
+
+
+def reindexed(ctx: Any, docs: list) -> tuple[Resources, dict[str, Any]]:
+    """The resources over a copy of the index with the changed pages re-embedded (and a fresh
+    engine cache: the chunks changed), and what the re-index took."""
+    from retrieval.index import ChunkIndex
+    from retrieval.search import make_retriever
+
+    index, embedder = ChunkIndex.load(Path(ctx.index_path)), ctx.embedder()
+    report = index.update(docs, embedder)
+    rcfg = ctx.configs["retrieval"]
+    facts = {
+        "seconds": report.seconds,
+        "docs_changed": report.docs_changed,
+        "docs_added": report.docs_added,
+        "chunks_embedded": report.embedded,
+    }
+    res = replace(
+        ctx.res,
+        retriever=make_retriever(rcfg.retriever, index, embedder, rcfg),
+        chunk_text={c.chunk_id: c.text for c in index.chunks},
+        _engines={},
+    )
+    return res, facts
 
 
 def after_variants(spec: SystemSpec, updates: Mapping[str, Any]) -> list[tuple[str, SystemSpec | None]]:

@@ -1,5 +1,5 @@
 """``ftrag sweep``: train and score one adapter per variant of a few knobs and check the fine-tuning
-rules of thumb on the variant table (:mod:`compare.sweep.grid`). Writes ``runs/<stamp>-<name>/``."""
+rules of thumb on the variant table (:mod:`compare.sweep.rules`). Writes ``runs/<stamp>-<name>/``."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from compare.answering.executors import (
     executor_items,
     open_executor,
 )
-from compare.sweep.grid import MARGIN, PROFILES, SweepConfig, parse_grids, variant_grid, varied_knobs
+from compare.sweep.grid import PROFILES, SweepConfig, parse_grids, variant_grid, varied_knobs
+from compare.sweep.rules import MARGIN
 from corpus.config import apply_overrides
 from corpus.errors import UserError
 from finetune.config import TrainConfig
@@ -43,8 +44,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from compare.pipeline.bench import latest_unfinished, new_run_dir
     from compare.scoring.costs import hourly_rate, load_prices
     from compare.sweep.fanout import SweepJob, run_sweep
-    from compare.sweep.report import SUMMARY_KIND, SUMMARY_VERSION, finish, write_csv
-    from compare.sweep.run import cuda_available
+    from compare.sweep.report import finish, write_csv
     from corpus.paths import resolve_dataset
 
     t0 = time.perf_counter()
@@ -72,14 +72,28 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     with open_executor(configs["executor"]) as executor:
         rows = run_sweep(executor, job, variants, on_row, progress=not args.quiet, ctx=ctx)
         ran_on = executor.describe()
-    done = [r for r in rows if r["status"] == "done"]
-    rate = hourly_rate(load_prices(), sweep.hardware)
     wall = time.perf_counter() - t0
-    summary: dict[str, Any] = {
+    summary = sweep_summary(args.name, configs, ctx, path, knobs, rows, ran_on)
+    summary["budget"] = budget(rows, hourly_rate(load_prices(), sweep.hardware), wall)
+    finish(run, summary, rows)
+    print_table(summary)
+    print(f"run folder: {run}  ({wall / 60:.1f} min)")
+    return 0
+
+
+def sweep_summary(
+    name: str, configs: dict[str, Any], ctx: Any, path: Path, knobs: list[str], rows: list[dict], ran_on: dict
+) -> dict[str, Any]:
+    """The sweep's record: what was varied, on which data and machine (the budget comes apart)."""
+    from compare.sweep.report import SUMMARY_KIND, SUMMARY_VERSION
+    from compare.sweep.run import cuda_available
+
+    sweep, done = configs["sweep"], [r for r in rows if r["status"] == "done"]
+    return {
         "kind": SUMMARY_KIND,
         "sweep_version": SUMMARY_VERSION,
-        "name": args.name,
-        "dataset": ds.name,
+        "name": name,
+        "dataset": ctx.ds.name,
         "dataset_path": str(path),
         "profile": sweep.profile,
         "config": {k: v.to_dict() for k, v in configs.items()},
@@ -96,22 +110,23 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             "cpus": os.cpu_count(),
             "device": "cuda" if cuda_available() else "cpu",
         },
-        "budget": {
-            "wall_seconds": round(wall, 1),
-            "cpu_seconds": round(cpu_seconds(), 1),
-            "train_seconds": round(sum(r["train_seconds"] for r in done if not r["cached"]), 1),
-            "train_seconds_all": round(sum(r["train_seconds"] for r in done), 1),
-            "cost_usd": sum(r["cost_usd"] for r in done),
-            "usd_per_hour": rate,
-            "trained": sum(not r["cached"] for r in done),
-            "cached": sum(bool(r["cached"]) for r in done),
-            "skipped": sum(r["status"] != "done" for r in rows),
-        },
     }
-    finish(run, summary, rows)
-    print_table(summary)
-    print(f"run folder: {run}  ({wall / 60:.1f} min)")
-    return 0
+
+
+def budget(rows: list[dict], rate: float, wall: float) -> dict[str, Any]:
+    """What the sweep cost: wall and CPU time, training time (new and all), dollars, variants."""
+    done = [r for r in rows if r["status"] == "done"]
+    return {
+        "wall_seconds": round(wall, 1),
+        "cpu_seconds": round(cpu_seconds(), 1),
+        "train_seconds": round(sum(r["train_seconds"] for r in done if not r["cached"]), 1),
+        "train_seconds_all": round(sum(r["train_seconds"] for r in done), 1),
+        "cost_usd": sum(r["cost_usd"] for r in done),
+        "usd_per_hour": rate,
+        "trained": sum(not r["cached"] for r in done),
+        "cached": sum(bool(r["cached"]) for r in done),
+        "skipped": sum(r["status"] != "done" for r in rows),
+    }
 
 
 def cpu_seconds() -> float:

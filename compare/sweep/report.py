@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from compare.pipeline.plots import _save
-from compare.sweep.grid import HELD, NOT_HELD, Verdict, check_rules, knob_text, pareto_front
+from compare.sweep.grid import knob_text
+from compare.sweep.rules import HELD, NOT_HELD, Verdict, check_rules, pareto_front
 from compare.sweep.run import COLUMNS
 from corpus.io import atomic_write_text
 

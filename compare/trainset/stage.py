@@ -123,13 +123,13 @@ def generator(configs: dict[str, Any], batch_size: int) -> Iterator[tuple[Any, A
 
 
 def trainset_stage(
-    ds: Dataset, configs: dict[str, Any], cache: StageCache, summary: dict[str, Any]
-) -> tuple[Dataset, dict[str, list[QAItem]]]:
-    """``ds`` with the first recipe's items as its train split, and every recipe's items; ``ds``
-    unchanged and no recipes when no data is generated (``trainset.mode``)."""
+    ds: Dataset, configs: dict[str, Any], cache: StageCache
+) -> tuple[Dataset, dict[str, list[QAItem]], dict[str, Any]]:
+    """``ds`` with the first recipe's items as its train split, every recipe's items, and the
+    stage's facts; ``ds`` unchanged and no recipes when no data is generated (``trainset.mode``)."""
     cfg, train = configs["trainset"], configs["train"]
     if not wanted(ds, cfg.mode):
-        return ds, {}
+        return ds, {}, {}
     replaced = len(ds.questions("train"))
     held_out = held_out_questions(ds)
     trial_dev = ds.questions("dev") if configs["bench"].tune else []
@@ -144,18 +144,18 @@ def trainset_stage(
     check_usable(ts, ds)
     recipes = {r: items for r, items in ts.recipes.items() if items}
     first, c = next(iter(recipes)), ts.counts
-    summary["trainset"] = {"mode": cfg.mode, "replaced_train": replaced, "cached": hit, "key": key,
-                           "seconds": round(data["seconds"], 1), "recipes": list(recipes),
-                           "recipe": first, **c, "examples_dropped": ts.examples_dropped}  # fmt: skip
-    summary["trainset"]["answers_taught"] = {
+    facts = {"mode": cfg.mode, "replaced_train": replaced, "cached": hit, "key": key,
+             "seconds": round(data["seconds"], 1), "recipes": list(recipes),
+             "recipe": first, **c, "examples_dropped": ts.examples_dropped}  # fmt: skip
+    facts["answers_taught"] = {
         split: [
             answers_taught(recipes[first], ds.questions(split)),
             sum(q.kind != "unanswerable" for q in ds.questions(split)),
         ]
         for split in ("dev", "test")
     }
-    summary.setdefault("stage_seconds", {})["trainset"] = round(data["seconds"], 1)
     log.info(f"[trainset] {'cached' if hit else 'generated'}: " + ", ".join(
         f"{r} {n} items ({c['facts'][r]} facts)" for r, n in c["items"].items()) + f"; pages covered "
         f"{c['pages_covered']} of {c['pages']}; removed: {c['dropped'] or 'none'}")  # fmt: skip
-    return with_train(ds, recipes[first]), recipes
+    stage = {"trainset": facts, "stage_seconds": {"trainset": round(data["seconds"], 1)}}
+    return with_train(ds, recipes[first]), recipes, stage

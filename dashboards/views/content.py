@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from compare.content import pages as C
+from compare.content import render as R
 from dashboards import content, data, ui
 
 SHOWN = ("doc_id", "retrieval", "learning", "freshness", "questions", "r_cumulative", "top1", "cited",
@@ -42,7 +43,7 @@ def page_table(pages: pd.DataFrame) -> pd.DataFrame:
     for col in ("instead", "reasons"):  # all-empty columns are read as floats
         df[col] = df[col].astype("string").fillna("")
     st.dataframe(df, hide_index=True, column_config=COLUMN_CONFIG, width="stretch")
-    st.caption(C.thresholds_line())
+    st.caption(R.thresholds_line())
     return shown
 
 

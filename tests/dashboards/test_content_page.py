@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from compare.content import pages as C
+from compare.content import render as R
 from corpus.model import Document
 from dashboards import content
 
@@ -43,7 +44,7 @@ def write_report(run: Path) -> pd.DataFrame:
     inp = C.RunInputs(results, docs=docs, retrievability=retr, changed_pages=["products/widgetron"])
     table = C.page_table(inp)
     (run / "content").mkdir(exist_ok=True)
-    (run / "content" / "pages.csv").write_text(C.to_csv(table), encoding="utf-8")
+    (run / "content" / "pages.csv").write_text(R.to_csv(table), encoding="utf-8")
     return table
 
 

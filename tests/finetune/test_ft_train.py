@@ -12,13 +12,13 @@ from corpus.errors import DataError
 from corpus.model import Dataset, Document, QAItem
 from finetune.config import TrainConfig
 from finetune.data import IGNORE
+from finetune.lora import resolve_method
 from finetune.loss import answer_loss, shared_prefix_len
 from finetune.train import (
     AdapterTrainer,
     collate,
     epoch_batches,
     out_of_memory,
-    resolve_method,
     sample,
 )
 
@@ -213,7 +213,7 @@ def test_bundled_model_trains_a_few_steps(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_qlora_wiring_on_the_bundled_model(tmp_path: Path) -> None:
-    from finetune.train import load_qlora
+    from finetune.lora import load_qlora
 
     try:
         model, _tok = load_qlora("smollm2-135m", "cuda" if torch.cuda.is_available() else "cpu")

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from compare.content import pages as C
+from compare.content import render as R
 from corpus.model import Document, QAItem
 
 LONG = " ".join(["The Gamma has a long story and a sturdy frame."] * 7) + " It carries 3 years of cover."
@@ -233,7 +234,7 @@ def test_text_reasons(row: dict[str, Any], expected: list[str]) -> None:
 
 
 def test_markdown_counts_and_orders(table: pd.DataFrame) -> None:
-    text = C.render_markdown(table.reset_index(), "tiny", ["about"], ["r(d): missing"])
+    text = R.render_markdown(table.reset_index(), "tiny", ["about"], ["r(d): missing"])
     assert "| retrieval | 1 | 2 | 1 |" in text and "| learning | 2 | 1 | 1 |" in text
     assert "- r(d): missing" in text and "2 of 4 pages need work." in text
     weak = text.split("## Pages that need work")[1].split("## Other pages")[0]

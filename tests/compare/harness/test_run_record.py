@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from compare.harness.run_record import MIN_SCHEMA, SCHEMA_VERSION, read_summary, schema_problem, write_summary
+from compare.harness.run_record import (
+    MIN_SCHEMA,
+    SCHEMA_VERSION,
+    merge_facts,
+    read_summary,
+    schema_problem,
+    write_summary,
+)
 from corpus.errors import UserError
 
 GOOD = {"schema_version": SCHEMA_VERSION, "name": "bench", "systems": {"rag": {"accuracy": 0.5}}}
@@ -47,3 +54,27 @@ def test_a_folder_without_a_record_names_itself(tmp_path: Path) -> None:
 
 def test_schema_problem_is_none_for_a_record() -> None:
     assert schema_problem(GOOD) is None and schema_problem({"schema_version": "2", "systems": {}})
+
+
+def test_stage_facts_merge_section_by_section() -> None:
+    summary = {"name": "bench", "stage_seconds": {"trainset": 3.0}}
+    index = {"index": {"key": "k1", "chunks": 50}, "stage_seconds": {"index": 1.5}}
+    tuning = {"tuning": {"split": "dev", "systems": {"ft": {"lr": 0.002}}}}
+    prompts = {"tuning": {"split": "dev", "systems": {"rag": {"k": 3}}}, "stage_seconds": {"index": 2.0}}
+    merge_facts(summary, index, tuning, prompts)
+    assert summary == {
+        "name": "bench",
+        "stage_seconds": {"trainset": 3.0, "index": 2.0},  # a later stage's figure replaces an earlier one
+        "index": {"key": "k1", "chunks": 50},
+        "tuning": {"split": "dev", "systems": {"ft": {"lr": 0.002}, "rag": {"k": 3}}},
+    }
+    assert list(summary) == ["name", "stage_seconds", "index", "tuning"]  # the order stages ran in
+    index["index"]["chunks"] = 0  # the record holds copies: a stage changing its own dict later
+    assert summary["index"]["chunks"] == 50
+
+
+def test_a_value_that_is_not_a_mapping_replaces() -> None:
+    assert merge_facts({"warnings": ["a"], "n": 1}, {"warnings": ["b"], "n": {"x": 1}}) == {
+        "warnings": ["b"],
+        "n": {"x": 1},
+    }

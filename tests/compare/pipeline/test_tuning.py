@@ -114,7 +114,7 @@ class DevOnly(Dataset):
 def tuner(table: dict[tuple, float], bench: BenchConfig, train: TrainConfig) -> Tuner:
     ds = DevOnly("d", {}, [qa(i, s) for i in range(12) for s in ("dev", "test", "train")])
     res = SimpleNamespace(add_adapter=lambda name, path: None)
-    t = Tuner(ds, {"bench": bench, "train": train}, res, None, {})
+    t = Tuner(ds, {"bench": bench, "train": train}, res, None)
     # score by the adapter's (lr, epoch) from its name, as a hand-made dev accuracy table
     t.score = lambda spec, key: (table[_lr_epoch(spec.adapter)], 10.0)
     return t
@@ -243,7 +243,7 @@ def test_prompt_tuning_sets_the_chosen_knobs_and_reads_only_dev(monkeypatch: pyt
     res = Res(tuned={})
     ds = DevOnly("d", {}, [qa(i, s) for i in range(6) for s in ("dev", "test")])
     bench = BenchConfig(tune_prompts="few-shot,one-shot,completion", tune_k="1,3")
-    t = Tuner(ds, {"bench": bench}, res, None, {})
+    t = Tuner(ds, {"bench": bench}, res, None)
     seen = []
 
     def score(spec: SystemSpec, key: str) -> tuple[float, float]:

@@ -8,19 +8,8 @@ from typing import Any
 
 import pytest
 
-from compare.sweep.grid import (
-    HELD,
-    KNOBS,
-    NOT_HELD,
-    NOT_MEASURED,
-    RULES,
-    SweepConfig,
-    check_rules,
-    pareto_front,
-    parse_grids,
-    variant_grid,
-    varied_knobs,
-)
+from compare.sweep.grid import KNOBS, SweepConfig, parse_grids, variant_grid, varied_knobs
+from compare.sweep.rules import HELD, NOT_HELD, NOT_MEASURED, RULES, check_rules, pareto_front
 from finetune.config import TrainConfig
 
 TRAIN = TrainConfig()
