@@ -72,7 +72,9 @@ class BenchConfig:
     """
 
     profile: str = field(default="quick", metadata={"help": "quick | full"})
-    systems: str = field(default="base,rag,ft,hybrid", metadata={"help": "comma-separated system names"})
+    systems: str = field(
+        default="base,rag,ft,hybrid,routed", metadata={"help": "comma-separated system names"}
+    )
     split: str = field(default="test", metadata={"help": "questions scored"})
     facts: int = field(default=0, metadata={"help": "first N facts of the dataset (0 = all)"})
     # One chunk: SmolLM2-135M answers more accurately from one chunk than from three (DESIGN.md,
@@ -170,12 +172,21 @@ class BenchConfig:
         default="sft", metadata={"help": "adapters the hybrid may read with, chosen on dev: sft, raft"}
     )
 
+    # The routed hybrid (compare/pipeline/route.py): how it picks between RAG's answer, the
+    # adapter's and "I don't know"; auto: the rule dev's unanswerable questions choose.
+    route: str = field(
+        default="auto",
+        metadata={"help": "the routed system's rule: auto, rag, judge, fallback, judge+fallback"},
+    )
+
     def __post_init__(self) -> None:
         from compare.engines.llamacpp import PRECISIONS
+        from compare.pipeline.route import check_route
         from compare.scenarios.registry import SCENARIOS
         from compare.scoring.abstain_signals import SIGNALS
 
         parse_readers(self.hybrid_readers)
+        check_route(self.route)
         signals = self.abstain_signal_names
         if not signals or any(x not in SIGNALS for x in signals):
             raise UserError(

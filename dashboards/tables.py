@@ -45,7 +45,8 @@ HYBRID_COLUMNS = columns(
     ("accuracy", "exact_match", "grounded_correct", "citation_precision", "abstention_accuracy",
      "latency_p95_ms", "usd_per_1k_queries", "upfront_usd")
 )  # fmt: skip
-TRACKS = ("rag", "ft", "hybrid", "raft")
+TRACKS = ("rag", "ft", "hybrid", "raft", "routed")
+COMBINED = ("hybrid", "routed")  # systems that combine the two tracks
 
 
 def num(value: Any) -> float:
@@ -169,21 +170,28 @@ def retrieval_frame(summary: Mapping[str, Any]) -> pd.DataFrame:
 
 
 def hybrid_verdict(summary: Mapping[str, Any]) -> str:
-    """One sentence: does hybrid beat the better of the two tracks on accuracy?"""
+    """One sentence per combined system (hybrid, routed): does it beat the better of the two
+    tracks on accuracy?"""
     systems = summary.get("systems") or {}
-    acc = {n: num(systems[n].get("accuracy")) for n in ("rag", "ft", "hybrid") if n in systems}
-    if "hybrid" not in acc:
-        return "This run has no hybrid system (add it with `--systems base,rag,ft,hybrid`)."
-    tracks = {n: v for n, v in acc.items() if n != "hybrid" and not math.isnan(v)}
+    acc = {n: num(systems[n].get("accuracy")) for n in ("rag", "ft", *COMBINED) if n in systems}
+    combos = [n for n in COMBINED if n in acc]
+    if not combos:
+        return "This run has no hybrid system (add it with `--systems base,rag,ft,hybrid,routed`)."
+    tracks = {n: v for n, v in acc.items() if n not in COMBINED and not math.isnan(v)}
     if not tracks:
-        return f"hybrid reached {acc['hybrid']:.3f} accuracy; no RAG or FT track to compare with."
+        return " ".join(
+            f"{n} reached {acc[n]:.3f} accuracy; no RAG or FT track to compare with." for n in combos
+        )
     best = max(tracks, key=lambda n: tracks[n])
-    delta = acc["hybrid"] - tracks[best]
-    word = "above" if delta > 0 else "below" if delta < 0 else "level with"
-    return (
-        f"hybrid reached {acc['hybrid']:.3f} accuracy, {abs(delta):.3f} {word} the better track "
-        f"({best}, {tracks[best]:.3f})."
-    )
+    lines = []
+    for n in combos:
+        delta = acc[n] - tracks[best]
+        word = "above" if delta > 0 else "below" if delta < 0 else "level with"
+        lines.append(
+            f"{n} reached {acc[n]:.3f} accuracy, {abs(delta):.3f} {word} the better track "
+            f"({best}, {tracks[best]:.3f})."
+        )
+    return " ".join(lines)
 
 
 def freshness_frame(fresh: Mapping[str, Any]) -> pd.DataFrame:

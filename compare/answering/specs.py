@@ -20,6 +20,16 @@ class SystemSpec:
     examples: bool = True  # worked examples in a RAG prompt (off where the adapter learned the format)
 
 
+@dataclass(frozen=True)
+class ComposedSpec(SystemSpec):
+    """A system that generates nothing of its own: its answers are composed from its ``parts``'
+    (compare.pipeline.route); ``rule`` is how, chosen on dev ("" until then). A subclass, so the
+    other systems' specs, and the cache keys made from them, stay as they were."""
+
+    parts: tuple[str, ...] = ()
+    rule: str = ""
+
+
 SYSTEMS: dict[str, SystemSpec] = {}
 
 
@@ -35,13 +45,30 @@ for _spec in (
     SystemSpec(
         "raft", "raft", True, "adapter trained on questions with oracle + distractor chunks, then RAG"
     ),
+    ComposedSpec(
+        "routed",
+        None,
+        False,
+        "RAG's cited answer, or the adapter's where RAG abstains, or \"I don't know\" where the "
+        "adapter says so, by a rule chosen on dev",
+        parts=("rag", "ft"),
+    ),
 ):
     register_system(_spec)
 
 
 def get_systems(names: Sequence[str]) -> list[SystemSpec]:
-    """Specs for ``names``; an unknown name raises a ValueError listing the valid ones."""
+    """Specs for ``names``, a composed system's parts added before it where not named; an unknown
+    name is one line listing the valid ones."""
     unknown = [n for n in names if n not in SYSTEMS]
     if unknown:
         raise UserError(f"unknown system {', '.join(map(repr, unknown))}; choose from {', '.join(SYSTEMS)}")
-    return [SYSTEMS[n] for n in dict.fromkeys(names)]
+    out: list[str] = []
+    for n in names:
+        out += [p for p in getattr(SYSTEMS[n], "parts", ()) if p not in out] + ([n] if n not in out else [])
+    return [SYSTEMS[n] for n in out]
+
+
+def is_composed(spec: SystemSpec) -> bool:
+    """Does the system compose its parts' answers instead of generating?"""
+    return isinstance(spec, ComposedSpec)

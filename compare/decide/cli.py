@@ -73,7 +73,7 @@ def measured_line(summary: Mapping[str, Any], system: str, run: Path) -> str:
     model = "the run's model"
     if (run / "config.json").is_file():
         model = json.loads((run / "config.json").read_text()).get("train", {}).get("model", model)
-    adapter = summary.get("adapters", {}).get("sft", {}) if system in ("ft", "hybrid") else {}
+    adapter = summary.get("adapters", {}).get("sft", {}) if system in ("ft", "hybrid", "routed") else {}
     train = f", adapter training {adapter['wall_seconds']:.0f} s" if adapter.get("wall_seconds") else ""
     return (
         f"MEASURED: {system} with {model} on {summary.get('machine', {}).get('device', '?')}: "

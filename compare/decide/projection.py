@@ -45,7 +45,7 @@ def project(
     """Projected serving latency and cost, and adapter training time and cost, of ``system``."""
     hw = load_hardware()
     s = summary["systems"][system]
-    uses_adapter = system in ("ft", "hybrid", "raft")
+    uses_adapter = system in ("ft", "hybrid", "raft", "routed")
     tokens = summary.get("adapters", {}).get("sft", {}).get("tokens_seen", 0) if uses_adapter else 0
     rows = []
     for size in sizes:

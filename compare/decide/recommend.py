@@ -85,7 +85,7 @@ def system_facts(summary: Mapping[str, Any]) -> dict[str, SystemFacts]:
     sc = summary.get("scenarios", {})
     fresh, forget = sc.get("freshness", {}), sc.get("forgetting", {})
     rate = float(summary.get("prices", {}).get("usd_per_hour", 0.0))
-    adapters = {"ft": "ft", "hybrid": "ft"}  # hybrid runs the ft adapter
+    adapters = {"ft": "ft", "hybrid": "ft", "routed": "ft"}  # hybrid and routed run the ft adapter
     groups = tie_groups(list(summary["systems"]), summary.get("comparisons", []))
     out = {}
     for name, s in summary["systems"].items():

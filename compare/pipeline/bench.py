@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from compare.answering.executors import ExecutorConfig, ModelRef, executor_items, open_executor
-from compare.answering.specs import SystemSpec, get_systems
+from compare.answering.specs import SystemSpec, get_systems, is_composed
 from compare.config import PROFILES, BenchConfig, parse_readers
 from compare.engines.registry import EngineConfig, attach_engine, engine_items
 from compare.engines.registry import describe as describe_engine
@@ -40,6 +40,7 @@ from compare.pipeline.tune_stages import (
     style_description,
     tune_prompts,
     tuned_sft,
+    untuned_route,
 )
 from compare.pipeline.tuning import dev_budget
 from compare.scoring.costs import hourly_rate, load_prices
@@ -422,7 +423,14 @@ def choose_readers(
         merge_facts(summary, facts)
         return specs
     first = parse_readers(configs["bench"].hybrid_readers)[0]
-    return [reading_with(s, first) if is_hybrid(s) else s for s in job.specs]
+    return [
+        untuned_route(s, configs["bench"])
+        if is_composed(s)
+        else reading_with(s, first)
+        if is_hybrid(s)
+        else s
+        for s in job.specs
+    ]
 
 
 def answer_systems(
@@ -434,6 +442,10 @@ def answer_systems(
     bench = job.configs["bench"]
     for spec in specs:
         log.info(f"\n[{spec.name}] {spec.about}")
+        if is_composed(spec):
+            answers[spec.name] = composed_answers(spec, answers, ds.abstain_answer)
+            merge_facts(summary, {"routes": {spec.name: spec.rule}})
+            continue
         batched, single, hit, seconds = run_system(spec, job.questions, res, job.cache, keys, bench)
         if spec.retrieval and res.embed is not None:
             batched, facts = gate_stage(spec, ds, job.questions, batched, res)
@@ -445,6 +457,19 @@ def answer_systems(
             f"{len(single)} latency samples"
         )
     return answers
+
+
+def composed_answers(
+    spec: Any, answers: dict[str, tuple[list, list]], abstain_answer: str
+) -> tuple[list, list]:
+    """A composed system's batched answers and latency samples, from its parts' (answered before it)."""
+    from compare.pipeline.route import ROUTE_ABOUT, compose
+
+    (rag_b, rag_s), (ft_b, ft_s) = (answers[p] for p in spec.parts)
+    batched = compose(spec.rule, spec.name, rag_b, ft_b, abstain_answer)
+    single = compose(spec.rule, spec.name, rag_s, ft_s, abstain_answer)
+    log.info(f"[{spec.name}] rule {spec.rule} ({ROUTE_ABOUT[spec.rule]}): {len(batched)} questions")
+    return batched, single
 
 
 def scenario_step(

@@ -45,6 +45,20 @@ def table(systems: Mapping[str, Mapping[str, Any]], markdown: bool = False) -> s
     )
 
 
+def needs(spec: Any, summary: Mapping[str, Any]) -> tuple[str | None, bool]:
+    """The adapter (or ``None``) and whether an index a system needs before its first query; a
+    routed system needs its parts' index, and their adapter where its rule asks the adapter."""
+    from compare.answering.specs import SYSTEMS, is_composed
+    from compare.pipeline.route import uses_adapter
+
+    if not is_composed(spec):
+        return spec.adapter, spec.retrieval
+    parts = [SYSTEMS[p] for p in spec.parts]
+    rule = summary.get("routes", {}).get(spec.name, "")
+    adapter = next((p.adapter for p in parts if p.adapter), None) if rule and uses_adapter(rule) else None
+    return adapter, any(p.retrieval for p in parts)
+
+
 def upfront(name: str, adapter: str | None, retrieval: bool, summary: Mapping[str, Any]) -> tuple[float, int]:
     """Seconds and bytes a system needs before its first query: index build and/or training."""
     seconds, size = 0.0, 0
@@ -86,15 +100,17 @@ def expectations(s: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
                 f"base {acc['base']:.3f} < ft {acc['ft']:.3f} < rag {acc['rag']:.3f}",
             )
         )
-    if {"hybrid", "ft", "rag"} <= acc.keys():
-        best = max(acc["ft"], acc["rag"])
-        checks.append(
-            (
-                "hybrid within 0.02 of the better track or above",
-                acc["hybrid"] >= best - 0.02,
-                f"hybrid {acc['hybrid']:.3f} vs best {best:.3f}",
+    for combo in ("hybrid", "routed"):
+        if {combo, "ft", "rag"} <= acc.keys():
+            best = max(acc["ft"], acc["rag"])
+            checks.append(
+                (
+                    f"{combo} within 0.02 of the better track or above",
+                    acc[combo] >= best - 0.02,
+                    f"{combo} {acc[combo]:.3f} vs best {best:.3f}"
+                    + (f" (rule {s[combo]['route']})" if s[combo].get("route") else ""),
+                )
             )
-        )
     if {"ft", "rag"} <= acc.keys():
         ft, rag = s["ft"], s["rag"]
         checks.append(
@@ -113,7 +129,7 @@ def mark_ties(checks: list[dict[str, Any]], pairs: Sequence[Mapping[str, Any]]) 
     apart: the check then rests on noise, whichever way it came out."""
     ties = {frozenset((p["a"], p["b"])): p["p_value"] for p in pairs if p.get("tie")}
     for c in checks:
-        named = [n for n in ("base", "rag", "ft", "hybrid") if f"{n} " in c["measured"]]
+        named = [n for n in ("base", "rag", "ft", "hybrid", "routed") if f"{n} " in c["measured"]]
         found = [(a, b) for i, a in enumerate(named) for b in named[i + 1 :] if frozenset((a, b)) in ties]
         if found:
             a, b = found[0]
@@ -132,9 +148,9 @@ def system_summaries(
     rate = hourly_rate(prices, bench.hardware)
     out = {}
     for name, rows in rows_by.items():
-        spec = SYSTEMS[name]
+        adapter, retrieval = needs(SYSTEMS[name], summary)
         s = summarize(rows, answers[name][1])
-        seconds, size = upfront(name, spec.adapter, spec.retrieval, summary)
+        seconds, size = upfront(name, adapter, retrieval, summary)
         s |= system_costs(s, seconds, size, rate)
         s["hosted_usd_per_1k"] = {
             m: hosted_per_1k(s["prompt_tokens"], s["output_tokens"], p) for m, p in prices["hosted"].items()
@@ -198,6 +214,8 @@ def finish_run(
         {"prices": prices, "systems": systems, "comparisons": pairs},
         {"scenarios": styled} if styled else {},
     )
+    for name, rule in summary.get("routes", {}).items():  # the routed systems' rules (compare.pipeline.route)
+        systems[name]["route"] = rule
     checks = mark_ties(expectations(systems), pairs)
     merge_facts(summary, {"break_even": break_even_table(systems), "expectations": checks})
     summary["wall_seconds"] = round(seconds, 1)
@@ -411,13 +429,29 @@ def tuning_lines(tuning: Mapping[str, Any]) -> list[str]:
         "| system | trials | budget s | default | dev acc | chosen | dev acc |",
         "|---|---|---|---|---|---|---|",
     ]
+    routes = []
     for name, t in tuning.get("systems", {}).items():
+        if "route" in t:
+            routes.append(route_note(name, t["route"]))
+            continue
         lines.append(
             f"| {name} | {len(t['trials'])} | {t['seconds']:.0f} | {_kv(t['default'])} | "
             f"{t['default_dev_accuracy']:.3f} | {_kv(t['chosen'])} | {t['dev_accuracy']:.3f} |"
         )
     notes = [f"- {n}: {t['note']}" for n, t in tuning.get("systems", {}).items() if t.get("note")]
+    notes += routes
     return [*lines, "", *notes, *([""] if notes else [])]
+
+
+def route_note(name: str, route: Mapping[str, Any]) -> str:
+    """The routed system's rule and what each rule did on dev (compare.pipeline.route)."""
+    tried = route.get("rules") or {}
+    rules = ", ".join(
+        f"{r} {v['accuracy']:.3f} / " + ("n/a" if v["abstention"] is None else f"{v['abstention']:.2f}")
+        for r, v in tried.items()
+    )
+    on_dev = f" on {route['questions']} dev questions (accuracy / abstention): {rules}" if tried else ""
+    return f"- {name}: rule **{route['chosen']}** ({route['reason']}){on_dev}"
 
 
 COVERAGES = (1.0, 0.9, 0.75, 0.5, 0.25)  # points of the selective-accuracy curve the report shows

@@ -11,7 +11,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from compare.answering.specs import SystemSpec
+from compare.answering.specs import ComposedSpec, SystemSpec, is_composed
 from compare.config import parse_readers
 from compare.harness.run_record import Facts
 from compare.harness.stages import StageCache, digest
@@ -144,7 +144,9 @@ def tune_prompts(
 
     out = []
     for spec in specs:
-        if spec.retrieval:
+        if is_composed(spec):
+            spec = tuned_route(tuner, spec, {s.name: s for s in out}, key)
+        elif spec.retrieval:
             log.info(f"\n[tune:{spec.name}] prompt knobs on dev")
             readers = parse_readers(configs["bench"].hybrid_readers) if is_hybrid(spec) else []
             if len(readers) > 1 or (readers and readers[0] != spec.adapter):  # one other reader: it
@@ -155,3 +157,39 @@ def tune_prompts(
                 tuner.abstention(spec, key(spec))
         out.append(spec)
     return out, {**tuner.facts, "stage_seconds": {"tune:prompts": round(time.perf_counter() - t0, 1)}}
+
+
+def untuned_route(spec: ComposedSpec, bench: Any) -> ComposedSpec:
+    """The routed system with the configured rule (``auto`` without dev tuning: the default rule)."""
+    from compare.pipeline.route import UNTUNED_ROUTE
+
+    return replace(spec, rule=UNTUNED_ROUTE if bench.route == "auto" else bench.route)
+
+
+def tuned_route(tuner: Any, spec: ComposedSpec, parts: dict[str, SystemSpec], key: Any) -> ComposedSpec:
+    """The routed system with the rule dev chooses (compare.pipeline.route) from its parts' dev
+    answers: RAG's as tuned and gated (cached from its trials), the adapter's answered now (cached
+    after); the rules' dev accuracy and abstention are recorded in the tuning facts."""
+    from compare.answering.systems import cached_answers
+    from compare.pipeline.route import choose_route, route_effects, route_line
+
+    bench = tuner.configs["bench"]
+    if bench.route != "auto":
+        tuner.out["systems"][spec.name] = {"route": {"chosen": bench.route, "reason": "set by bench.route"}}
+        return untuned_route(spec, bench)
+    rag, ft = (parts[p] for p in spec.parts)
+    qs, rag_answers, _ = tuner.dev_set(rag, key(rag))
+    rag_answers = tuner.dev_answers.get(rag.name, rag_answers)  # gated where dev chose a gate
+    ft_spec = replace(ft, name=f"{ft.name}@tune")
+    ft_answers, seconds = cached_answers(tuner.cache, ft_spec, qs, tuner.res, digest("tune", key(ft)))
+    effects = route_effects(qs, rag_answers, ft_answers, tuner.ds.abstain_answer, tuner.style)
+    rule, why = choose_route(effects, bench.abstain_max_drop)
+    unanswerable = sum(q.kind == "unanswerable" for q in qs)
+    tuner.out["systems"][spec.name] = {"route": {
+        "chosen": rule, "reason": why, "questions": len(qs), "unanswerable": unanswerable,
+        "rules": {r: {"accuracy": round(a, 4), "abstention": None if ab != ab else round(ab, 4)}
+                  for r, (a, ab) in effects.items()},
+        "seconds": round(seconds, 1),
+    }}  # fmt: skip
+    log.info(f"[tune:{spec.name}] route on {len(qs)} dev questions: {route_line(rule, effects)}")
+    return replace(spec, rule=rule)

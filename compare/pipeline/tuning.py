@@ -162,6 +162,7 @@ class Tuner:
         self.style = self.ds.house_style
         self.out: dict[str, Any] = {"split": "dev", "questions": len(self.questions), "seed": bench.seed}
         self.out["systems"] = {}
+        self.dev_answers: dict[str, list[Any]] = {}  # a system's gated dev answers (abstention)
 
     @property
     def facts(self) -> dict[str, Any]:
@@ -263,13 +264,8 @@ class Tuner:
         from compare.pipeline.abstain import apply_gate, choose_gate, gate_line, with_support
 
         bench, res = self.configs["bench"], self.res
-        unanswerable = [q for q in self.ds.questions("dev") if q.kind == "unanswerable"]
-        trial_spec = replace(spec, name=f"{spec.name}@tune")
-        answers, seconds = cached_answers(self.cache, trial_spec, self.questions, res, digest("tune", key))
-        if unanswerable:
-            more, s = cached_answers(self.cache, trial_spec, unanswerable, res, digest("tune", key))
-            answers, seconds = answers + more, seconds + s
-        qs = self.questions + unanswerable
+        qs, answers, seconds = self.dev_set(spec, key)
+        unanswerable = qs[len(self.questions) :]
         signals = bench.abstain_signal_names if res.embed else ["support"]
 
         scored = {
@@ -279,6 +275,7 @@ class Tuner:
         t, per = choose_gate(qs, signals, bench.abstain_max_drop, scored.__getitem__, self.style)
         res.gates[spec.name] = (t.signal, t.value)
         gated = apply_gate(scored[t.signal], t.value, self.ds.abstain_answer)
+        self.dev_answers[spec.name] = gated
         self.out["systems"][spec.name]["abstain"] = {
             "signal": t.signal, "threshold": None if not t.active else round(t.value, 6), "reason": t.reason,
             "unanswerable": len(unanswerable), "max_drop": bench.abstain_max_drop,
@@ -290,6 +287,19 @@ class Tuner:
                         for n, x in per.items()},
         }  # fmt: skip
         log.info(f"[tune:{spec.name}] abstention on dev: {gate_line(t, len(unanswerable))}")
+
+    def dev_set(self, spec: SystemSpec, key: str) -> tuple[list[QAItem], list[Any], float]:
+        """The tuning questions and dev's unanswerable ones, ``spec``'s answers to them as its knobs
+        now are (cached from the prompt trials), and the seconds the answers took."""
+        unanswerable = [q for q in self.ds.questions("dev") if q.kind == "unanswerable"]
+        trial_spec = replace(spec, name=f"{spec.name}@tune")
+        answers, seconds = cached_answers(
+            self.cache, trial_spec, self.questions, self.res, digest("tune", key)
+        )
+        if unanswerable:
+            more, s = cached_answers(self.cache, trial_spec, unanswerable, self.res, digest("tune", key))
+            answers, seconds = answers + more, seconds + s
+        return self.questions + unanswerable, answers, seconds
 
     def ft(self, train_adapter: Callable[..., tuple[Path, dict]]) -> tuple[Path, dict]:
         """The ``sft`` adapter with its learning rate and epoch chosen on dev: its folder and card.

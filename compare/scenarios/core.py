@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from compare.answering.specs import SYSTEMS, SystemSpec
+from compare.answering.specs import SYSTEMS, SystemSpec, is_composed
 from compare.answering.systems import Resources, cached_answers
 from compare.harness.records import Answer
 from compare.harness.run_record import merge_facts
@@ -201,7 +201,8 @@ def freshness(ctx: Any) -> dict[str, Any]:
         )
     out["updates"] = updates
     key = digest("freshness", pages, ctx.keys.get("index"), ctx.keys.get("sft-update"), ctx.keys["model"])
-    for spec in specs:
+    afters: dict[str, list] = {}  # "rag (re-index)" -> its answers after that update
+    for spec in (s for s in specs if not is_composed(s)):
         stale = fresh_scores(changed, before[spec.name], template)
         for variant, after_spec in after_variants(spec, updates):
             name = spec.name + (f" ({variant})" if variant else "")
@@ -209,6 +210,7 @@ def freshness(ctx: Any) -> dict[str, Any]:
             # them?); a re-index leaves every unchanged page's chunks as they were.
             rescored = unchanged if after_spec and "re-train" in variant else []
             after = _answers(ctx, after_spec, changed + rescored, res, key) if after_spec else []
+            afters[name] = after if after_spec else before[spec.name]
             out["systems"][name] = {
                 "system": spec.name,
                 "update": variant or "none",
@@ -217,6 +219,40 @@ def freshness(ctx: Any) -> dict[str, Any]:
                 "changed_after": fresh_scores(changed, after, template) if after_spec else stale,
                 "unchanged_after": fresh_scores(rescored, after, template) if rescored else None,
             }
+    for spec in (s for s in specs if is_composed(s)):
+        out["systems"] |= composed_freshness(
+            spec, changed, before, afters, updates, template, ds.abstain_answer
+        )
+    return out
+
+
+def composed_freshness(
+    spec: Any, changed: Sequence[QAItem], before: Mapping[str, list], afters: Mapping[str, list],
+    updates: Mapping[str, Any], template: str | None, abstain_answer: str,
+) -> dict[str, Any]:  # fmt: skip
+    """The routed system after each update its parts took: RAG re-indexed with the adapter as it
+    was (stale) or re-trained; composed from the parts' answers, as in the main run."""
+    from compare.pipeline.route import UNTUNED_ROUTE, compose, uses_adapter
+
+    rag, ft = spec.parts
+    rule = spec.rule or UNTUNED_ROUTE
+    stale = fresh_scores(changed, before[spec.name], template)
+    out = {spec.name: {"system": spec.name, "update": "none", "update_seconds": 0.0,
+                       "changed_before": stale, "changed_after": stale, "unchanged_after": None}}  # fmt: skip
+    paths = [("re-index", ft)] + ([("re-index + re-train", f"{ft} (re-train)")] if uses_adapter(rule) else [])
+    for variant, ft_name in paths:  # a rule that never asks the adapter has no use for its re-training
+        rag_after, ft_after = afters.get(f"{rag} (re-index)"), afters.get(ft_name)
+        if rag_after is None or ft_after is None:
+            continue
+        after = compose(rule, spec.name, rag_after, ft_after, abstain_answer)
+        out[f"{spec.name} ({variant})"] = {
+            "system": spec.name,
+            "update": variant,
+            "update_seconds": update_seconds(variant, updates),
+            "changed_before": stale,
+            "changed_after": fresh_scores(changed, after, template),
+            "unchanged_after": None,
+        }
     return out
 
 
