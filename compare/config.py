@@ -180,8 +180,8 @@ class BenchConfig:
     )
 
     def __post_init__(self) -> None:
+        from compare.answering.routing import check_route
         from compare.engines.llamacpp import PRECISIONS
-        from compare.pipeline.route import check_route
         from compare.scenarios.registry import SCENARIOS
         from compare.scoring.abstain_signals import SIGNALS
 

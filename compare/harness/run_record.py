@@ -32,6 +32,7 @@ class SystemRecord(TypedDict, total=False):
     usd_per_1k_queries: float
     upfront_usd: float
     n: int
+    route: str  # a routed system's rule
 
 
 class RunSummary(TypedDict, total=False):
@@ -54,6 +55,7 @@ class RunSummary(TypedDict, total=False):
     executor: dict[str, Any]
     retrievability: dict[str, Any]
     abstention: dict[str, Any]
+    routes: dict[str, str]  # each routed system's rule (compare.pipeline.route)
     scenarios: dict[str, Any]  # one entry per scenario (compare.scenarios.registry)
     machine: dict[str, Any]
     cache_hits: dict[str, Any]

@@ -46,7 +46,7 @@ def load_run(run: Path) -> tuple[dict, Any, list, dict]:
 def cmd_run(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from compare.answering.specs import get_systems
+    from compare.answering.specs import get_systems, is_composed
     from compare.harness.stages import StageCache
     from compare.pipeline.bench import build_resources
 
@@ -54,6 +54,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     configs, ds, questions, summary = load_run(run)
     names = args.systems.split(",") if args.systems else list(summary["systems"])
     specs = get_systems(names)
+    for s in (s for s in specs if is_composed(s)):  # it generates nothing: its parts are what lm-eval runs
+        print(f"{s.name:>8}: not run (composed from {' and '.join(s.parts)}, which are)")
+    specs = [s for s in specs if not is_composed(s)]
     res, _ = build_resources(ds, configs, specs, StageCache(run.parent / ".cache"))
     task_dir = run / "lmeval"
     task = export_task(ds, questions, task_dir, configs["bench"].max_new_tokens)

@@ -463,7 +463,7 @@ def composed_answers(
     spec: Any, answers: dict[str, tuple[list, list]], abstain_answer: str
 ) -> tuple[list, list]:
     """A composed system's batched answers and latency samples, from its parts' (answered before it)."""
-    from compare.pipeline.route import ROUTE_ABOUT, compose
+    from compare.answering.routing import ROUTE_ABOUT, compose
 
     (rag_b, rag_s), (ft_b, ft_s) = (answers[p] for p in spec.parts)
     batched = compose(spec.rule, spec.name, rag_b, ft_b, abstain_answer)

@@ -48,8 +48,8 @@ def table(systems: Mapping[str, Mapping[str, Any]], markdown: bool = False) -> s
 def needs(spec: Any, summary: Mapping[str, Any]) -> tuple[str | None, bool]:
     """The adapter (or ``None``) and whether an index a system needs before its first query; a
     routed system needs its parts' index, and their adapter where its rule asks the adapter."""
+    from compare.answering.routing import uses_adapter
     from compare.answering.specs import SYSTEMS, is_composed
-    from compare.pipeline.route import uses_adapter
 
     if not is_composed(spec):
         return spec.adapter, spec.retrieval

@@ -161,7 +161,7 @@ def tune_prompts(
 
 def untuned_route(spec: ComposedSpec, bench: Any) -> ComposedSpec:
     """The routed system with the configured rule (``auto`` without dev tuning: the default rule)."""
-    from compare.pipeline.route import UNTUNED_ROUTE
+    from compare.answering.routing import UNTUNED_ROUTE
 
     return replace(spec, rule=UNTUNED_ROUTE if bench.route == "auto" else bench.route)
 

@@ -232,7 +232,7 @@ def composed_freshness(
 ) -> dict[str, Any]:  # fmt: skip
     """The routed system after each update its parts took: RAG re-indexed with the adapter as it
     was (stale) or re-trained; composed from the parts' answers, as in the main run."""
-    from compare.pipeline.route import UNTUNED_ROUTE, compose, uses_adapter
+    from compare.answering.routing import UNTUNED_ROUTE, compose, uses_adapter
 
     rag, ft = spec.parts
     rule = spec.rule or UNTUNED_ROUTE

@@ -122,6 +122,11 @@ def test_selective_frame_is_one_row_per_curve_point() -> None:
         ({"rag": 0.7, "ft": 0.5, "hybrid": 0.6}, ["0.100 below", "(rag, 0.700)"]),
         ({"rag": 0.4, "ft": 0.6, "hybrid": 0.6}, ["level with", "(ft, 0.600)"]),
         ({"hybrid": 0.6}, ["no RAG or FT track"]),
+        (
+            {"rag": 0.7, "ft": 0.5, "hybrid": 0.6, "routed": 0.72},
+            ["hybrid reached 0.600", "routed reached 0.720", "0.020 above"],
+        ),
+        ({"rag": 0.7, "ft": 0.5, "routed": 0.7}, ["routed reached 0.700", "level with"]),
         ({"rag": 0.6, "ft": 0.2}, ["no hybrid system", "--systems"]),
     ],
 )

@@ -78,7 +78,7 @@ def test_ray_bench_answers_equal_local(run_cli, mini_dir: Path, tiny_model_dir: 
     assert "[ray] started a local Ray" in out
     assert summaries["ray"]["executor"]["workers"] == 2 and summaries["local"]["executor"]["name"] == "local"
     local, ray = (frames[n][[c for c in SAME if c in frames[n]]].reset_index(drop=True) for n in frames)
-    assert len(local) == 16 and set(local["system"]) == {"base", "rag", "ft", "hybrid"}
+    assert len(local) == 20 and set(local["system"]) == {"base", "rag", "ft", "hybrid", "routed"}
     pd.testing.assert_frame_equal(local, ray)
     for system in ("base", "rag", "ft", "hybrid"):
         a, b = summaries["local"]["systems"][system], summaries["ray"]["systems"][system]

@@ -45,17 +45,29 @@ def test_bench_run_folder_then_cached_repeat(
         and config["bench"]["facts"] == 100
     )
     summary = json.loads((run / "summary.json").read_text())
-    assert summary["schema_version"] == 2 and list(summary["systems"]) == ["base", "rag", "ft", "hybrid"]
+    assert summary["schema_version"] == 2 and list(summary["systems"]) == [
+        "base", "rag", "ft", "hybrid", "routed"
+    ]  # fmt: skip
     from compare.harness.run_record import RunSummary
 
     assert set(summary) <= set(RunSummary.__annotations__)  # the record's schema names every section
     results = pd.read_parquet(run / "results.parquet")
-    assert len(results) == 4 * 4 and set(results["system"]) == {
+    assert len(results) == 5 * 4 and set(results["system"]) == {
         "base",
         "rag",
         "ft",
         "hybrid",
+        "routed",
     }  # 4 test questions
+    # the routed system composes rag's and ft's answers by the rule dev chose (compare.pipeline.route)
+    rule = summary["routes"]["routed"]
+    route = summary["tuning"]["systems"]["routed"]["route"]
+    assert route["chosen"] == rule and set(route["rules"]) == {"rag", "judge", "fallback", "judge+fallback"}
+    by = {n: g.set_index("qid") for n, g in results.groupby("system")}
+    for qid, r in by["routed"].iterrows():
+        assert r["text"] in (by["rag"].loc[qid, "text"], by["ft"].loc[qid, "text"], "I don't know")
+        assert r["prompt_tokens"] >= by["rag"].loc[qid, "prompt_tokens"]
+    assert f"[routed] rule {rule}" in out and f"rule **{rule}**" in (run / "report.md").read_text()
     rag = results[results["system"] == "rag"]
     assert all(len(r) == 1 for r in rag["retrieved"])  # context_k = 1
     assert all(len(r) == 0 for r in results[results["system"] == "base"]["retrieved"])
@@ -115,8 +127,15 @@ def test_resume_continues_the_unfinished_run(
 @pytest.mark.parametrize(
     "extra, message",
     [
-        (("--systems", "base,oracle"), "unknown system 'oracle'; choose from base, rag, ft, hybrid, raft"),
+        (
+            ("--systems", "base,oracle"),
+            "unknown system 'oracle'; choose from base, rag, ft, hybrid, raft, routed",
+        ),
         (("--set", "train.epochz=2"), "unknown config key 'train.epochz'"),
+        (
+            ("--set", "bench.route=vote"),
+            "`route` must be auto or one of rag, judge, fallback, judge+fallback",
+        ),
         (("--set", "bench.context_k=0"), "`context_k` must be a positive integer"),
         (("--set", "bench.split=nope"), "no questions in the 'nope' split"),
         (("--device", "cuda"), "no CUDA device is available; use --device cpu"),
@@ -269,9 +288,15 @@ def test_scenarios_run_and_report(run_cli, mini_dir: Path, tiny_model_dir: Path,
     assert fr["updates"]["reindex"]["docs_added"] == []
     retrain = fr["updates"]["retrain"]
     assert retrain["examples"]["qa"] == 1 and retrain["config"]["epochs"] == 1  # q2; no unchanged train left
+    from compare.answering.routing import uses_adapter
+
+    routed = {"routed", "routed (re-index)"}
+    if uses_adapter(json.loads((run / "summary.json").read_text())["routes"]["routed"]):
+        routed.add("routed (re-index + re-train)")  # only a rule that asks the adapter uses its update
     assert set(fr["systems"]) == {
         "base", "rag (re-index)", "ft", "ft (re-train)", "hybrid (re-index)", "hybrid (re-index + re-train)"
-    }  # fmt: skip
+    } | routed  # fmt: skip
+    assert fr["systems"]["routed (re-index)"]["update_seconds"] == fr["updates"]["reindex"]["seconds"]
     assert fr["systems"]["ft (re-train)"]["update_seconds"] == retrain["wall_seconds"]
     assert fr["systems"]["ft (re-train)"]["unchanged_after"]["n"] == 2  # q4 and q5 (q6 is unanswerable)
     fg = sc["forgetting"]
@@ -279,7 +304,7 @@ def test_scenarios_run_and_report(run_cli, mini_dir: Path, tiny_model_dir: Path,
     for a in fg["adapters"].values():
         assert a["drift_kl"] > 0 and 0 <= (a["retention"] if fg["kept"] else 0) <= 1
         assert 0 <= a["corpus_accuracy"] <= 1
-    assert set(sc["style"]) == {"base", "rag", "ft", "hybrid"}
+    assert set(sc["style"]) == {"base", "rag", "ft", "hybrid", "routed"}
     report = (run / "report.md").read_text()
     assert "## Freshness" in report and "## Forgetting" in report and "## House style" in report
     assert "[scenario:freshness]" in out and "[adapter:sft-replay]" in out

@@ -20,7 +20,7 @@ def test_bench_on_pages_and_questions_alone(run_cli, own_bench_args, tmp_path: P
     # of the 2 unanswerable ones, rounded); none was dropped
     assert summary["splits_assigned"] == {"dev": 3, "test": 5}
     results = pd.read_parquet(run / "results.parquet")
-    assert set(results["system"]) == {"base", "rag", "ft", "hybrid"} and len(results) == 4 * 5
+    assert set(results["system"]) == {"base", "rag", "ft", "hybrid", "routed"} and len(results) == 5 * 5
     assert set(results["kind"]) == {"fact", "unanswerable"}
     ts = summary["trainset"]
     assert ts["pages"] == 3 and ts["pages_covered"] == 3 and ts["replaced_train"] == 0

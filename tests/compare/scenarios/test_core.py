@@ -141,3 +141,33 @@ def test_continued_training_cache_key_ignores_how_the_runs_folder_is_spelled(tmp
     other = adapter_key(ds, cfg, "sft-update", {"init_adapter": "runs/.cache/adapter/def456/adapter"})
     assert rel == absolute != other
     assert adapter_key(ds, cfg, "sft", {}) != adapter_key(ds, cfg, "sft-replay", {"replay": [("q", "a")]})
+
+
+@pytest.mark.parametrize(
+    ("rule", "variants", "after"),
+    [
+        # judge: RAG re-indexed answers both; the stale adapter's "I don't know" on c2 costs it
+        ("judge", ["routed", "routed (re-index)", "routed (re-index + re-train)"], [0.5, 1.0]),
+        ("rag", ["routed", "routed (re-index)"], [1.0]),  # never asks the adapter: no re-training path
+    ],
+)
+def test_composed_freshness_composes_the_parts_after_each_update(rule, variants, after) -> None:
+    from dataclasses import replace
+
+    from compare.scenarios.core import composed_freshness
+
+    changed = [q("c1", "1 GB", old="512 MB"), q("c2", "2 GB", old="1 GB")]
+    spec = replace(SYSTEMS["routed"], rule=rule)
+    before = {"routed": [Answer("c1", "routed", "512 MB"), Answer("c2", "routed", "1 GB")]}
+    afters = {
+        "rag (re-index)": [Answer("c1", "rag", "1 GB [1]"), Answer("c2", "rag", "2 GB [1]")],
+        "ft": [Answer("c1", "ft", "512 MB"), Answer("c2", "ft", "I don't know")],
+        "ft (re-train)": [Answer("c1", "ft", "1 GB"), Answer("c2", "ft", "2 GB")],
+    }
+    updates = {"reindex": {"seconds": 1.5}, "retrain": {"wall_seconds": 30.0}}
+    out = composed_freshness(spec, changed, before, afters, updates, None, "I don't know")
+    assert list(out) == variants
+    assert out["routed"]["changed_after"]["old_value_rate"] == 1.0  # no update: the old values stand
+    assert [out[v]["changed_after"]["accuracy"] for v in variants[1:]] == after
+    assert out["routed (re-index)"]["update_seconds"] == 1.5
+    assert all(out[v]["changed_after"]["old_value_rate"] == 0.0 for v in variants[1:])
