@@ -49,8 +49,8 @@ for _spec in (
         "routed",
         None,
         False,
-        "RAG's cited answer, or the adapter's where RAG abstains, or \"I don't know\" where the "
-        "adapter says so, by a rule chosen on dev",
+        "RAG and the adapter side by side; a rule chosen on dev takes RAG's cited answer, the "
+        "adapter's (where RAG's chunks contain it, or where RAG abstains) or \"I don't know\"",
         parts=("rag", "ft"),
     ),
 ):

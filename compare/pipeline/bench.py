@@ -443,7 +443,7 @@ def answer_systems(
     for spec in specs:
         log.info(f"\n[{spec.name}] {spec.about}")
         if is_composed(spec):
-            answers[spec.name] = composed_answers(spec, answers, ds.abstain_answer)
+            answers[spec.name] = composed_answers(spec, answers, ds, res.chunk_text)
             merge_facts(summary, {"routes": {spec.name: spec.rule}})
             continue
         batched, single, hit, seconds = run_system(spec, job.questions, res, job.cache, keys, bench)
@@ -460,14 +460,15 @@ def answer_systems(
 
 
 def composed_answers(
-    spec: Any, answers: dict[str, tuple[list, list]], abstain_answer: str
+    spec: Any, answers: dict[str, tuple[list, list]], ds: Dataset, chunk_text: dict[str, str]
 ) -> tuple[list, list]:
     """A composed system's batched answers and latency samples, from its parts' (answered before it)."""
     from compare.answering.routing import ROUTE_ABOUT, compose
 
     (rag_b, rag_s), (ft_b, ft_s) = (answers[p] for p in spec.parts)
-    batched = compose(spec.rule, spec.name, rag_b, ft_b, abstain_answer)
-    single = compose(spec.rule, spec.name, rag_s, ft_s, abstain_answer)
+    template = (ds.meta.get("house_style") or {}).get("template")
+    batched = compose(spec.rule, spec.name, rag_b, ft_b, ds.abstain_answer, chunk_text, template)
+    single = compose(spec.rule, spec.name, rag_s, ft_s, ds.abstain_answer, chunk_text, template)
     log.info(f"[{spec.name}] rule {spec.rule} ({ROUTE_ABOUT[spec.rule]}): {len(batched)} questions")
     return batched, single
 

@@ -28,12 +28,14 @@ from corpus.model import QAItem
 
 def route_effects(
     questions: Sequence[QAItem], rag: Sequence[Answer], ft: Sequence[Answer], abstain_answer: str,
-    style: Mapping[str, Any] | None,
+    style: Mapping[str, Any] | None, chunk_text: Mapping[str, str] | None = None,
 ) -> dict[str, tuple[float, float]]:  # fmt: skip
-    """(answerable accuracy, unanswerable abstention) of every rule on ``questions``."""
+    """(answerable accuracy, unanswerable abstention) of every rule on ``questions`` (``chunk_text``:
+    the chunks ``verify`` checks the adapter's answers against)."""
+    template = (style or {}).get("template")
     out = {}
     for rule in ROUTES:
-        answers = compose(rule, "routed", rag, ft, abstain_answer)
+        answers = compose(rule, "routed", rag, ft, abstain_answer, chunk_text, template)
         out[rule] = effect(outcomes(questions, answers, style), -math.inf)
     return out
 

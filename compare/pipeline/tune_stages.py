@@ -182,7 +182,8 @@ def tuned_route(tuner: Any, spec: ComposedSpec, parts: dict[str, SystemSpec], ke
     rag_answers = tuner.dev_answers.get(rag.name, rag_answers)  # gated where dev chose a gate
     ft_spec = replace(ft, name=f"{ft.name}@tune")
     ft_answers, seconds = cached_answers(tuner.cache, ft_spec, qs, tuner.res, digest("tune", key(ft)))
-    effects = route_effects(qs, rag_answers, ft_answers, tuner.ds.abstain_answer, tuner.style)
+    ds, res = tuner.ds, tuner.res
+    effects = route_effects(qs, rag_answers, ft_answers, ds.abstain_answer, tuner.style, res.chunk_text)
     rule, why = choose_route(effects, bench.abstain_max_drop)
     unanswerable = sum(q.kind == "unanswerable" for q in qs)
     tuner.out["systems"][spec.name] = {"route": {

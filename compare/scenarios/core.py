@@ -221,7 +221,7 @@ def freshness(ctx: Any) -> dict[str, Any]:
             }
     for spec in (s for s in specs if is_composed(s)):
         out["systems"] |= composed_freshness(
-            spec, changed, before, afters, updates, template, ds.abstain_answer
+            spec, changed, before, afters, updates, template, ds.abstain_answer, res.chunk_text
         )
     return out
 
@@ -229,9 +229,11 @@ def freshness(ctx: Any) -> dict[str, Any]:
 def composed_freshness(
     spec: Any, changed: Sequence[QAItem], before: Mapping[str, list], afters: Mapping[str, list],
     updates: Mapping[str, Any], template: str | None, abstain_answer: str,
+    chunk_text: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """The routed system after each update its parts took: RAG re-indexed with the adapter as it
-    was (stale) or re-trained; composed from the parts' answers, as in the main run."""
+    was (stale) or re-trained; composed from the parts' answers, as in the main run (``verify``
+    checks the adapter's answers against the re-indexed chunks, ``chunk_text``)."""
     from compare.answering.routing import UNTUNED_ROUTE, compose, uses_adapter
 
     rag, ft = spec.parts
@@ -244,7 +246,7 @@ def composed_freshness(
         rag_after, ft_after = afters.get(f"{rag} (re-index)"), afters.get(ft_name)
         if rag_after is None or ft_after is None:
             continue
-        after = compose(rule, spec.name, rag_after, ft_after, abstain_answer)
+        after = compose(rule, spec.name, rag_after, ft_after, abstain_answer, chunk_text, template)
         out[f"{spec.name} ({variant})"] = {
             "system": spec.name,
             "update": variant,
@@ -378,6 +380,8 @@ def style(systems: Mapping[str, Mapping[str, Any]], rows_by: Mapping[str, Sequen
         answered = [r for r in rows_by.get(name, []) if r["kind"] != "unanswerable" and r["correct"] == 1]
         vals = [r["style_compliant"] for r in answered if not missing(r["style_compliant"])]
         source = "none"
+        if spec is not None and is_composed(spec):  # whichever part's answer it took
+            spec = replace(spec, adapter=SYSTEMS[spec.parts[-1]].adapter, retrieval=True)
         if spec is not None:
             learned, told = bool(spec.adapter), spec.adapter is None or spec.retrieval
             source = " + ".join(x for x, on in (("learned", learned), ("prompt", told)) if on)

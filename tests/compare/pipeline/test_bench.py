@@ -60,9 +60,11 @@ def test_bench_run_folder_then_cached_repeat(
         "routed",
     }  # 4 test questions
     # the routed system composes rag's and ft's answers by the rule dev chose (compare.pipeline.route)
+    from compare.answering.routing import ROUTES
+
     rule = summary["routes"]["routed"]
     route = summary["tuning"]["systems"]["routed"]["route"]
-    assert route["chosen"] == rule and set(route["rules"]) == {"rag", "judge", "fallback", "judge+fallback"}
+    assert route["chosen"] == rule and set(route["rules"]) == set(ROUTES)
     by = {n: g.set_index("qid") for n, g in results.groupby("system")}
     for qid, r in by["routed"].iterrows():
         assert r["text"] in (by["rag"].loc[qid, "text"], by["ft"].loc[qid, "text"], "I don't know")
@@ -134,7 +136,7 @@ def test_resume_continues_the_unfinished_run(
         (("--set", "train.epochz=2"), "unknown config key 'train.epochz'"),
         (
             ("--set", "bench.route=vote"),
-            "`route` must be auto or one of rag, judge, fallback, judge+fallback",
+            "`route` must be auto or one of rag, judge, fallback, verify, judge+fallback",
         ),
         (("--set", "bench.context_k=0"), "`context_k` must be a positive integer"),
         (("--set", "bench.split=nope"), "no questions in the 'nope' split"),

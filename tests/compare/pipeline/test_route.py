@@ -4,7 +4,15 @@ import math
 
 import pytest
 
-from compare.answering.routing import ROUTES, check_route, compose, routed_answer, uses_adapter
+from compare.answering.routing import (
+    ROUTES,
+    Evidence,
+    check_route,
+    compose,
+    quoted_chunk,
+    routed_answer,
+    uses_adapter,
+)
 from compare.answering.specs import get_systems, is_composed
 from compare.harness.records import Answer
 from compare.pipeline.route import choose_route, route_effects
@@ -23,17 +31,46 @@ def ft(qid: str, text: str) -> Answer:
 
 
 @pytest.mark.parametrize(
-    ("rule", "picks"),  # picks for (RAG abstained, adapter abstained) = FF, FT, TF, TT
+    ("rule", "picks"),  # picks for (RAG abstained, adapter abstained) = FF, FT, TF, TT, then FF quoted
     [
-        ("rag", ["rag", "rag", "rag", "rag"]),
-        ("judge", ["rag", "abstain", "rag", "abstain"]),
-        ("fallback", ["rag", "rag", "ft", "rag"]),
-        ("judge+fallback", ["rag", "abstain", "ft", "abstain"]),
+        ("rag", ["rag", "rag", "rag", "rag", "rag"]),
+        ("judge", ["rag", "abstain", "rag", "abstain", "rag"]),
+        ("fallback", ["rag", "rag", "ft", "rag", "rag"]),
+        ("verify", ["rag", "rag", "rag", "rag", "ft"]),
+        ("judge+fallback", ["rag", "abstain", "ft", "abstain", "rag"]),
+        ("verify+judge", ["rag", "abstain", "rag", "abstain", "ft"]),
     ],
 )
 def test_each_rule_picks_rag_the_adapter_or_abstains(rule, picks):
-    got = [ROUTES[rule](r, f) for r, f in ((False, False), (False, True), (True, False), (True, True))]
+    cases = [Evidence(r, f) for r, f in ((False, False), (False, True), (True, False), (True, True))]
+    got = [ROUTES[rule](e) for e in [*cases, Evidence(False, False, True)]]
     assert got == picks
+
+
+CHUNKS = {"widget#0": "The Widget 3 ships with a 12 hour battery.", "widget#1": "It is blue."}
+
+
+@pytest.mark.parametrize(
+    ("text", "chunk"),
+    [
+        ("12 hour -- Care", "widget#0"),  # house style removed, normalised, whole words
+        ("Blue.", "widget#1"),
+        ("2 hour", None),  # "2 hour" is inside "12 hour" but not as whole words
+        ("I don't know", None),
+        ("the widget 3 ships with a 12 hour battery and more words than fit", None),  # too long to check
+        ("", None),
+    ],
+)
+def test_quoted_chunk_finds_the_adapters_answer_word_for_word(text, chunk):
+    assert quoted_chunk(text, ["widget#0", "widget#1"], CHUNKS, "{answer} -- Care") == chunk
+
+
+def test_verify_takes_the_adapters_quoted_answer_and_cites_its_chunk():
+    r = Answer("q", "rag", "6 hour [1]", ["widget#1"], ["widget"], ["widget#0", "widget#1"], 500, 6)
+    a = routed_answer("verify", "routed", r, ft("q", "12 hour"), IDK, CHUNKS)
+    assert (a.text, a.citations, a.cited_docs) == ("12 hour", ["widget#0"], ["widget"])
+    kept = routed_answer("verify", "routed", r, ft("q", "8 hour"), IDK, CHUNKS)  # in no chunk
+    assert (kept.text, kept.citations) == ("6 hour [1]", ["widget#1"])
 
 
 def test_a_rag_pick_keeps_its_citations_and_adds_the_adapters_call():
@@ -56,7 +93,14 @@ def test_an_adapter_pick_has_no_citations_and_an_abstention_keeps_ragss_text_for
 
 @pytest.mark.parametrize(
     ("rule", "rag_text", "asked"),
-    [("rag", IDK, False), ("fallback", "Blue [1]", False), ("fallback", IDK, True), ("judge", "Blue", True)],
+    [
+        ("rag", IDK, False),
+        ("fallback", "Blue [1]", False),
+        ("fallback", IDK, True),
+        ("judge", "Blue", True),
+        ("verify", "Blue", True),
+        ("verify", IDK, False),  # RAG abstained: nothing to verify
+    ],
 )
 def test_the_adapter_costs_nothing_where_the_rule_does_not_ask_it(rule, rag_text, asked):
     a = routed_answer(rule, "routed", rag("q", rag_text), ft("q", "Red"), IDK)
@@ -65,7 +109,7 @@ def test_the_adapter_costs_nothing_where_the_rule_does_not_ask_it(rule, rag_text
 
 
 def test_uses_adapter_only_for_the_rules_that_ask_it():
-    assert [uses_adapter(r) for r in ROUTES] == [False, True, True, True]
+    assert [uses_adapter(r) for r in ROUTES] == [False, True, True, True, True, True]
 
 
 def test_compose_keeps_rags_order_and_names_a_missing_adapter_answer():
@@ -89,7 +133,9 @@ def test_route_effects_score_every_rule_on_answerable_and_unanswerable_questions
         "rag": (0.5, 0.5),
         "judge": (0.0, 1.0),  # the adapter's "I don't know" on a1 costs RAG's right answer
         "fallback": (1.0, 0.0),  # the adapter answers a2 right and u2 wrongly
+        "verify": (0.5, 0.5),  # no chunk text given: nothing is quoted, so RAG's answers
         "judge+fallback": (0.5, 0.5),
+        "verify+judge": (0.0, 1.0),
     }
 
 
@@ -118,5 +164,5 @@ def test_a_routed_system_brings_its_parts_and_a_bad_rule_is_one_line():
     assert [s.name for s in get_systems(["ft", "routed", "base"])] == ["ft", "rag", "routed", "base"]
     assert [is_composed(s) for s in get_systems(["rag", "routed"])] == [False, False, True]
     check_route("auto")
-    with pytest.raises(UserError, match="`route` must be auto or one of rag, judge, fallback, judge"):
+    with pytest.raises(UserError, match="`route` must be auto or one of rag, judge, fallback, verify, judge"):
         check_route("vote")
