@@ -48,7 +48,7 @@ class RunSummary(TypedDict, total=False):
     trainset: dict[str, Any]  # generated training data: counts per recipe and filter, the recipe
     stage_seconds: dict[str, float]
     index: dict[str, Any]
-    tuning: dict[str, Any]  # every dev choice: retriever, prompts, lr and epochs, reader, gate
+    tuning: dict[str, Any]  # every dev choice: retriever, prompts, lr and epochs, reader, gate, route
     model: dict[str, Any]
     engine: dict[str, Any]
     adapters: dict[str, Any]

@@ -158,4 +158,6 @@ def verdict_basis(summary: Mapping[str, Any]) -> str:
     chosen = "; ".join(
         f"{n} {', '.join(f'{k}={v}' for k, v in t['chosen'].items())}" for n, t in tuned.items()
     )
+    routes = summary.get("tuning", {}).get("routes", {})
+    chosen += "".join(f"; {n} rule={r['chosen']}" for n, r in routes.items())
     return f"verdict reached with {who}; knobs chosen on dev: {chosen}"

@@ -429,17 +429,13 @@ def tuning_lines(tuning: Mapping[str, Any]) -> list[str]:
         "| system | trials | budget s | default | dev acc | chosen | dev acc |",
         "|---|---|---|---|---|---|---|",
     ]
-    routes = []
     for name, t in tuning.get("systems", {}).items():
-        if "route" in t:
-            routes.append(route_note(name, t["route"]))
-            continue
         lines.append(
             f"| {name} | {len(t['trials'])} | {t['seconds']:.0f} | {_kv(t['default'])} | "
             f"{t['default_dev_accuracy']:.3f} | {_kv(t['chosen'])} | {t['dev_accuracy']:.3f} |"
         )
     notes = [f"- {n}: {t['note']}" for n, t in tuning.get("systems", {}).items() if t.get("note")]
-    notes += routes
+    notes += [route_note(name, r) for name, r in tuning.get("routes", {}).items()]
     return [*lines, "", *notes, *([""] if notes else [])]
 
 

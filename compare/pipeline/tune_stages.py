@@ -175,7 +175,10 @@ def tuned_route(tuner: Any, spec: ComposedSpec, parts: dict[str, SystemSpec], ke
 
     bench = tuner.configs["bench"]
     if bench.route != "auto":
-        tuner.out["systems"][spec.name] = {"route": {"chosen": bench.route, "reason": "set by bench.route"}}
+        tuner.out.setdefault("routes", {})[spec.name] = {
+            "chosen": bench.route,
+            "reason": "set by bench.route",
+        }
         return untuned_route(spec, bench)
     rag, ft = (parts[p] for p in spec.parts)
     qs, rag_answers, _ = tuner.dev_set(rag, key(rag))
@@ -186,11 +189,11 @@ def tuned_route(tuner: Any, spec: ComposedSpec, parts: dict[str, SystemSpec], ke
     effects = route_effects(qs, rag_answers, ft_answers, ds.abstain_answer, tuner.style, res.chunk_text)
     rule, why = choose_route(effects, bench.abstain_max_drop)
     unanswerable = sum(q.kind == "unanswerable" for q in qs)
-    tuner.out["systems"][spec.name] = {"route": {
+    tuner.out.setdefault("routes", {})[spec.name] = {
         "chosen": rule, "reason": why, "questions": len(qs), "unanswerable": unanswerable,
         "rules": {r: {"accuracy": round(a, 4), "abstention": None if ab != ab else round(ab, 4)}
                   for r, (a, ab) in effects.items()},
         "seconds": round(seconds, 1),
-    }}  # fmt: skip
+    }  # fmt: skip
     log.info(f"[tune:{spec.name}] route on {len(qs)} dev questions: {route_line(rule, effects)}")
     return replace(spec, rule=rule)

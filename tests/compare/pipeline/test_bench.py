@@ -63,7 +63,7 @@ def test_bench_run_folder_then_cached_repeat(
     from compare.answering.routing import ROUTES
 
     rule = summary["routes"]["routed"]
-    route = summary["tuning"]["systems"]["routed"]["route"]
+    route = summary["tuning"]["routes"]["routed"]
     assert route["chosen"] == rule and set(route["rules"]) == set(ROUTES)
     by = {n: g.set_index("qid") for n, g in results.groupby("system")}
     for qid, r in by["routed"].iterrows():
