@@ -10,7 +10,10 @@ where the chunks RAG retrieved contain it word for word (and RAG did not abstain
 chunk that holds it. A small reader often misreads a chunk that holds the answer; an adapter that
 learned the fact names it, and the page confirms it (on tessaline's test questions the adapter's
 answer was in the retrieved chunk for 17 of the 18 that the adapter answered right and RAG wrong,
-and for none that RAG answered right and the adapter wrong).
+and for none that RAG answered right and the adapter wrong). ``verify+doubt`` adds the adapter's
+doubt: it abstains where the adapter says "I don't know" and RAG's answer is not in its chunks
+either (a question about a real product's missing attribute retrieves that product's page, the
+reader names some other value, and the adapter, which learned the product, knows better).
 """
 
 from __future__ import annotations
@@ -31,11 +34,12 @@ MAX_QUOTED_WORDS = 12
 @dataclass(frozen=True)
 class Evidence:
     """What a rule sees of one question: did RAG abstain, did the adapter, and does a chunk RAG
-    retrieved contain the adapter's answer."""
+    retrieved contain the adapter's answer, and RAG's own."""
 
     rag_abstained: bool
     ft_abstained: bool
     ft_quoted: bool = False
+    rag_quoted: bool = False
 
 
 Rule = Callable[[Evidence], str]  # -> whose answer: "rag", "ft" or "abstain"
@@ -65,6 +69,13 @@ def _verify_judge(e: Evidence) -> str:
     return "abstain" if e.ft_abstained else _verify(e)
 
 
+def _verify_doubt(e: Evidence) -> str:
+    # The adapter's "I don't know" outweighs RAG's answer only where the page does not hold it:
+    # an unanswerable question about a real product retrieves its page, and the reader then names
+    # some other value of it, which that page holds only by chance.
+    return "abstain" if e.ft_abstained and not e.rag_quoted else _verify(e)
+
+
 # In order of preference on a tie: the simpler rule first.
 ROUTES: dict[str, Rule] = {
     "rag": _rag_only,  # RAG's answer always (the routed system is RAG then: the baseline rule)
@@ -73,6 +84,7 @@ ROUTES: dict[str, Rule] = {
     "verify": _verify,  # the adapter's answer where RAG's chunks contain it
     "judge+fallback": _judge_fallback,
     "verify+judge": _verify_judge,
+    "verify+doubt": _verify_doubt,  # abstain where the adapter doubts and RAG's answer is not quoted
 }
 # (RAG abstained) -> is the adapter asked at all? Where it is not, its tokens and time are not spent.
 ASKS_ADAPTER: dict[str, Callable[[bool], bool]] = {
@@ -82,6 +94,7 @@ ASKS_ADAPTER: dict[str, Callable[[bool], bool]] = {
     "verify": lambda rag_abstained: not rag_abstained,
     "judge+fallback": lambda rag_abstained: True,
     "verify+judge": lambda rag_abstained: True,
+    "verify+doubt": lambda rag_abstained: True,
 }
 ROUTE_ABOUT = {
     "rag": "RAG's answer always",
@@ -90,6 +103,8 @@ ROUTE_ABOUT = {
     "verify": "the adapter's answer where RAG's chunks contain it, cited; else RAG's",
     "judge+fallback": "RAG's answer; the adapter's where RAG abstains; abstain where the adapter does",
     "verify+judge": "the adapter's answer where RAG's chunks contain it; abstain where the adapter does",
+    "verify+doubt": "the adapter's answer where RAG's chunks contain it; abstain where the adapter does "
+    "not know and RAG's answer is not in its chunks",
 }
 UNTUNED_ROUTE = "verify"  # bench.route "auto" without dev tuning
 
@@ -132,8 +147,10 @@ def routed_answer(
     rag_abstained = is_abstention(rag.text)
     if not ASKS_ADAPTER[rule](rag_abstained):  # the adapter is not asked: nothing of it is spent
         ft = replace(ft, text="", prompt_tokens=0, output_tokens=0, generation_s=0.0)
-    quoted = quoted_chunk(ft.text, rag.retrieved, chunk_text or {}, template) if ft.text else None
-    pick = ROUTES[rule](Evidence(rag_abstained, is_abstention(ft.text), quoted is not None))
+    chunks = chunk_text or {}
+    quoted = quoted_chunk(ft.text, rag.retrieved, chunks, template) if ft.text else None
+    rag_quoted = quoted_chunk(rag.text, rag.retrieved, chunks, template) is not None
+    pick = ROUTES[rule](Evidence(rag_abstained, is_abstention(ft.text), quoted is not None, rag_quoted))
     if pick == "ft":
         cites = [quoted] if quoted else []
         chosen = replace(ft, citations=cites, cited_docs=[doc_of(c) for c in cites])

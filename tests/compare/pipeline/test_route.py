@@ -1,6 +1,7 @@
 """The routed hybrid's pure parts: each rule's pick, the composed answer's costs, the dev choice."""
 
 import math
+from dataclasses import replace
 
 import pytest
 
@@ -31,19 +32,22 @@ def ft(qid: str, text: str) -> Answer:
 
 
 @pytest.mark.parametrize(
-    ("rule", "picks"),  # picks for (RAG abstained, adapter abstained) = FF, FT, TF, TT, then FF quoted
+    ("rule", "picks"),  # (RAG abstained, adapter abstained) = FF, FT, TF, TT; the adapter's answer
+    # quoted; the adapter abstains but RAG's answer is quoted
     [
-        ("rag", ["rag", "rag", "rag", "rag", "rag"]),
-        ("judge", ["rag", "abstain", "rag", "abstain", "rag"]),
-        ("fallback", ["rag", "rag", "ft", "rag", "rag"]),
-        ("verify", ["rag", "rag", "rag", "rag", "ft"]),
-        ("judge+fallback", ["rag", "abstain", "ft", "abstain", "rag"]),
-        ("verify+judge", ["rag", "abstain", "rag", "abstain", "ft"]),
+        ("rag", ["rag", "rag", "rag", "rag", "rag", "rag"]),
+        ("judge", ["rag", "abstain", "rag", "abstain", "rag", "abstain"]),
+        ("fallback", ["rag", "rag", "ft", "rag", "rag", "rag"]),
+        ("verify", ["rag", "rag", "rag", "rag", "ft", "rag"]),
+        ("judge+fallback", ["rag", "abstain", "ft", "abstain", "rag", "abstain"]),
+        ("verify+judge", ["rag", "abstain", "rag", "abstain", "ft", "abstain"]),
+        ("verify+doubt", ["rag", "abstain", "rag", "abstain", "ft", "rag"]),
     ],
 )
 def test_each_rule_picks_rag_the_adapter_or_abstains(rule, picks):
     cases = [Evidence(r, f) for r, f in ((False, False), (False, True), (True, False), (True, True))]
-    got = [ROUTES[rule](e) for e in [*cases, Evidence(False, False, True)]]
+    quoted = [Evidence(False, False, ft_quoted=True), Evidence(False, True, rag_quoted=True)]
+    got = [ROUTES[rule](e) for e in [*cases, *quoted]]
     assert got == picks
 
 
@@ -63,6 +67,13 @@ CHUNKS = {"widget#0": "The Widget 3 ships with a 12 hour battery.", "widget#1": 
 )
 def test_quoted_chunk_finds_the_adapters_answer_word_for_word(text, chunk):
     assert quoted_chunk(text, ["widget#0", "widget#1"], CHUNKS, "{answer} -- Care") == chunk
+
+
+def test_doubt_abstains_only_where_rags_answer_is_not_in_its_chunks():
+    r = Answer("q", "rag", "Blue [1]", ["widget#1"], ["widget"], ["widget#1"], 500, 6)
+    assert routed_answer("verify+doubt", "routed", r, ft("q", IDK), IDK, CHUNKS).text == "Blue [1]"
+    made_up = replace(r, text="Green [1]")
+    assert routed_answer("verify+doubt", "routed", made_up, ft("q", IDK), IDK, CHUNKS).text == IDK
 
 
 def test_verify_takes_the_adapters_quoted_answer_and_cites_its_chunk():
@@ -109,7 +120,7 @@ def test_the_adapter_costs_nothing_where_the_rule_does_not_ask_it(rule, rag_text
 
 
 def test_uses_adapter_only_for_the_rules_that_ask_it():
-    assert [uses_adapter(r) for r in ROUTES] == [False, True, True, True, True, True]
+    assert [uses_adapter(r) for r in ROUTES] == [False, True, True, True, True, True, True]
 
 
 def test_compose_keeps_rags_order_and_names_a_missing_adapter_answer():
@@ -136,6 +147,7 @@ def test_route_effects_score_every_rule_on_answerable_and_unanswerable_questions
         "verify": (0.5, 0.5),  # no chunk text given: nothing is quoted, so RAG's answers
         "judge+fallback": (0.5, 0.5),
         "verify+judge": (0.0, 1.0),
+        "verify+doubt": (0.0, 1.0),  # nothing quoted: the adapter's doubt always counts
     }
 
 
