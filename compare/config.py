@@ -157,6 +157,16 @@ class BenchConfig:
     abstain_signals: str = field(
         default="support,names", metadata={"help": "support signals dev chooses the gate's from"}
     )
+    # Each signal also with the check that the answer is in the chunks it read ("names+quoted"):
+    # on tessaline a reader asked for a real product's missing attribute names another value of
+    # its page, which the names signal cannot see (compare/scoring/quoting.py). Off by default: on
+    # tessaline it took rag's test abstention from 0.30 to 0.70 at the same accuracy, but the report
+    # counts an abstention as citing nothing (rag's citation precision 0.892 -> 0.694), and the
+    # routed hybrid, composed from the gated answers, can no longer take the adapter's answer where
+    # the gate struck RAG's (0.874 -> 0.748); docs/benchmarks.md.
+    abstain_quoted: bool = field(
+        default=False, metadata={"help": "also try each gate signal with the answer-in-its-chunks check"}
+    )
     abstain_max_drop: float = field(
         default=0.03, metadata={"help": "dev accuracy the abstention gate may cost (0-1)"}
     )

@@ -18,17 +18,13 @@ reader names some other value, and the adapter, which learned the product, knows
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from compare.harness.records import Answer
-from compare.scoring.scorers import bare_answer, is_abstention, normalize
+from compare.scoring.quoting import quoted_chunk
+from compare.scoring.scorers import is_abstention
 from corpus.errors import UserError
-
-# An adapter's answer longer than this is not checked against the chunks: a sentence is not
-# quoted word for word, and a long span proves little about the question.
-MAX_QUOTED_WORDS = 12
 
 
 @dataclass(frozen=True)
@@ -118,18 +114,6 @@ def check_route(name: str) -> None:
 def uses_adapter(rule: str) -> bool:
     """Does the rule ever ask the adapter (so the routed system needs it trained and served)?"""
     return ASKS_ADAPTER[rule](True) or ASKS_ADAPTER[rule](False)
-
-
-def quoted_chunk(
-    text: str, chunk_ids: Sequence[str], chunk_text: Mapping[str, str], template: str | None
-) -> str | None:
-    """The first chunk that contains the answer ``text`` word for word (normalised, whole words;
-    house style and ``[n]`` markers removed), or ``None``; an abstention or a long answer never is."""
-    answer = normalize(bare_answer(text, template))
-    if not answer or len(answer.split()) > MAX_QUOTED_WORDS or is_abstention(text):
-        return None
-    pattern = re.compile(rf"(?<!\w){re.escape(answer)}(?!\w)")
-    return next((c for c in chunk_ids if pattern.search(normalize(chunk_text.get(c, "")))), None)
 
 
 def doc_of(chunk_id: str) -> str:

@@ -25,6 +25,7 @@ from compare.answering.specs import SystemSpec
 from compare.harness.records import Answer
 from compare.scoring.abstain_signals import scores
 from compare.scoring.evaluate import score_answer
+from compare.scoring.quoting import quoted_chunk
 from compare.scoring.scorers import is_abstention
 from corpus.model import Dataset, QAItem
 
@@ -142,14 +143,31 @@ def selective_curve(outcomes: Sequence[Outcome]) -> list[tuple[float, float, flo
     return out
 
 
+# A signal named "<signal>+quoted" is that signal where the answer is found word for word in the
+# chunks its prompt quoted, and UNQUOTED below every signal's range where it is not: a threshold
+# just above UNQUOTED abstains on the answers the page does not hold and nothing else.
+QUOTED = "+quoted"
+UNQUOTED = -2.0
+
+
+def quoted_signals(signals: Sequence[str]) -> list[str]:
+    """Each signal and its ``+quoted`` variant, for dev to choose between."""
+    return [*signals, *(s + QUOTED for s in signals)]
+
+
 def with_support(
     questions: Sequence[QAItem], answers: Sequence[Answer], chunk_text: Mapping[str, str],
-    embed: Callable[[Sequence[str]], np.ndarray], signal: str = "support",
+    embed: Callable[[Sequence[str]], np.ndarray], signal: str = "support", template: str | None = None,
 ) -> list[Answer]:  # fmt: skip
-    """``answers`` with their support set: ``signal``'s score from the chunks each prompt quoted."""
+    """``answers`` with their support set: ``signal``'s score from the chunks each prompt quoted
+    (``+quoted``: :data:`UNQUOTED` where the answer, house style ``template`` removed, is in none)."""
     by_id = {q.id: q for q in questions}
-    got = scores(signal, [by_id[a.qid].question for a in answers], [a.retrieved for a in answers],
+    base = signal.removesuffix(QUOTED)
+    got = scores(base, [by_id[a.qid].question for a in answers], [a.retrieved for a in answers],
                  chunk_text, embed)  # fmt: skip
+    if signal.endswith(QUOTED):
+        got = [s if is_abstention(a.text) or quoted_chunk(a.text, a.retrieved, chunk_text, template)
+               else UNQUOTED for a, s in zip(answers, got, strict=True)]  # fmt: skip
     return [replace(a, support=round(s, 6)) for a, s in zip(answers, got, strict=True)]
 
 
@@ -185,7 +203,8 @@ def gate_stage(
     untuned), gated where dev chose a threshold, and its ``abstention`` facts: the signal, the
     threshold and the selective-accuracy curve (before the gate)."""
     signal, threshold = res.gates.get(spec.name, ("support", -math.inf))
-    batched = with_support(questions, batched, res.chunk_text, res.embed, signal)
+    template = (ds.house_style or {}).get("template")
+    batched = with_support(questions, batched, res.chunk_text, res.embed, signal, template)
     curve = selective_curve(outcomes(questions, batched, ds.house_style))
     entry = {
         "signal": signal,

@@ -478,9 +478,10 @@ def abstention_lines(summary: Mapping[str, Any]) -> list[str]:
              "A retrieving system says the abstain answer when the chunks in its prompt do not support the "
              "question: `support` is the best cosine between the question and one of their sentences; "
              "`names` is the share of the question's names the chunks name; `grounding` is that share times "
-             "the cosine with the names taken out. The signal and its threshold were chosen on dev: the most "
-             "unanswerable dev questions abstained on while dev accuracy drops by at most "
-             "`bench.abstain_max_drop`.",
+             "the cosine with the names taken out; `+quoted` is the signal where the answer is found "
+             "word for word in those chunks and -2 where it is not. The signal and its threshold were "
+             "chosen on dev: the most unanswerable dev questions abstained on while dev accuracy drops by "
+             "at most `bench.abstain_max_drop`.",
              ""]  # fmt: skip
     for name, g in gates.items():
         value = g["threshold"] if g["threshold"] is not None else -math.inf

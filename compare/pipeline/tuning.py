@@ -261,15 +261,17 @@ class Tuner:
         its answers to the tuning questions (cached from the prompt trials) and to dev's unanswerable
         ones, each with its support; the gate is set in ``res.gates`` and recorded with the reason
         when it stays off (compare.pipeline.abstain)."""
-        from compare.pipeline.abstain import apply_gate, choose_gate, gate_line, with_support
+        from compare.pipeline.abstain import apply_gate, choose_gate, gate_line, quoted_signals, with_support
 
         bench, res = self.configs["bench"], self.res
         qs, answers, seconds = self.dev_set(spec, key)
         unanswerable = qs[len(self.questions) :]
         signals = bench.abstain_signal_names if res.embed else ["support"]
-
+        if res.embed and bench.abstain_quoted:
+            signals = quoted_signals(signals)
+        template = (self.style or {}).get("template")
         scored = {
-            sig: with_support(qs, answers, res.chunk_text, res.embed, sig) if res.embed else answers
+            sig: with_support(qs, answers, res.chunk_text, res.embed, sig, template) if res.embed else answers
             for sig in signals
         }
         t, per = choose_gate(qs, signals, bench.abstain_max_drop, scored.__getitem__, self.style)

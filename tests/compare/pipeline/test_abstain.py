@@ -112,3 +112,25 @@ def test_choose_gate_takes_the_signal_that_abstains_most_then_touches_least(supp
     best, per = choose_gate(qs, ["grounding", "support"], 0.0, support_of, None)
     assert best.signal == chosen and set(per) == {"grounding", "support"}
     assert best.accuracy == best.accuracy_before == 2 / 3  # no right answer was gated
+
+
+def test_a_quoted_signal_scores_unquoted_answers_below_every_threshold():
+    from compare.harness.records import Answer
+    from compare.pipeline.abstain import UNQUOTED, quoted_signals, with_support
+    from corpus.model import QAItem
+
+    def no_embed(texts):
+        raise AssertionError("names needs no embedding")
+
+    chunks = {"ulsa#0": "The Ulsa 11 has a 12 hour battery and 4 buttons."}
+    qs = [QAItem(q, f"How long does the Ulsa 11 battery last ({q})?", "12 hour") for q in ("a", "b", "c")]
+    answers = [
+        Answer("a", "rag", "12 hour [1] -- Care", retrieved=["ulsa#0"]),
+        Answer("b", "rag", "20 hour [1] -- Care", retrieved=["ulsa#0"]),  # not on the page
+        Answer("c", "rag", "I don't know", retrieved=["ulsa#0"]),  # an abstention stays as scored
+    ]
+    plain = with_support(qs, answers, chunks, no_embed, "names", "{answer} -- Care")
+    quoted = with_support(qs, answers, chunks, no_embed, "names+quoted", "{answer} -- Care")
+    assert [a.support for a in plain] == [1.0, 1.0, 1.0]
+    assert [a.support for a in quoted] == [1.0, UNQUOTED, 1.0]
+    assert quoted_signals(["support", "names"]) == ["support", "names", "support+quoted", "names+quoted"]

@@ -10,13 +10,13 @@ from compare.answering.routing import (
     Evidence,
     check_route,
     compose,
-    quoted_chunk,
     routed_answer,
     uses_adapter,
 )
 from compare.answering.specs import get_systems, is_composed
 from compare.harness.records import Answer
 from compare.pipeline.route import choose_route, route_effects
+from compare.scoring.quoting import quoted_chunk
 from corpus.errors import UserError
 from corpus.model import QAItem
 
