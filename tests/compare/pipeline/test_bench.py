@@ -362,3 +362,20 @@ def test_generators_add_the_model_the_user_names(models: str, sets: list, expect
     model = next((s.split("=", 1)[1] for s in sets), "smollm2-135m")
     train = replace(TrainConfig(), model=model)
     assert generators(BenchConfig(models=models), train, argparse.Namespace(set=sets)) == expected
+
+
+@pytest.mark.parametrize(
+    ("extra", "rule"),
+    [
+        (("--set", "bench.tune=false"), "verify"),  # untuned: the default rule
+        (("--set", "bench.route=judge"), "judge"),  # fixed by the config, dev not asked
+    ],
+)
+def test_routed_alone_brings_its_parts(run_cli, mini_dir, tiny_model_dir, tmp_path, extra, rule) -> None:
+    runs = tmp_path / "runs"
+    rc, out, err = run_cli(*bench_args(mini_dir, tiny_model_dir, runs, "--systems", "routed", *extra))
+    assert rc == 0, err
+    (run,) = [p for p in runs.iterdir() if not p.name.startswith(".")]
+    summary = json.loads((run / "summary.json").read_text())
+    assert list(summary["systems"]) == ["rag", "ft", "routed"] and summary["routes"] == {"routed": rule}
+    assert f"[routed] rule {rule}" in out
