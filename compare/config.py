@@ -159,13 +159,13 @@ class BenchConfig:
     )
     # Each signal also with the check that the answer is in the chunks it read ("names+quoted"):
     # on tessaline a reader asked for a real product's missing attribute names another value of
-    # its page, which the names signal cannot see (compare/scoring/quoting.py). Off by default: on
-    # tessaline it took rag's test abstention from 0.30 to 0.70 at the same accuracy, but the report
-    # counts an abstention as citing nothing (rag's citation precision 0.892 -> 0.694), and the
-    # routed hybrid, composed from the gated answers, can no longer take the adapter's answer where
-    # the gate struck RAG's (0.874 -> 0.748); docs/benchmarks.md.
+    # its page, which the names signal cannot see (compare/scoring/quoting.py); with it rag's test
+    # abstention went from 0.30 to 0.70 at the same accuracy. Dev chooses it like any signal. The
+    # routed hybrid reads RAG's answers gated by the best plain signal (Resources.part_gates): its
+    # own rules make the same chunk check, and a quoted gate would hide the answers its `verify`
+    # replaces with the adapter's (docs/benchmarks.md).
     abstain_quoted: bool = field(
-        default=False, metadata={"help": "also try each gate signal with the answer-in-its-chunks check"}
+        default=True, metadata={"help": "also try each gate signal with the answer-in-its-chunks check"}
     )
     abstain_max_drop: float = field(
         default=0.03, metadata={"help": "dev accuracy the abstention gate may cost (0-1)"}

@@ -132,6 +132,14 @@ class Dataset:
         """What a system says when the corpus does not answer (``abstain_answer`` in the manifest)."""
         return str(self.meta.get("abstain_answer", "I don't know"))
 
+    @property
+    def abstain_reply(self) -> str:
+        """The abstain answer as a system of this house says it: in the house style's ``template``
+        where there is one (what the adapter learns and prompted systems are shown), so an answer
+        the abstention gate or a routing rule declines is not also scored as out of style."""
+        template = (self.house_style or {}).get("template")
+        return template.format(answer=self.abstain_answer) if template else self.abstain_answer
+
     def questions(self, split: str | None = None, kind: str | None = None) -> list[QAItem]:
         """Questions filtered by split and/or kind, in file order."""
         return [

@@ -68,6 +68,10 @@ class Resources:
     # that signal's support (compare.pipeline.abstain; -inf: the gate is off, the signal still scores).
     embed: Callable[[Sequence[str]], Any] | None = None
     gates: dict[str, tuple[str, float]] = field(default_factory=dict)
+    # The gate of a system's answers where a composed system reads them (the routed hybrid): the
+    # best signal without the answer-in-its-chunks check, which the routing rules make themselves.
+    # A system missing here is read as gated by ``gates``.
+    part_gates: dict[str, tuple[str, float]] = field(default_factory=dict)
     # The generation engine (compare.engines.registry: "hf", "llamacpp"), why it was chosen, its CPU threads
     # and the model's GGUF file that GGUF engines serve.
     engine_name: str = "hf"

@@ -198,12 +198,14 @@ def outcomes(questions: Sequence[QAItem], answers: Sequence[Answer], style: Mapp
 
 def gate_stage(
     spec: SystemSpec, ds: Dataset, questions: list[QAItem], batched: list[Answer], res: Any
-) -> tuple[list[Answer], dict[str, Any]]:
+) -> tuple[list[Answer], list[Answer], dict[str, Any]]:
     """A retrieving system's answers with the support of the signal dev chose (``support`` when
-    untuned), gated where dev chose a threshold, and its ``abstention`` facts: the signal, the
-    threshold and the selective-accuracy curve (before the gate)."""
+    untuned), gated where dev chose a threshold; the same answers as a composed system reads them
+    (gated by ``res.part_gates`` where dev set one there, else the same list); and the
+    ``abstention`` facts: the signal, the threshold and the selective-accuracy curve (before the gate)."""
     signal, threshold = res.gates.get(spec.name, ("support", -math.inf))
     template = (ds.house_style or {}).get("template")
+    plain = batched
     batched = with_support(questions, batched, res.chunk_text, res.embed, signal, template)
     curve = selective_curve(outcomes(questions, batched, ds.house_style))
     entry = {
@@ -213,9 +215,19 @@ def gate_stage(
     }
     facts = {"abstention": {spec.name: entry}}
     if not math.isfinite(threshold):
-        return batched, facts
-    batched = apply_gate(batched, threshold, ds.abstain_answer)
+        return batched, batched, facts
+    batched = apply_gate(batched, threshold, ds.abstain_reply)
     entry["gated"] = sum(bool(a.gated_text) for a in batched)
     log.info(f"[{spec.name}] abstention gate ({signal} under {threshold:.3f}): {entry['gated']} "
-             f"of {len(batched)} answers turned into \"{ds.abstain_answer}\"")  # fmt: skip
-    return batched, facts
+             f"of {len(batched)} answers turned into \"{ds.abstain_reply}\"")  # fmt: skip
+    if spec.name not in res.part_gates:
+        return batched, batched, facts
+    part_signal, part_threshold = res.part_gates[spec.name]
+    part = with_support(questions, plain, res.chunk_text, res.embed, part_signal, template)
+    part = apply_gate(part, part_threshold, ds.abstain_reply)
+    entry["part_gate"] = {
+        "signal": part_signal,
+        "threshold": part_threshold if math.isfinite(part_threshold) else None,
+        "gated": sum(bool(a.gated_text) for a in part),
+    }
+    return batched, part, facts

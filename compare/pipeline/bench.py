@@ -438,19 +438,20 @@ def answer_systems(
 ) -> dict[str, tuple[list, list]]:
     """Every system's batched answers (gated where dev chose an abstention threshold) and its
     single-request latency samples."""
-    answers = {}
+    answers, parts = {}, {}  # parts: each system's answers as a composed system reads them
     bench = job.configs["bench"]
     for spec in specs:
         log.info(f"\n[{spec.name}] {spec.about}")
         if is_composed(spec):
-            answers[spec.name] = composed_answers(spec, answers, ds, res.chunk_text)
+            answers[spec.name] = composed_answers(spec, parts, ds, res.chunk_text)
             merge_facts(summary, {"routes": {spec.name: spec.rule}})
             continue
         batched, single, hit, seconds = run_system(spec, job.questions, res, job.cache, keys, bench)
+        part = batched
         if spec.retrieval and res.embed is not None:
-            batched, facts = gate_stage(spec, ds, job.questions, batched, res)
+            batched, part, facts = gate_stage(spec, ds, job.questions, batched, res)
             merge_facts(summary, facts)
-        answers[spec.name] = (batched, single)
+        answers[spec.name], parts[spec.name] = (batched, single), (part, single)
         merge_facts(summary, {"stage_seconds": {f"answers:{spec.name}": round(seconds, 1)}})
         log.info(
             f"[{spec.name}] {'cached' if hit else 'answered'}: {len(batched)} questions, "
@@ -467,8 +468,8 @@ def composed_answers(
 
     (rag_b, rag_s), (ft_b, ft_s) = (answers[p] for p in spec.parts)
     template = (ds.meta.get("house_style") or {}).get("template")
-    batched = compose(spec.rule, spec.name, rag_b, ft_b, ds.abstain_answer, chunk_text, template)
-    single = compose(spec.rule, spec.name, rag_s, ft_s, ds.abstain_answer, chunk_text, template)
+    batched = compose(spec.rule, spec.name, rag_b, ft_b, ds.abstain_reply, chunk_text, template)
+    single = compose(spec.rule, spec.name, rag_s, ft_s, ds.abstain_reply, chunk_text, template)
     log.info(f"[{spec.name}] rule {spec.rule} ({ROUTE_ABOUT[spec.rule]}): {len(batched)} questions")
     return batched, single
 

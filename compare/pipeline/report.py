@@ -100,17 +100,7 @@ def expectations(s: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
                 f"base {acc['base']:.3f} < ft {acc['ft']:.3f} < rag {acc['rag']:.3f}",
             )
         )
-    for combo in ("hybrid", "routed"):
-        if {combo, "ft", "rag"} <= acc.keys():
-            best = max(acc["ft"], acc["rag"])
-            checks.append(
-                (
-                    f"{combo} within 0.02 of the better track or above",
-                    acc[combo] >= best - 0.02,
-                    f"{combo} {acc[combo]:.3f} vs best {best:.3f}"
-                    + (f" (rule {s[combo]['route']})" if s[combo].get("route") else ""),
-                )
-            )
+    checks += combination_checks(s)
     if {"ft", "rag"} <= acc.keys():
         ft, rag = s["ft"], s["rag"]
         checks.append(
@@ -122,6 +112,19 @@ def expectations(s: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
             )
         )
     return [{"expectation": e, "holds": h, "measured": m} for e, h, m in checks]
+
+
+def combination_checks(s: Mapping[str, Mapping[str, Any]]) -> list[tuple[str, bool | None, str]]:
+    """Each system that combines the tracks (hybrid, routed) within 0.02 of the better track."""
+    acc = {k: v["accuracy"] for k, v in s.items()}
+    checks = []
+    for combo in ("hybrid", "routed"):
+        if {combo, "ft", "rag"} <= acc.keys():
+            best = max(acc["ft"], acc["rag"])
+            rule = f" (rule {s[combo]['route']})" if s[combo].get("route") else ""
+            checks.append((f"{combo} within 0.02 of the better track or above", acc[combo] >= best - 0.02,
+                           f"{combo} {acc[combo]:.3f} vs best {best:.3f}{rule}"))  # fmt: skip
+    return checks
 
 
 def mark_ties(checks: list[dict[str, Any]], pairs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -435,19 +438,10 @@ def tuning_lines(tuning: Mapping[str, Any]) -> list[str]:
             f"{t['default_dev_accuracy']:.3f} | {_kv(t['chosen'])} | {t['dev_accuracy']:.3f} |"
         )
     notes = [f"- {n}: {t['note']}" for n, t in tuning.get("systems", {}).items() if t.get("note")]
+    from compare.pipeline.route import route_note
+
     notes += [route_note(name, r) for name, r in tuning.get("routes", {}).items()]
     return [*lines, "", *notes, *([""] if notes else [])]
-
-
-def route_note(name: str, route: Mapping[str, Any]) -> str:
-    """The routed system's rule and what each rule did on dev (compare.pipeline.route)."""
-    tried = route.get("rules") or {}
-    rules = ", ".join(
-        f"{r} {v['accuracy']:.3f} / " + ("n/a" if v["abstention"] is None else f"{v['abstention']:.2f}")
-        for r, v in tried.items()
-    )
-    on_dev = f" on {route['questions']} dev questions (accuracy / abstention): {rules}" if tried else ""
-    return f"- {name}: rule **{route['chosen']}** ({route['reason']}){on_dev}"
 
 
 COVERAGES = (1.0, 0.9, 0.75, 0.5, 0.25)  # points of the selective-accuracy curve the report shows
@@ -489,6 +483,9 @@ def abstention_lines(summary: Mapping[str, Any]) -> list[str]:
                       g.get("signal", "support"))  # fmt: skip
         gated = test.get(name, {}).get("gated")
         on_test = f"; on test {gated} answers gated" if gated is not None else ""
+        part = test.get(name, {}).get("part_gate")
+        if part:  # the routed hybrid reads this system's answers gated by the plain signal
+            on_test += f" ({part['gated']} by `{part['signal']}` as the routed hybrid reads them)"
         lines.append(f"- {name}: {gate_line(t, g['unanswerable'])}{on_test}")
     curves = {n: curve_points(e["curve"]) for n, e in test.items() if e.get("curve")}
     if curves:

@@ -62,3 +62,14 @@ def route_line(rule: str, effects: Mapping[str, tuple[float, float]]) -> str:
     """The rules tried on dev and the chosen one, in a line for the log."""
     tried = ", ".join(f"{r} {acc:.3f}/{ab:.2f}" for r, (acc, ab) in effects.items())
     return f"rules (accuracy/abstention) {tried} -> {rule}"
+
+
+def route_note(name: str, route: Mapping[str, Any]) -> str:
+    """The routed system's rule and what each rule did on dev (compare.pipeline.route)."""
+    tried = route.get("rules") or {}
+    rules = ", ".join(
+        f"{r} {v['accuracy']:.3f} / " + ("n/a" if v["abstention"] is None else f"{v['abstention']:.2f}")
+        for r, v in tried.items()
+    )
+    on_dev = f" on {route['questions']} dev questions (accuracy / abstention): {rules}" if tried else ""
+    return f"- {name}: rule **{route['chosen']}** ({route['reason']}){on_dev}"

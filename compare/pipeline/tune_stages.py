@@ -182,11 +182,12 @@ def tuned_route(tuner: Any, spec: ComposedSpec, parts: dict[str, SystemSpec], ke
         return untuned_route(spec, bench)
     rag, ft = (parts[p] for p in spec.parts)
     qs, rag_answers, _ = tuner.dev_set(rag, key(rag))
-    rag_answers = tuner.dev_answers.get(rag.name, rag_answers)  # gated where dev chose a gate
+    # gated where dev chose a gate, as a composed system reads them (compare.pipeline.abstain)
+    rag_answers = tuner.part_dev_answers.get(rag.name) or tuner.dev_answers.get(rag.name, rag_answers)
     ft_spec = replace(ft, name=f"{ft.name}@tune")
     ft_answers, seconds = cached_answers(tuner.cache, ft_spec, qs, tuner.res, digest("tune", key(ft)))
     ds, res = tuner.ds, tuner.res
-    effects = route_effects(qs, rag_answers, ft_answers, ds.abstain_answer, tuner.style, res.chunk_text)
+    effects = route_effects(qs, rag_answers, ft_answers, ds.abstain_reply, tuner.style, res.chunk_text)
     rule, why = choose_route(effects, bench.abstain_max_drop)
     unanswerable = sum(q.kind == "unanswerable" for q in qs)
     tuner.out.setdefault("routes", {})[spec.name] = {

@@ -32,6 +32,7 @@ from compare.answering.specs import SystemSpec
 from compare.answering.systems import Resources, build_prompts, cached_answers
 from compare.config import PROMPT_VARIANTS, BenchConfig
 from compare.harness.stages import digest
+from compare.pipeline.abstain import QUOTED, apply_gate, choose_gate, gate_line, quoted_signals, with_support
 from compare.scoring.evaluate import score_answer
 from compare.trainset.config import MIN_TAUGHT_DEV, untaught_reason
 from corpus.model import Dataset, QAItem
@@ -163,6 +164,7 @@ class Tuner:
         self.out: dict[str, Any] = {"split": "dev", "questions": len(self.questions), "seed": bench.seed}
         self.out["systems"] = {}
         self.dev_answers: dict[str, list[Any]] = {}  # a system's gated dev answers (abstention)
+        self.part_dev_answers: dict[str, list[Any]] = {}  # the same as a composed system reads them
 
     @property
     def facts(self) -> dict[str, Any]:
@@ -261,8 +263,6 @@ class Tuner:
         its answers to the tuning questions (cached from the prompt trials) and to dev's unanswerable
         ones, each with its support; the gate is set in ``res.gates`` and recorded with the reason
         when it stays off (compare.pipeline.abstain)."""
-        from compare.pipeline.abstain import apply_gate, choose_gate, gate_line, quoted_signals, with_support
-
         bench, res = self.configs["bench"], self.res
         qs, answers, seconds = self.dev_set(spec, key)
         unanswerable = qs[len(self.questions) :]
@@ -276,8 +276,10 @@ class Tuner:
         }
         t, per = choose_gate(qs, signals, bench.abstain_max_drop, scored.__getitem__, self.style)
         res.gates[spec.name] = (t.signal, t.value)
-        gated = apply_gate(scored[t.signal], t.value, self.ds.abstain_answer)
+        gated = apply_gate(scored[t.signal], t.value, self.ds.abstain_reply)
         self.dev_answers[spec.name] = gated
+        if t.signal.endswith(QUOTED):
+            self.part_gate(spec, qs, [s for s in signals if not s.endswith(QUOTED)], scored)
         self.out["systems"][spec.name]["abstain"] = {
             "signal": t.signal, "threshold": None if not t.active else round(t.value, 6), "reason": t.reason,
             "unanswerable": len(unanswerable), "max_drop": bench.abstain_max_drop,
@@ -289,6 +291,17 @@ class Tuner:
                         for n, x in per.items()},
         }  # fmt: skip
         log.info(f"[tune:{spec.name}] abstention on dev: {gate_line(t, len(unanswerable))}")
+
+    def part_gate(self, spec: SystemSpec, qs: list[QAItem], plain: list[str], scored: dict) -> None:
+        """The gate of ``spec``'s answers as the routed hybrid reads them, where dev chose a
+        ``+quoted`` signal: the best of the ``plain`` signals (the routing rules make the chunk check
+        themselves, and must see the answers it would strike). Set in ``res.part_gates``."""
+        bench, reply = self.configs["bench"], self.ds.abstain_reply
+        p, _ = choose_gate(qs, plain, bench.abstain_max_drop, scored.__getitem__, self.style)
+        self.res.part_gates[spec.name] = (p.signal, p.value)
+        self.part_dev_answers[spec.name] = apply_gate(scored[p.signal], p.value, reply)
+        line = gate_line(p, sum(q.kind == "unanswerable" for q in qs))
+        log.info(f"[tune:{spec.name}] as the routed hybrid reads it: {line}")
 
     def dev_set(self, spec: SystemSpec, key: str) -> tuple[list[QAItem], list[Any], float]:
         """The tuning questions and dev's unanswerable ones, ``spec``'s answers to them as its knobs

@@ -203,26 +203,40 @@ def freshness(ctx: Any) -> dict[str, Any]:
     key = digest("freshness", pages, ctx.keys.get("index"), ctx.keys.get("sft-update"), ctx.keys["model"])
     afters: dict[str, list] = {}  # "rag (re-index)" -> its answers after that update
     for spec in (s for s in specs if not is_composed(s)):
-        stale = fresh_scores(changed, before[spec.name], template)
-        for variant, after_spec in after_variants(spec, updates):
-            name = spec.name + (f" ({variant})" if variant else "")
-            # Unchanged questions are re-scored where the weights changed (did the update break
-            # them?); a re-index leaves every unchanged page's chunks as they were.
-            rescored = unchanged if after_spec and "re-train" in variant else []
-            after = _answers(ctx, after_spec, changed + rescored, res, key) if after_spec else []
-            afters[name] = after if after_spec else before[spec.name]
-            out["systems"][name] = {
-                "system": spec.name,
-                "update": variant or "none",
-                "update_seconds": update_seconds(variant, updates),
-                "changed_before": stale,
-                "changed_after": fresh_scores(changed, after, template) if after_spec else stale,
-                "unchanged_after": fresh_scores(rescored, after, template) if rescored else None,
-            }
+        out["systems"] |= system_freshness(
+            ctx, spec, (changed, unchanged), before, updates, res, key, template, afters
+        )
     for spec in (s for s in specs if is_composed(s)):
         out["systems"] |= composed_freshness(
-            spec, changed, before, afters, updates, template, ds.abstain_answer, res.chunk_text
+            spec, changed, before, afters, updates, template, ds.abstain_reply, res.chunk_text
         )
+    return out
+
+
+def system_freshness(
+    ctx: Any, spec: SystemSpec, questions: tuple[list[QAItem], list[QAItem]], before: Mapping[str, list],
+    updates: Mapping[str, Any], res: Resources, key: str, template: str | None, afters: dict[str, list],
+) -> dict[str, Any]:  # fmt: skip
+    """One system's freshness rows, one per way it can take the update; its answers after each go
+    into ``afters`` (for the composed systems)."""
+    changed, unchanged = questions
+    stale = fresh_scores(changed, before[spec.name], template)
+    out = {}
+    for variant, after_spec in after_variants(spec, updates):
+        name = spec.name + (f" ({variant})" if variant else "")
+        # Unchanged questions are re-scored where the weights changed (did the update break
+        # them?); a re-index leaves every unchanged page's chunks as they were.
+        rescored = unchanged if after_spec and "re-train" in variant else []
+        after = _answers(ctx, after_spec, changed + rescored, res, key) if after_spec else []
+        afters[name] = after if after_spec else before[spec.name]
+        out[name] = {
+            "system": spec.name,
+            "update": variant or "none",
+            "update_seconds": update_seconds(variant, updates),
+            "changed_before": stale,
+            "changed_after": fresh_scores(changed, after, template) if after_spec else stale,
+            "unchanged_after": fresh_scores(rescored, after, template) if rescored else None,
+        }
     return out
 
 

@@ -31,7 +31,13 @@ def score_answer(
         "token_f1": S.token_f1(text, q.golds) if answerable else nan,
         "correct": correct,
         "abstention_correct": S.abstention_correct(a.text, answerable),
-        "citation_precision": S.citation_precision(a.cited_docs, q.sources) if answerable else nan,
+        # Precision is over the answers that claim something: a declined question cites nothing and
+        # claims nothing (its cost is in accuracy and the false-abstention rate), so it is no 0 here.
+        "citation_precision": (
+            S.citation_precision(a.cited_docs, q.sources)
+            if answerable and not S.is_abstention(a.text)
+            else nan
+        ),
         "citation_recall": S.citation_recall(a.cited_docs, q.sources) if answerable else nan,
         "grounded_correct": (
             S.grounded_correct(correct, [chunk_text.get(c, "") for c in a.citations], q.golds)

@@ -97,6 +97,12 @@ def test_unanswerable_scores_only_abstention() -> None:
     assert s["abstention_correct"] == 1.0 and math.isnan(s["correct"]) and math.isnan(s["citation_precision"])
 
 
+def test_a_declined_answerable_question_has_no_citation_precision_but_costs_accuracy() -> None:
+    s = score_answer(FACT, Answer("q1", "rag", "I don't know -- Tessaline Care"), CHUNKS, STYLE)
+    assert math.isnan(s["citation_precision"]) and s["correct"] == 0.0
+    assert s["abstention_correct"] == 0.0 and s["citation_recall"] == 0.0 and s["style_compliant"] == 1.0
+
+
 def test_summary_averages_and_latency() -> None:
     answers = [
         Answer(

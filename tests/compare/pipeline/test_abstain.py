@@ -134,3 +134,54 @@ def test_a_quoted_signal_scores_unquoted_answers_below_every_threshold():
     assert [a.support for a in plain] == [1.0, 1.0, 1.0]
     assert [a.support for a in quoted] == [1.0, UNQUOTED, 1.0]
     assert quoted_signals(["support", "names"]) == ["support", "names", "support+quoted", "names+quoted"]
+
+
+def test_the_gate_stage_gives_a_composed_system_the_answers_its_part_gate_leaves():
+    """rag's own answers go through the quoted gate; the routed hybrid reads them through the plain
+    signal's gate, which strikes nothing here, so its rules still see rag's unquoted answer."""
+    from types import SimpleNamespace
+
+    from compare.harness.records import Answer
+    from compare.pipeline.abstain import UNQUOTED, gate_stage
+    from corpus.model import Dataset, QAItem
+
+    def no_embed(texts):
+        raise AssertionError("names needs no embedding")
+
+    chunks = {"ulsa#0": "The Ulsa 11 has a 12 hour battery and 4 buttons."}
+    qs = [QAItem(q, f"How long does the Ulsa 11 battery last ({q})?", "12 hour") for q in ("a", "b")]
+    answers = [
+        Answer("a", "rag", "12 hour [1] -- Care", ["ulsa#0"], ["ulsa"], retrieved=["ulsa#0"]),
+        Answer("b", "rag", "20 hour [1] -- Care", ["ulsa#0"], ["ulsa"], retrieved=["ulsa#0"]),
+    ]
+    ds = Dataset("d", {}, qs, meta={"house_style": {"template": "{answer} -- Care"}})
+    res = SimpleNamespace(chunk_text=chunks, embed=no_embed, gates={"rag": ("names+quoted", UNQUOTED + 0.5)},
+                          part_gates={"rag": ("names", -math.inf)})  # fmt: skip
+    own, part, facts = gate_stage(SimpleNamespace(name="rag"), ds, qs, answers, res)
+    assert [a.text for a in own] == ["12 hour [1] -- Care", "I don't know -- Care"]
+    assert own[1].citations == [] and own[1].gated_text == "20 hour [1] -- Care"
+    assert [a.text for a in part] == ["12 hour [1] -- Care", "20 hour [1] -- Care"]
+    assert part[1].citations == ["ulsa#0"]
+    assert facts["abstention"]["rag"]["gated"] == 1
+    assert facts["abstention"]["rag"]["part_gate"] == {"signal": "names", "threshold": None, "gated": 0}
+    del res.part_gates["rag"]  # no part gate: the composed system reads the system's own answers
+    own, part, _ = gate_stage(SimpleNamespace(name="rag"), ds, qs, answers, res)
+    assert part is own
+
+
+@pytest.mark.parametrize(
+    ("meta", "reply"),
+    [
+        ({}, "I don't know"),
+        ({"abstain_answer": "Not documented"}, "Not documented"),
+        ({"house_style": {"template": "{answer} -- Care"}}, "I don't know -- Care"),
+        ({"house_style": "be brief"}, "I don't know"),  # a style with no template is only described
+    ],
+)
+def test_the_abstain_reply_is_in_the_house_style_and_still_an_abstention(meta, reply):
+    from compare.scoring.scorers import is_abstention
+    from corpus.model import Dataset
+
+    ds = Dataset("d", {}, [], meta=meta)
+    assert ds.abstain_reply == reply
+    assert is_abstention(reply) or reply == "Not documented"
