@@ -123,11 +123,13 @@ def doc_of(chunk_id: str) -> str:
 
 def routed_answer(
     rule: str, name: str, rag: Answer, ft: Answer, abstain_answer: str,
-    chunk_text: Mapping[str, str] | None = None, template: str | None = None,
+    chunk_text: Mapping[str, str] | None = None, template: str | None = None, own: Answer | None = None,
 ) -> Answer:  # fmt: skip
     """One composed answer: the picked part's text and citations (the adapter's cites the chunk
     that holds it, where one does); the tokens and time of RAG's call and, where the rule asks it,
-    the adapter's."""
+    the adapter's. The rule reads ``rag`` (RAG's answer before any answer-in-its-chunks gate: the
+    rules check the chunks themselves); a RAG pick is ``own``, RAG's answer as the system gives it
+    (gate included), so rule ``rag`` is the ``rag`` system and no rule loses RAG's abstentions."""
     rag_abstained = is_abstention(rag.text)
     if not ASKS_ADAPTER[rule](rag_abstained):  # the adapter is not asked: nothing of it is spent
         ft = replace(ft, text="", prompt_tokens=0, output_tokens=0, generation_s=0.0)
@@ -141,7 +143,7 @@ def routed_answer(
     elif pick == "abstain":
         chosen = replace(rag, text=abstain_answer, citations=[], cited_docs=[], gated_text=rag.text)
     else:
-        chosen = rag
+        chosen = own or rag
     return replace(
         chosen,
         system=name,
@@ -158,11 +160,18 @@ def routed_answer(
 def compose(
     rule: str, name: str, rag: Sequence[Answer], ft: Sequence[Answer], abstain_answer: str,
     chunk_text: Mapping[str, str] | None = None, template: str | None = None,
+    own: Sequence[Answer] | None = None,
 ) -> list[Answer]:  # fmt: skip
     """The routed answers to RAG's questions (in RAG's order); the adapter must answer each too.
-    ``chunk_text`` (chunk id -> text) and the house style's ``template`` are what ``verify`` reads."""
+    ``chunk_text`` (chunk id -> text) and the house style's ``template`` are what ``verify`` reads;
+    ``own``: RAG's answers as the system gives them, where they differ from ``rag`` (see
+    :func:`routed_answer`)."""
     by_id = {a.qid: a for a in ft}
     missing = [a.qid for a in rag if a.qid not in by_id]
     if missing:
         raise ValueError(f"the adapter has no answer to {len(missing)} questions, e.g. {missing[0]!r}")
-    return [routed_answer(rule, name, a, by_id[a.qid], abstain_answer, chunk_text, template) for a in rag]
+    own_by_id = {a.qid: a for a in own or ()}
+    return [
+        routed_answer(rule, name, a, by_id[a.qid], abstain_answer, chunk_text, template, own_by_id.get(a.qid))
+        for a in rag
+    ]

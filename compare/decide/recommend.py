@@ -157,6 +157,8 @@ def rule_citations(uc: UseCase, f: SystemFacts) -> Finding | None:
     reason = (
         f"cites a gold source with precision {f.citation_precision:.2f}"
         if cites
+        else "declines every answerable question, so cites nothing"
+        if missing(f.citation_precision)
         else "gives no citations (citation precision 0)"
     )
     if uc.citations == "must":

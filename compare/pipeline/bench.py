@@ -443,7 +443,7 @@ def answer_systems(
     for spec in specs:
         log.info(f"\n[{spec.name}] {spec.about}")
         if is_composed(spec):
-            answers[spec.name] = composed_answers(spec, parts, ds, res.chunk_text)
+            answers[spec.name] = composed_answers(spec, answers, parts, ds, res.chunk_text)
             merge_facts(summary, {"routes": {spec.name: spec.rule}})
             continue
         batched, single, hit, seconds = run_system(spec, job.questions, res, job.cache, keys, bench)
@@ -461,14 +461,18 @@ def answer_systems(
 
 
 def composed_answers(
-    spec: Any, answers: dict[str, tuple[list, list]], ds: Dataset, chunk_text: dict[str, str]
-) -> tuple[list, list]:
-    """A composed system's batched answers and latency samples, from its parts' (answered before it)."""
+    spec: Any, answers: dict[str, tuple[list, list]], parts: dict[str, tuple[list, list]], ds: Dataset,
+    chunk_text: dict[str, str],
+) -> tuple[list, list]:  # fmt: skip
+    """A composed system's batched answers and latency samples, from its parts' (answered before it):
+    the rules read ``parts`` (RAG's answers without the answer-in-its-chunks gate), a RAG pick is
+    RAG's own answer in ``answers``."""
     from compare.answering.routing import ROUTE_ABOUT, compose
 
-    (rag_b, rag_s), (ft_b, ft_s) = (answers[p] for p in spec.parts)
+    (rag_b, rag_s), (ft_b, ft_s) = (parts[p] for p in spec.parts)
+    own = answers[spec.parts[0]][0]
     template = (ds.meta.get("house_style") or {}).get("template")
-    batched = compose(spec.rule, spec.name, rag_b, ft_b, ds.abstain_reply, chunk_text, template)
+    batched = compose(spec.rule, spec.name, rag_b, ft_b, ds.abstain_reply, chunk_text, template, own)
     single = compose(spec.rule, spec.name, rag_s, ft_s, ds.abstain_reply, chunk_text, template)
     log.info(f"[{spec.name}] rule {spec.rule} ({ROUTE_ABOUT[spec.rule]}): {len(batched)} questions")
     return batched, single

@@ -22,7 +22,7 @@ from compare.scoring.costs import (
 )
 from compare.scoring.evaluate import result_rows, summarize
 from compare.scoring.metrics import REPORT_TABLE, metrics
-from compare.scoring.scorers import fmt
+from compare.scoring.scorers import fmt, missing
 from compare.trainset.report import trainset_lines
 from corpus.io import atomic_write_text
 from corpus.model import Dataset
@@ -88,10 +88,11 @@ def expectations(s: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
                 f"rag {acc['rag']:.3f} vs base {acc['base']:.3f}",
             )
         )
-        cp = s["rag"]["citation_precision"]
+        cp = s["rag"]["citation_precision"]  # nan where rag declined every answerable question
         checks.append(
-            ("RAG cites gold sources (precision >= 0.80)", cp >= 0.80, f"citation precision {cp:.3f}")
-        )
+            ("RAG cites gold sources (precision >= 0.80)", None if missing(cp) else cp >= 0.80,
+             f"citation precision {cp:.3f}")
+        )  # fmt: skip
     if {"base", "ft", "rag"} <= acc.keys():
         checks.append(
             (
@@ -112,6 +113,11 @@ def expectations(s: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
             )
         )
     return [{"expectation": e, "holds": h, "measured": m} for e, h, m in checks]
+
+
+def verdict(holds: bool | None, yes: str, no: str) -> str:
+    """An expectation's mark: ``None`` where its measure does not exist in this run."""
+    return "n/a" if holds is None else yes if holds else no
 
 
 def combination_checks(s: Mapping[str, Mapping[str, Any]]) -> list[tuple[str, bool | None, str]]:
@@ -231,7 +237,7 @@ def finish_run(
     write_summary(run, summary)
     log.info("\n" + table(systems))
     for e in summary["expectations"]:
-        log.info(f"  [{'ok' if e['holds'] else 'NO'}] {e['expectation']}: {e['measured']}")
+        log.info(f"  [{verdict(e['holds'], 'ok', 'NO')}] {e['expectation']}: {e['measured']}")
     log.info(f"\nrun folder: {run}  ({seconds / 60:.1f} min)")
     return summary
 
@@ -320,7 +326,7 @@ def expectation_lines(summary: Mapping[str, Any]) -> list[str]:
         "## Does the expected pattern appear?",
         "",
         *[
-            f"- {'yes' if e['holds'] else '**no**'}: {e['expectation']} ({e['measured']})"
+            f"- {verdict(e['holds'], 'yes', '**no**')}: {e['expectation']} ({e['measured']})"
             for e in summary["expectations"]
         ],
         "",

@@ -29,13 +29,15 @@ from corpus.model import QAItem
 def route_effects(
     questions: Sequence[QAItem], rag: Sequence[Answer], ft: Sequence[Answer], abstain_answer: str,
     style: Mapping[str, Any] | None, chunk_text: Mapping[str, str] | None = None,
+    own: Sequence[Answer] | None = None,
 ) -> dict[str, tuple[float, float]]:  # fmt: skip
     """(answerable accuracy, unanswerable abstention) of every rule on ``questions`` (``chunk_text``:
-    the chunks ``verify`` checks the adapter's answers against)."""
+    the chunks ``verify`` checks the adapter's answers against; ``own``: RAG's answers as the system
+    gives them, where its gate differs from the one ``rag`` went through)."""
     template = (style or {}).get("template")
     out = {}
     for rule in ROUTES:
-        answers = compose(rule, "routed", rag, ft, abstain_answer, chunk_text, template)
+        answers = compose(rule, "routed", rag, ft, abstain_answer, chunk_text, template, own)
         out[rule] = effect(outcomes(questions, answers, style), -math.inf)
     return out
 

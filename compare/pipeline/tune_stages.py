@@ -143,6 +143,7 @@ def tune_prompts(
         return digest(keys.get(spec.adapter or "", ""), keys["index"], keys["retriever"], keys["model"])
 
     out = []
+    read_by_composed = {p for s in specs if is_composed(s) for p in s.parts}
     for spec in specs:
         if is_composed(spec):
             spec = tuned_route(tuner, spec, {s.name: s for s in out}, key)
@@ -154,7 +155,7 @@ def tune_prompts(
             else:
                 tuner.prompts(spec, key(spec))
             if configs["bench"].abstain_gate:
-                tuner.abstention(spec, key(spec))
+                tuner.abstention(spec, key(spec), spec.name in read_by_composed)
         out.append(spec)
     return out, {**tuner.facts, "stage_seconds": {"tune:prompts": round(time.perf_counter() - t0, 1)}}
 
@@ -182,12 +183,13 @@ def tuned_route(tuner: Any, spec: ComposedSpec, parts: dict[str, SystemSpec], ke
         return untuned_route(spec, bench)
     rag, ft = (parts[p] for p in spec.parts)
     qs, rag_answers, _ = tuner.dev_set(rag, key(rag))
-    # gated where dev chose a gate, as a composed system reads them (compare.pipeline.abstain)
-    rag_answers = tuner.part_dev_answers.get(rag.name) or tuner.dev_answers.get(rag.name, rag_answers)
+    # gated where dev chose a gate (compare.pipeline.abstain): as rag gives them, and as the rules read them
+    own = tuner.dev_answers.get(rag.name, rag_answers)
+    rag_answers = tuner.part_dev_answers.get(rag.name, own)
     ft_spec = replace(ft, name=f"{ft.name}@tune")
     ft_answers, seconds = cached_answers(tuner.cache, ft_spec, qs, tuner.res, digest("tune", key(ft)))
     ds, res = tuner.ds, tuner.res
-    effects = route_effects(qs, rag_answers, ft_answers, ds.abstain_reply, tuner.style, res.chunk_text)
+    effects = route_effects(qs, rag_answers, ft_answers, ds.abstain_reply, tuner.style, res.chunk_text, own)
     rule, why = choose_route(effects, bench.abstain_max_drop)
     unanswerable = sum(q.kind == "unanswerable" for q in qs)
     tuner.out.setdefault("routes", {})[spec.name] = {

@@ -258,11 +258,12 @@ class Tuner:
         )
         return best
 
-    def abstention(self, spec: SystemSpec, key: str) -> None:
+    def abstention(self, spec: SystemSpec, key: str, read_by_composed: bool = False) -> None:
         """The abstention gate of a retrieving system, chosen on dev with the knobs it now has:
         its answers to the tuning questions (cached from the prompt trials) and to dev's unanswerable
         ones, each with its support; the gate is set in ``res.gates`` and recorded with the reason
-        when it stays off (compare.pipeline.abstain)."""
+        when it stays off (compare.pipeline.abstain). ``read_by_composed``: the routed hybrid reads
+        this system's answers, so a ``+quoted`` choice also gets a plain gate for it (:meth:`part_gate`)."""
         bench, res = self.configs["bench"], self.res
         qs, answers, seconds = self.dev_set(spec, key)
         unanswerable = qs[len(self.questions) :]
@@ -278,8 +279,6 @@ class Tuner:
         res.gates[spec.name] = (t.signal, t.value)
         gated = apply_gate(scored[t.signal], t.value, self.ds.abstain_reply)
         self.dev_answers[spec.name] = gated
-        if t.signal.endswith(QUOTED):
-            self.part_gate(spec, qs, [s for s in signals if not s.endswith(QUOTED)], scored)
         self.out["systems"][spec.name]["abstain"] = {
             "signal": t.signal, "threshold": None if not t.active else round(t.value, 6), "reason": t.reason,
             "unanswerable": len(unanswerable), "max_drop": bench.abstain_max_drop,
@@ -291,6 +290,8 @@ class Tuner:
                         for n, x in per.items()},
         }  # fmt: skip
         log.info(f"[tune:{spec.name}] abstention on dev: {gate_line(t, len(unanswerable))}")
+        if read_by_composed and t.signal.endswith(QUOTED):
+            self.part_gate(spec, qs, [s for s in signals if not s.endswith(QUOTED)], scored)
 
     def part_gate(self, spec: SystemSpec, qs: list[QAItem], plain: list[str], scored: dict) -> None:
         """The gate of ``spec``'s answers as the routed hybrid reads them, where dev chose a
@@ -300,6 +301,10 @@ class Tuner:
         p, _ = choose_gate(qs, plain, bench.abstain_max_drop, scored.__getitem__, self.style)
         self.res.part_gates[spec.name] = (p.signal, p.value)
         self.part_dev_answers[spec.name] = apply_gate(scored[p.signal], p.value, reply)
+        self.out["systems"][spec.name]["abstain"]["part_gate"] = {
+            "signal": p.signal, "threshold": None if not p.active else round(p.value, 6),
+            "abstention": round(p.abstention, 4), "accuracy": round(p.accuracy, 4),
+        }  # fmt: skip
         line = gate_line(p, sum(q.kind == "unanswerable" for q in qs))
         log.info(f"[tune:{spec.name}] as the routed hybrid reads it: {line}")
 

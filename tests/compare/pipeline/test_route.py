@@ -84,6 +84,22 @@ def test_verify_takes_the_adapters_quoted_answer_and_cites_its_chunk():
     assert (kept.text, kept.citations) == ("6 hour [1]", ["widget#1"])
 
 
+def test_the_rules_read_rags_ungated_answer_and_a_rag_pick_is_rags_own_gated_one():
+    """RAG's gate struck its answer for not being in its chunks (``own``); the rules read the answer
+    as it was: ``verify`` still swaps in the adapter's quoted answer, and where it does not, the pick
+    is RAG's own abstention, so rule ``rag`` is the rag system itself."""
+    r = Answer("q", "rag", "6 hour [1]", ["widget#1"], ["widget"], ["widget#0", "widget#1"], 500, 6)
+    own = replace(r, text=IDK, citations=[], cited_docs=[], gated_text=r.text)
+    swapped = routed_answer("verify", "routed", r, ft("q", "12 hour"), IDK, CHUNKS, own=own)
+    assert (swapped.text, swapped.citations) == ("12 hour", ["widget#0"])
+    for rule in ("rag", "verify", "judge"):
+        picked = routed_answer(rule, "routed", r, ft("q", "8 hour"), IDK, CHUNKS, own=own)
+        assert (picked.text, picked.citations, picked.gated_text) == (IDK, [], "6 hour [1]"), rule
+    assert routed_answer("rag", "routed", r, ft("q", "8 hour"), IDK, CHUNKS).text == "6 hour [1]"
+    composed = compose("verify", "routed", [r], [ft("q", "12 hour")], IDK, CHUNKS, None, [own])
+    assert composed[0].text == "12 hour"
+
+
 def test_a_rag_pick_keeps_its_citations_and_adds_the_adapters_call():
     a = routed_answer("judge", "routed", rag("q", "Blue [1]"), ft("q", "Red"), IDK)
     assert (a.system, a.text, a.citations, a.cited_docs, a.retrieved) == (

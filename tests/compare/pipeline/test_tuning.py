@@ -281,3 +281,39 @@ def test_recipe_is_chosen_on_dev_only_where_dev_can_tell(taught: dict, probed: l
     assert t.recipe(["qa", "distill"], probe, lambda name, qs: taught[name]) == chosen
     assert calls == probed and t.out["recipe"]["chosen"] == chosen
     assert bool(t.out["recipe"].get("skipped")) is (not probed)
+
+
+@pytest.mark.parametrize("read_by_composed", [True, False])
+def test_a_quoted_gate_gives_the_routed_hybrid_rags_answers_through_the_plain_signal(read_by_composed):
+    """Dev chooses ``names+quoted`` for rag (the made-up "20 hour" is on no page); where the routed
+    hybrid reads rag, it gets rag's dev answers through the best plain signal, which strikes nothing."""
+    from compare.harness.records import Answer
+
+    def no_embed(texts: Any) -> Any:
+        raise AssertionError("names needs no embedding")
+
+    chunks = {"ulsa#0": "The Ulsa 11 has a 12 hour battery."}
+    qs = [
+        QAItem("a", "How long does the Ulsa 11 battery last?", "12 hour", split="dev"),
+        QAItem("u", "How long does the Ulsa 11 charger last?", "", split="dev", kind="unanswerable"),
+    ]
+    answers = [
+        Answer("a", "rag", "12 hour [1]", ["ulsa#0"], ["ulsa"], ["ulsa#0"]),
+        Answer("u", "rag", "20 hour [1]", ["ulsa#0"], ["ulsa"], ["ulsa#0"]),  # on no page
+    ]
+    res = SimpleNamespace(embed=no_embed, chunk_text=chunks, gates={}, part_gates={})
+    bench = BenchConfig(abstain_signals="names", abstain_quoted=True)
+    t = Tuner(Dataset("d", {}, qs), {"bench": bench}, res, None)
+    t.dev_set = lambda spec, key: (qs, answers, 1.0)
+    t.out["systems"]["rag"] = {}
+    t.abstention(SystemSpec("rag", None, True, ""), "key", read_by_composed)
+    assert res.gates["rag"][0] == "names+quoted"
+    assert [a.text for a in t.dev_answers["rag"]] == ["12 hour [1]", "I don't know"]
+    record = t.out["systems"]["rag"]["abstain"]
+    assert record["abstention"] == 1.0 and record["accuracy"] == record["accuracy_before"] == 1.0
+    if read_by_composed:
+        assert res.part_gates["rag"] == ("names", float("-inf"))
+        assert [a.text for a in t.part_dev_answers["rag"]] == ["12 hour [1]", "20 hour [1]"]
+        assert record["part_gate"]["signal"] == "names" and record["part_gate"]["threshold"] is None
+    else:
+        assert res.part_gates == {} and t.part_dev_answers == {} and "part_gate" not in record
