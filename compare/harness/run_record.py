@@ -21,17 +21,38 @@ MIN_SCHEMA = 2
 
 
 class SystemRecord(TypedDict, total=False):
-    """One system's measures (keys of compare.scoring.metrics) and how it was made."""
+    """One system's measures (compare.scoring.evaluate.summarize, keys of compare.scoring.metrics),
+    their interval and costs (compare.scoring.costs), and how it was made."""
 
+    questions: int
     accuracy: float
+    accuracy_ci95: list[float]  # bootstrap interval of accuracy
     exact_match: float
-    f1: float
-    abstain_rate: float
-    citation_precision: float
-    p50_ms: float
+    token_f1: float
+    abstention_accuracy: float  # share of unanswerable questions declined
+    false_abstention_rate: float  # share of answerable questions declined
+    wrong_answer_rate: float
+    citation_precision: float  # over the answers to answerable questions that do not decline
+    citation_recall: float
+    grounded_correct: float
+    style_compliance: float
+    by_kind: dict[str, float]
+    prompt_tokens: float
+    output_tokens: float
+    throughput_qps: float
+    retrieval_ms: float
+    generation_ms: float
+    latency_p50_ms: float
+    latency_p95_ms: float
+    ttft_p50_ms: float
+    single_retrieval_ms: float
+    single_generation_ms: float
+    latency_samples: int
     usd_per_1k_queries: float
+    hosted_usd_per_1k: float
     upfront_usd: float
-    n: int
+    upfront_seconds: float
+    storage_bytes: int
     route: str  # a routed system's rule
 
 

@@ -48,9 +48,11 @@ def test_bench_run_folder_then_cached_repeat(
     assert summary["schema_version"] == 2 and list(summary["systems"]) == [
         "base", "rag", "ft", "hybrid", "routed"
     ]  # fmt: skip
-    from compare.harness.run_record import RunSummary
+    from compare.harness.run_record import RunSummary, SystemRecord
 
     assert set(summary) <= set(RunSummary.__annotations__)  # the record's schema names every section
+    measures = set(SystemRecord.__annotations__)
+    assert [set(r) - measures for r in summary["systems"].values()] == [set()] * 5  # and every measure
     results = pd.read_parquet(run / "results.parquet")
     assert len(results) == 5 * 4 and set(results["system"]) == {
         "base",
