@@ -117,6 +117,20 @@ def _skipped(tag: str, attrs: dict[str, str], skip_header: bool) -> bool:
     )
 
 
+def signature_name(text: str) -> str:
+    """The name a Sphinx API signature documents, as the page's prose writes it: ``class
+    flask.Flask(import_name, ...)`` -> ``flask.Flask``; ``Model.save(force_insert=False, ...)`` ->
+    ``Model.save()``; ``funcs: t.Dict[str, ...]`` -> ``funcs``; ``ENV`` -> ``ENV``."""
+    text = clean_heading(text)
+    head, paren, _ = text.partition("(")
+    head = re.split(r":| = ", head)[0]  # an attribute's type (``funcs: t.Dict[...]``) or value
+    words = head.split()
+    if not words:
+        return text
+    name = words[-1].rstrip(":")
+    return f"{name}()" if paren and words[0] not in {"class", "exception"} else name
+
+
 def clean_heading(text: str) -> str:
     """Heading text without permalink marks (``¶``) or ``{#id .class}`` attribute markup."""
     text = re.sub(r"\s+", " ", text).strip().rstrip("\u00b6").strip()
@@ -133,6 +147,10 @@ class _Render:
         self._skip_tag: str | None = None  # the furniture element being skipped...
         self._skip_depth = 0  # ...and how deep inside same-named elements we are
         self._heading: tuple[int, list[str]] | None = None
+        # The level of the last h1-h6: a Sphinx API signature (``<dt class="sig sig-object">``) is a
+        # heading one below it, so what its ``<dd>`` says (``Default: 'production'``) is about it.
+        self._level = 0
+        self._signature = False
         self._pre = 0
         self._lang = ""
 
@@ -152,7 +170,8 @@ class _Render:
         if self._heading is None:
             return
         level, words = self._heading
-        text = clean_heading("".join(words))
+        text = signature_name("".join(words)) if self._signature else clean_heading("".join(words))
+        self._signature = False
         if level == 1 and not self.first_h1:
             self.first_h1 = text
         self.parts.append(f"\n\n{'#' * level} {text}\n\n" if text else "\n")
@@ -184,6 +203,10 @@ class _Render:
         elif re.fullmatch(r"h[1-6]", tag):
             self._flush_heading()  # an unclosed heading ends where the next one starts
             self._heading = (int(tag[1]), [])
+            self._level = int(tag[1])
+        elif tag == "dt" and "sig-object" in _classes(attrs):
+            self._flush_heading()
+            self._heading, self._signature = (min(self._level + 1, 6), []), True
         elif tag in ("td", "th"):
             self.parts.append(" ")
         elif tag in _BLOCK:
@@ -194,7 +217,7 @@ class _Render:
         if tag == "pre" and self._pre:
             self._pre -= 1
             self.parts.append("" if self._pre else f"\n{_CLOSE}\n")
-        elif self._heading and tag == f"h{self._heading[0]}":
+        elif self._heading and (tag == f"h{self._heading[0]}" or (tag == "dt" and self._signature)):
             self._flush_heading()
         elif tag in _BLOCK and not self._pre:
             self.parts.append("\n")

@@ -244,6 +244,22 @@ def passive_fits(subj: str, answer: str, prep: str) -> bool:
     return prep not in _PLACE or bool(IDENT.search(answer) or re.search(r"\d|\b[A-Z]", answer))
 
 
+_DETERMINERS = frozenset(
+    "a an the this that these those each every some any all no your its their his her our my".split()  # noqa: SIM905
+)
+
+
+def infinitive(answer: str) -> bool:
+    """Whether what follows "to" is a verb and its object ("returned to examine the response data",
+    "structured to use the package pattern": a purpose, not where something goes): a lower-case
+    word that is no determiner, then a determiner. "converted to a string", "set to True" are places."""
+    words = answer.split()
+    return (
+        len(words) >= 2 and words[0].islower() and words[0] not in _DETERMINERS
+        and words[1].lower() in _DETERMINERS
+    )  # fmt: skip
+
+
 def passives(sentence: str, where: Where) -> Iterator[Fact]:
     """``S was launched in 2010`` / ``S is led by A B``: when / who / where / what ... ?"""
     m = _PASSIVE.match(sentence)
@@ -255,7 +271,9 @@ def passives(sentence: str, where: Where) -> Iterator[Fact]:
     be, verb, prep = m.group("be"), m.group("verb"), m.group("prep")
     if verb == "not" or not passive_fits(m.group("subj"), answer, prep):
         return
-    if (prep == "to" and verb in INFINITIVE) or (prep == "by" and answer.lower() == "default"):
+    if (prep == "to" and (verb in INFINITIVE or infinitive(answer))) or (
+        prep == "by" and answer.lower() == "default"
+    ):
         return  # "used to create ...": an infinitive, not a place; "enabled by default": no agent
     wh = "What" if prep == "in" and verb in IN_A_LANGUAGE else wh_word(answer, prep)
     if wh == "In what year":
@@ -321,6 +339,14 @@ _ACTIVE_NUM = re.compile(
 )
 
 
+# Words that may follow a number and its unit when the unit is what is counted ("94 hours on a single
+# charge", "30 seconds to start"), not a modifier of the next noun ("4 worker processes").
+_AFTER_NUMBER = (
+    "on", "in", "at", "for", "per", "of", "with", "without", "to", "from", "and", "or", "before",
+    "after", "when", "while", "if", "by", "each", "every", "a", "an", "the", "than", "until",
+)  # fmt: skip
+
+
 def active_numbers(sentence: str, where: Where) -> Iterator[Fact]:
     """``It runs for 94 hours`` / ``S takes 30 seconds``: how long does S run?"""
     m = _ACTIVE_NUM.match(
@@ -332,6 +358,8 @@ def active_numbers(sentence: str, where: Where) -> Iterator[Fact]:
         or (subj := subject(m.group("subj"), where)) is None
     ):
         return
+    if re.match(r"\s+(?!(?:" + "|".join(_AFTER_NUMBER) + r")\b)[a-z]+\b", m.string[m.end() :]):
+        return  # "starts 4 worker processes": the unit describes a noun; the answer would cut it
     verb = m.group("verb")
     base = verb[:-2] if verb.endswith(("ches", "shes", "sses", "xes")) else verb[:-1]
     answer = clean(m.group("ans"))
@@ -342,7 +370,7 @@ def active_numbers(sentence: str, where: Where) -> Iterator[Fact]:
 
 
 _PURPOSE = re.compile(
-    r"^To (?P<goal>[a-z][^,]{5,70}), (?:you (?:can |should |must )?)?(?:use|run|call|set|add|pass|"
+    r"^To (?P<goal>[a-z][^,]{5,70}), (?:you (?:can |should |must )?)?(?P<verb>use|run|call|set|add|pass|"
     r"type|install|import|create|define|override) (?P<ans>[^,;]{1,50}?)" + _END
 )
 
@@ -365,6 +393,14 @@ def purpose_answer(answer: str) -> str:
     return head if sep and IDENT.fullmatch(head) else answer
 
 
+def partial_instruction(answer: str, rest: str) -> bool:
+    """An instruction the answer holds only part of: more steps follow ("use a data method such as
+    POST, and pass the body option") or it names two ways ("the engine directly or use a
+    connection"), as a hand audit of the Flask pages found."""
+    two_ways = re.search(r"\b(?:or|and) (?:use|call|run|pass|set)\b", answer)
+    return bool(re.match(r",? (?:and|then) ", rest) or two_ways)
+
+
 def purposes(sentence: str, where: Where) -> Iterator[Fact]:
     """``To create a superuser, run manage.py createsuperuser``: how do you create a superuser?"""
     m = _PURPOSE.match(sentence) or _USE_TO.match(sentence)
@@ -377,11 +413,14 @@ def purposes(sentence: str, where: Where) -> Iterator[Fact]:
     if m.re is _USE_TO and not (IDENT.search(answer) or specific(answer, where.names)):
         return  # "Use bulk methods to ...": what is used names nothing
     goal = clean(m.group("goal"))
-    # "to do that", "start from there": about nothing
-    if re.search(r"\b(?:this|that|these|those|there|here)\b|\b(?:it|them|so)$", goal):
+    # "to do that", "start from there", "to run such an application": about nothing
+    if re.search(r"\b(?:this|that|these|those|there|here|such)\b|\b(?:it|them|so)$", goal):
         return
+    if partial_instruction(answer, m.string[m.end("ans") :]):
+        return
+    verb = m.groupdict().get("verb") or "use"  # "override X": what do you override to ...?
     me = "you" if re.search(r"\byour?\b", goal) else "I"  # "how can I allow your users ...": no
-    qs = (f"How do you {goal}?", f"What do you use to {goal}?", f"How can {me} {goal}?")
+    qs = (f"How do you {goal}?", f"What do you {verb} to {goal}?", f"How can {me} {goal}?")
     yield Fact(answer, tuple(about(q, where) for q in qs), "purpose", sentence)
 
 
@@ -421,6 +460,8 @@ def agents(sentence: str, where: Where) -> Iterator[Fact]:
     # opening word, not a person (a hand audit of the Django pages found five such)
     if not m or {w.lower() for w in m.group("ans").split()} & (VAGUE | OPENERS | CLAUSE | {"whenever"}):
         return
+    if len(m.group("verb")) < 4 or m.group("verb") in {"thus", "plus", "less", "unless", "across"}:
+        return  # "Large Applications as Packages": a title, "as" no verb
     obj = clean(m.group("obj"))
     if not specific(obj, where.names) or CLAUSE & set(obj.lower().split()):
         return

@@ -229,6 +229,19 @@ def test_plain_html_folder_is_not_a_build(tmp_path: Path) -> None:
             "page",
             "Run this:\n\n```\ndef f():\n\n    return  1\n```",
         ),
+        (  # a Sphinx API signature heads what its <dd> says, one level under the last heading
+            "<main><h2>Builtin Configuration Values \u00b6</h2><dl class='py data'>"
+            "<dt class='sig sig-object py' id='ENV'><span class='sig-name descname'>ENV</span>"
+            "<a class='headerlink'>\u00b6</a></dt><dd><p>Default: <code>'production'</code></p></dd>"
+            "<dt class='sig sig-object py'><em class='property'>class </em>flask.<b>Flask</b>"
+            "(<em>import_name</em>)</dt><dd><p>The app.</p></dd>"
+            "<dt class='sig sig-object py'>add_url_rule(<em>rule</em>, <em>endpoint=None</em>)</dt>"
+            "<dt class='sig sig-object py'>funcs: t.Dict[str, t.List[t.Callable]]</dt>"
+            "<dt>A plain term</dt><dd>stays text</dd></dl></main>",
+            "page",
+            "## Builtin Configuration Values\n\n### ENV\n\nDefault: 'production'\n\n### flask.Flask\n\n"
+            "The app.\n\n### add_url_rule()\n\n### funcs\n\nA plain term\n\nstays text",
+        ),
     ],
 )
 def test_parse_html_cases(html: str, title: str, text: str) -> None:

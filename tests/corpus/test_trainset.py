@@ -244,6 +244,14 @@ def test_sentence_rules(sentence: str, rule: str, answer: str, first: str) -> No
         "Mixins are an excellent way of reusing code across multiple classes.",  # a verdict
         "route is a string that contains a URL pattern.",  # whose route?
         "To send a signal, call either Signal.send() or Signal.send_robust().",  # one of two ways
+        # from the Flask 2.2 pages (Debian's python-flask-doc), as a hand audit read them:
+        "A TestResponse is returned to examine the response data.",  # a purpose, not a place
+        "The Tutorial is structured to use the package pattern, see the example code.",
+        "Large Applications as Packages",  # a link title: "as" is no verb
+        "The -p option starts 4 worker processes; a starting value could be CPU * 2.",  # "4 worker"
+        "To run such an application, you can use the flask command:",  # which application?
+        "To send data, use a data method such as POST, and pass the body option.",  # half the steps
+        "To query your database, you use the engine directly or use a connection:",  # two ways
     ],
 )
 def test_sentences_that_ask_nothing(sentence: str) -> None:
@@ -340,3 +348,19 @@ def test_a_pronoun_stands_for_the_page_title_only_when_that_names_a_thing(title:
 def test_misread_subjects_ask_nothing(title: str, sentence: str) -> None:
     facts = read_pages([Document("p", title, f"# {title}\n\n{sentence}\n")]).facts
     assert [pf.fact.questions[0] for pf in facts] == []
+
+
+def test_an_instruction_is_asked_with_its_own_verb() -> None:
+    """Not "what do you use to use another JSON module?" where the page says to override something."""
+    page = "# Changes\n\nTo use another JSON module, override app.json_encoder and json_decoder.\n"
+    facts = read_pages([Document("p", "Changes", page)]).facts
+    assert [(f.fact.answer, f.fact.questions) for f in facts] == [
+        (
+            "app.json_encoder and json_decoder",
+            (
+                "For Changes, how do you use another JSON module?",
+                "For Changes, what do you override to use another JSON module?",
+                "For Changes, how can I use another JSON module?",
+            ),
+        )
+    ]
