@@ -210,7 +210,10 @@ def defaults(sentence: str, where: Where) -> Iterator[Fact]:
             subj = lowered(clean(subj))
         else:  # "It defaults to True": the sentence's identifier, or a heading that is one
             idents = IDENT.findall(sentence[: m.start("val")])
-            subj = idents[-1] if idents else where.topic if IDENT.fullmatch(where.topic) else None
+            # a heading that is a function ("get_send_file_max_age()") has no default: "This
+            # defaults to None" under it is about something its text named
+            heading = IDENT.fullmatch(where.topic) and not where.topic.endswith(")")
+            subj = idents[-1] if idents else where.topic if heading else None
         val = short(m.group("val"), 6)
         if not subj or not val or not (value_like(val) or re.search(r"[\d+*/]", val)):
             continue  # "the default is used: ...", "to display 100 items per page": no value

@@ -350,6 +350,19 @@ def test_misread_subjects_ask_nothing(title: str, sentence: str) -> None:
     assert [pf.fact.questions[0] for pf in facts] == []
 
 
+def test_a_default_under_a_function_heading_is_not_the_functions() -> None:
+    """Under a Sphinx signature heading (corpus.htmlpage) a setting's "Default:" is the setting's, and
+    a function has no default: "This defaults to None" there is about something else."""
+    page = (
+        "# API\n\n### SESSION_COOKIE_NAME\n\nThe name of the session cookie. It defaults to 'session'.\n\n"
+        "### get_send_file_max_age()\n\nThis defaults to None, which tells the browser to revalidate.\n"
+    )
+    facts = read_pages([Document("api", "API", page)]).facts
+    assert [(f.fact.answer, f.fact.questions[0]) for f in facts] == [
+        ("'session'", "What is the default value of SESSION_COOKIE_NAME?")
+    ]
+
+
 def test_an_instruction_is_asked_with_its_own_verb() -> None:
     """Not "what do you use to use another JSON module?" where the page says to override something."""
     page = "# Changes\n\nTo use another JSON module, override app.json_encoder and json_decoder.\n"
