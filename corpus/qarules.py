@@ -421,7 +421,9 @@ def purposes(sentence: str, where: Where) -> Iterator[Fact]:
         return
     if partial_instruction(answer, m.string[m.end("ans") :]):
         return
-    verb = m.groupdict().get("verb") or "use"  # "override X": what do you override to ...?
+    # "override X": what do you override to ...? ("set X" to set ...: what do you use to set ...?)
+    verb = m.groupdict().get("verb") or "use"
+    verb = "use" if goal.split()[0] == verb else verb
     me = "you" if re.search(r"\byour?\b", goal) else "I"  # "how can I allow your users ...": no
     qs = (f"How do you {goal}?", f"What do you {verb} to {goal}?", f"How can {me} {goal}?")
     yield Fact(answer, tuple(about(q, where) for q in qs), "purpose", sentence)

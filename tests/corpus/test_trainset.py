@@ -366,6 +366,12 @@ def test_a_default_under_a_function_heading_is_not_the_functions() -> None:
 def test_an_instruction_is_asked_with_its_own_verb() -> None:
     """Not "what do you use to use another JSON module?" where the page says to override something."""
     page = "# Changes\n\nTo use another JSON module, override app.json_encoder and json_decoder.\n"
+    twice = "# Translation\n\nTo set an installation-wide language preference, set LANGUAGE_CODE.\n"
+    (fact,) = read_pages([Document("t", "Translation", twice)]).facts
+    assert (
+        fact.fact.questions[1]
+        == "For Translation, what do you use to set an installation-wide language preference?"
+    )
     facts = read_pages([Document("p", "Changes", page)]).facts
     assert [(f.fact.answer, f.fact.questions) for f in facts] == [
         (
