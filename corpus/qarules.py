@@ -342,12 +342,15 @@ _ACTIVE_NUM = re.compile(
 )
 
 
-# Words that may follow a number and its unit when the unit is what is counted ("94 hours on a single
-# charge", "30 seconds to start"), not a modifier of the next noun ("4 worker processes").
-_AFTER_NUMBER = (
-    "on", "in", "at", "for", "per", "of", "with", "without", "to", "from", "and", "or", "before",
-    "after", "when", "while", "if", "by", "each", "every", "a", "an", "the", "than", "until",
-)  # fmt: skip
+def attributive(number: str, rest: str) -> bool:
+    """Whether a number's unit qualifies the noun after it ("4 worker processes", "a 10 second
+    timeout"): a unit word in the singular after a number other than 1, then a word. A counted unit
+    is plural ("89 hours between charges")."""
+    found = NUM_UNIT.fullmatch(clean(number))
+    if not found or not re.match(r"\s+[a-z]", rest):
+        return False
+    count, unit = found.groups()
+    return len(unit) > 2 and unit.isalpha() and not unit.endswith("s") and count.replace(",", "") != "1"
 
 
 def active_numbers(sentence: str, where: Where) -> Iterator[Fact]:
@@ -361,8 +364,9 @@ def active_numbers(sentence: str, where: Where) -> Iterator[Fact]:
         or (subj := subject(m.group("subj"), where)) is None
     ):
         return
-    if re.match(r"\s+(?!(?:" + "|".join(_AFTER_NUMBER) + r")\b)[a-z]+\b", m.string[m.end() :]):
-        return  # "starts 4 worker processes": the unit describes a noun; the answer would cut it
+    if attributive(m.group("ans"), m.string[m.end() :]) or re.search(r"\b(?:how|what|why|whether)\b", subj):
+        return  # "starts 4 worker processes": the unit describes a noun; "The tutorial goes over how
+        # to write tests for 100% coverage": the verb is inside a clause, not the subject's
     verb = m.group("verb")
     base = verb[:-2] if verb.endswith(("ches", "shes", "sses", "xes")) else verb[:-1]
     answer = clean(m.group("ans"))

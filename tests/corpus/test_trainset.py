@@ -249,6 +249,7 @@ def test_sentence_rules(sentence: str, rule: str, answer: str, first: str) -> No
         "The Tutorial is structured to use the package pattern, see the example code.",
         "Large Applications as Packages",  # a link title: "as" is no verb
         "The -p option starts 4 worker processes; a starting value could be CPU * 2.",  # "4 worker"
+        "The tutorial goes over how to write tests for 100% coverage of the sample application.",
         "To run such an application, you can use the flask command:",  # which application?
         "To send data, use a data method such as POST, and pass the body option.",  # half the steps
         "To query your database, you use the engine directly or use a connection:",  # two ways
