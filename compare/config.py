@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from compare.answering.routing import check_route
+from compare.engines.llamacpp import PRECISIONS
+from compare.scenarios.registry import SCENARIOS
+from compare.scoring.abstain_signals import SIGNALS
 from corpus.errors import UserError
 from finetune.config import PROFILES as FINETUNE_PROFILES
 
@@ -190,11 +194,6 @@ class BenchConfig:
     )
 
     def __post_init__(self) -> None:
-        from compare.answering.routing import check_route
-        from compare.engines.llamacpp import PRECISIONS
-        from compare.scenarios.registry import SCENARIOS
-        from compare.scoring.abstain_signals import SIGNALS
-
         parse_readers(self.hybrid_readers)
         check_route(self.route)
         signals = self.abstain_signal_names

@@ -25,12 +25,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from compare.answering.specs import SystemSpec
+from compare.answering.systems import Resources, answer_questions
 from compare.config import BenchConfig
 from compare.harness.records import Answer
 from compare.scoring import scorers as S
+from corpus.chunking import ChunkConfig
 from corpus.errors import DataError, UserError
+from corpus.formats import load_dataset
+from corpus.io import atomic_write_text
 from corpus.model import Dataset, QAItem
+from corpus.paths import resolve_dataset
+from finetune.models import load_model
+from retrieval.config import RetrievalConfig
 from retrieval.context import Hit, followed_injection
+from retrieval.embed import Embedder
+from retrieval.search import make_retriever
 
 log = logging.getLogger(__name__)
 
@@ -153,8 +162,6 @@ def measure(
     ds: Dataset, res: Resources, oracle: PageRetriever, retriever: Any, names: Sequence[str]
 ) -> tuple[list[InjectionRow], dict[str, dict[str, float]]]:
     """Answer every injected question with each system and score the answers."""
-    from compare.answering.systems import answer_questions
-
     questions = injected_questions(ds)
     answers = {}
     for name in names:
@@ -165,16 +172,7 @@ def measure(
 
 
 def cmd_injection(args: argparse.Namespace) -> int:
-    from compare.answering.systems import Resources
-    from corpus.chunking import ChunkConfig
-    from corpus.formats import load_dataset
-    from corpus.io import atomic_write_text
-    from corpus.paths import resolve_dataset
-    from finetune.models import load_model
-    from retrieval.config import RetrievalConfig
-    from retrieval.embed import Embedder
     from retrieval.index import ChunkIndex
-    from retrieval.search import make_retriever
 
     names = system_names(args.systems, args.adapter)
     if args.adapter and not (Path(args.adapter) / "adapter_config.json").is_file():

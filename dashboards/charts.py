@@ -12,6 +12,8 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from retrieval.retrievability import lorenz_curve
+
 # Axis titles stay short: a vertical title longer than the plot pushes the chart title out of view.
 ACCURACY_AXIS = "accuracy (answerable questions)"
 HEIGHT = 420  # Streamlit fits title, axes and plot into this height
@@ -137,8 +139,6 @@ def bars(
 
 def lorenz_points(values: Sequence[float]) -> pd.DataFrame:
     """Lorenz curve points: share of pages (least retrievable first) vs share of r(d)."""
-    from retrieval.retrievability import lorenz_curve
-
     x, y = lorenz_curve([float(v) for v in values])
     return pd.DataFrame({"share of pages": x, "share of retrievability": y})
 

@@ -12,6 +12,10 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from retrieval.config import RetrievalConfig
+from retrieval.embed import Embedder
+from retrieval.search import make_retriever
+
 
 @dataclass(frozen=True)
 class PageHit:
@@ -26,8 +30,6 @@ class PageHit:
 
 def retrieval_config(section: Mapping[str, Any] | None) -> Any:
     """A ``RetrievalConfig`` from a run's config.json section; unknown keys (newer runs) dropped."""
-    from retrieval.config import RetrievalConfig
-
     known = {f.name for f in fields(RetrievalConfig)}
     return RetrievalConfig(**{k: v for k, v in (section or {}).items() if k in known})
 
@@ -36,15 +38,12 @@ def make_embedder(cfg: Any) -> Any:
     """The run's query embedder. PyTorch backend and no embedding cache: the dashboard writes
     nothing (the ONNX backend would export a model file on first use), and a query or two a
     minute gains nothing from either; the vectors match the ONNX ones within 1e-5."""
-    from retrieval.embed import Embedder
-
     return Embedder(cfg.embedder, batch_size=1, use_cache=False, backend="torch")
 
 
 def open_retriever(index_dir: Path, section: Mapping[str, Any] | None) -> Any:
     """The run's retriever over its saved index (loaded read-only, embedder checked)."""
     from retrieval.index import ChunkIndex
-    from retrieval.search import make_retriever
 
     cfg = retrieval_config(section)
     embedder = make_embedder(cfg)

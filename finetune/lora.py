@@ -10,6 +10,7 @@ import torch
 
 from corpus.errors import UserError
 from finetune.config import TrainConfig
+from finetune.models import resolve_model
 
 
 def resolve_method(method: str, device: str) -> str:
@@ -64,8 +65,6 @@ def load_adapter_weights(model: Any, folder: Path) -> None:
 def load_qlora(name: str, device: str, trust_remote_code: bool = False) -> tuple[Any, Any]:
     """The base model in 4-bit NF4 with double quantisation and bf16 compute (bitsandbytes)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig
-
-    from finetune.models import resolve_model
 
     folder = resolve_model(name)
     quant = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,

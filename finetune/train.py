@@ -33,8 +33,10 @@ from corpus.model import Dataset
 from finetune import distributed
 from finetune.config import TrainConfig
 from finetune.data import IGNORE, Example, build_sft_data, qa_examples
+from finetune.fused import FusedLlama, fusable, pick_linear
 from finetune.lora import apply_lora, load_adapter_weights, load_qlora, resolve_method, set_attention
 from finetune.loss import causal_lm_parts, shared_prefix_len
+from finetune.models import MODELS, load_model, pick_device_dtype
 
 CARD_VERSION = 1
 
@@ -148,7 +150,6 @@ class AdapterTrainer:
     def __init__(self, cfg: TrainConfig, ds: Dataset, out: Path, model: Any = None, tokenizer: Any = None,
                  raft: Sequence[tuple[str, str, str]] = (), raft_system: str | None = None,
                  replay: Sequence[tuple[str, str]] = (), init_adapter: str | Path | None = None):  # fmt: skip
-        from finetune.models import MODELS, load_model, pick_device_dtype
 
         self.cfg, self.ds, self.out = cfg, ds, Path(out)
         if cfg.threads:
@@ -226,8 +227,6 @@ class AdapterTrainer:
 
     def _fuse(self) -> str | None:
         """Train through the fused forward where it applies; returns why not (None: it does)."""
-        from finetune.fused import FusedLlama, fusable, pick_linear
-
         cfg = self.cfg
         self.matmul: str | None = None
         if not cfg.fused:

@@ -18,6 +18,7 @@ import numpy as np
 from corpus.chunking import count_tokens
 from corpus.markup import sections
 from corpus.model import Document
+from retrieval.search import retrieve_docs
 
 GENERIC_HEADINGS = {"overview", "introduction", "intro", "details", "general", "misc", "other", "notes",
                     "more", "info", "information", "summary", "about", "faq", "background"}  # fmt: skip
@@ -192,8 +193,6 @@ def analyze(
 ) -> RetrievabilityResult:  # fmt: skip
     """Run every query, then score and diagnose every page."""
     from tqdm.auto import tqdm
-
-    from retrieval.search import retrieve_docs
 
     ranks: dict[str, list[int | None]] = {d: [] for d in docs}
     own_tops: dict[str, list[str | None]] = {d: [] for d in docs}

@@ -27,7 +27,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from compare.answering.specs import SystemSpec
+from compare.answering.systems import Resources
+from compare.engines.registry import EngineConfig, attach_engine
+from compare.harness.prompting import plan_batches
+from compare.harness.records import Generation
 from corpus.errors import UserError
+from finetune.models import load_model
 
 log = logging.getLogger(__name__)
 
@@ -171,9 +177,6 @@ class RayExecutor:
         self, res: Any, spec: Any, prompts: Sequence[str], progress: Callable[[int], None] | None = None
     ) -> list[Any]:
         """``prompts`` answered in the local engine's batches, the batches spread over the workers."""
-        from compare.harness.prompting import plan_batches
-        from compare.harness.records import Generation
-
         res.check(spec)
         if not prompts:
             return []
@@ -260,10 +263,6 @@ class GenerationWorker:
     """A Ray actor: one model, its adapters loaded by folder, batches run by the local engine."""
 
     def __init__(self, model: ModelRef, threads: int):
-        from compare.answering.systems import Resources
-        from compare.engines.registry import EngineConfig, attach_engine
-        from finetune.models import load_model
-
         worker_threads(threads)
         m, tok = load_model(model.name, model.device, model.dtype, model.trust_remote_code)
         self.res = Resources(m, tok, model_ref=model)
@@ -273,8 +272,6 @@ class GenerationWorker:
     def generate(
         self, prompts: list[str], adapter: tuple[str, str] | None, max_new_tokens: int
     ) -> list[dict]:
-        from compare.answering.specs import SystemSpec
-
         res = self.res
         if adapter:
             name, path = adapter

@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from compare.answering.specs import SystemSpec
+from compare.engines.registry import ENGINES
 from compare.harness.prompting import render_prompt
 from compare.harness.records import Answer, Generation
+from compare.harness.stages import digest, questions_digest
 from corpus.errors import UserError
 from corpus.model import QAItem
 from finetune.data import SYSTEM as CLOSED_BOOK_SYSTEM
@@ -119,8 +121,6 @@ class Resources:
 
     def engine(self, spec: SystemSpec) -> contextlib.AbstractContextManager[Any]:
         """An engine with ``spec``'s adapter in effect (every adapter off for the base weights)."""
-        from compare.engines.registry import ENGINES
-
         self.check(spec)
         return ENGINES[self.engine_name].use(self, spec)
 
@@ -224,8 +224,6 @@ def cached_answers(
     """Batched answers of ``spec`` on ``questions``, cached by ``key`` plus everything else they
     depend on (the questions, the knobs, the first rendered prompt), and the seconds making them
     took (when they were made)."""
-    from compare.harness.stages import digest, questions_digest
-
     knobs = (asdict(res.knobs(spec)), res.max_new_tokens, res.batch_size, res.style, res.engine_id)
     prompt = build_prompts(spec, questions[:1], res)[0][0] if questions else ""
     full = digest(key, spec, questions_digest(questions), knobs, prompt)

@@ -27,6 +27,8 @@ import numpy as np
 from compare.harness.prompting import MIN_SHARED, common_prefix, cut_at_stop, hit_stop, run_in_batches
 from compare.harness.records import Generation
 from corpus.errors import UserError
+from finetune.gguf_export import retype_gguf
+from finetune.models import cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +59,6 @@ _QUANTS = {"q8_0": 7, "q4_0": 2}
 def serving_file(model_gguf: str | Path, precision: str) -> Path:
     """The GGUF to serve at ``precision``: the shipped file, or a rewrite kept in the model cache
     (written once, atomically)."""
-    from finetune.gguf_export import retype_gguf
-    from finetune.models import cache_dir
-
     src = Path(model_gguf)
     if precision == "shipped":
         return src

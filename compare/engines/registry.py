@@ -17,7 +17,11 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from compare.engines.llamacpp import PRECISIONS, LlamaCppEngine, file_precision, missing, serving_file
+from compare.engines.vllm_engine import VllmEngine, load
 from corpus.errors import UserError
+from finetune.gguf_export import export_lora
+from finetune.models import gguf_file, resolve_model
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +42,6 @@ class EngineConfig:
     def __post_init__(self) -> None:
         if self.name != "auto" and self.name not in ENGINES:
             raise UserError(f"`name` must be auto or one of {', '.join(ENGINES)}, got {self.name!r}")
-        from compare.engines.llamacpp import PRECISIONS
 
         if self.precision not in PRECISIONS:
             raise UserError(f"`precision` must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
@@ -119,8 +122,6 @@ register_engine(EngineKind("hf", ("cpu", "cuda", "mps"), lambda gguf: None, _hf_
 
 
 def _llamacpp_missing(model_gguf: str | None) -> str | None:
-    from compare.engines.llamacpp import missing
-
     if model_gguf is None:
         return "it serves GGUF model files; this model has none (registered models have one)"
     return missing()
@@ -128,8 +129,6 @@ def _llamacpp_missing(model_gguf: str | None) -> str | None:
 
 def lora_for(adapter_dir: str | Path, model_gguf: str | Path) -> Path:
     """The adapter as a GGUF LoRA beside its folder, exported once (again when the adapter changes)."""
-    from finetune.gguf_export import export_lora
-
     src = Path(adapter_dir)
     out = src / "llamacpp-lora.gguf"
     weights = src / "adapter_model.safetensors"
@@ -140,8 +139,6 @@ def lora_for(adapter_dir: str | Path, model_gguf: str | Path) -> Path:
 
 @contextlib.contextmanager
 def _llamacpp_use(res: Any, spec: Any) -> Iterator[Any]:
-    from compare.engines.llamacpp import LlamaCppEngine
-
     def make() -> Any:
         lora = lora_for(res.adapter_paths[spec.adapter], res.model_gguf) if spec.adapter else None
         return LlamaCppEngine(res.model_gguf, res.tokenizer, lora, res.max_new_tokens,
@@ -151,8 +148,6 @@ def _llamacpp_use(res: Any, spec: Any) -> Iterator[Any]:
 
 
 def _llamacpp_precision(res: Any) -> str:
-    from compare.engines.llamacpp import file_precision
-
     return file_precision(res.model_gguf)
 
 
@@ -173,9 +168,6 @@ def _vllm_missing(model_gguf: str | None) -> str | None:
 @contextlib.contextmanager
 def _vllm_use(res: Any, spec: Any) -> Iterator[Any]:
     import json
-
-    from compare.engines.vllm_engine import VllmEngine, load
-    from finetune.models import resolve_model
 
     def make() -> Any:
         if "vllm" not in res.engine_state:
@@ -220,9 +212,6 @@ def add_engine_args(p: Any) -> None:
 
 def attach_engine(res: Any, cfg: EngineConfig, device: str, model_name: str) -> None:
     """Resolve the engine for ``device`` and the model, and set it on the resources ``res``."""
-    from compare.engines.llamacpp import serving_file
-    from finetune.models import gguf_file
-
     gguf = gguf_file(model_name)
     res.engine_name, res.engine_why = resolve_engine(cfg, device, str(gguf) if gguf else None)
     res.model_gguf = (

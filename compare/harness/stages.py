@@ -25,6 +25,7 @@ from corpus.io import atomic_write_text
 from corpus.model import Dataset, QAItem
 from finetune.config import TrainConfig
 from retrieval.config import RetrievalConfig
+from retrieval.embed import Embedder
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +100,6 @@ class StageCache:
         self, ds: Dataset, chunking: ChunkConfig, cfg: RetrievalConfig, progress: bool = True
     ) -> tuple[Any, Any, dict]:
         """The chunk index of ``ds`` (built once per docs + chunking + index settings) and its embedder."""
-        from retrieval.embed import Embedder
         from retrieval.index import ChunkIndex
 
         emb = Embedder.from_config(cfg)

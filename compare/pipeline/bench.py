@@ -23,16 +23,20 @@ from pathlib import Path
 from typing import Any
 
 from compare.answering.executors import ExecutorConfig, ModelRef, executor_items, open_executor
+from compare.answering.routing import ROUTE_ABOUT, compose
 from compare.answering.specs import SystemSpec, get_systems, is_composed
+from compare.answering.systems import Resources, answer_questions, build_prompts, single_requests
 from compare.config import PROFILES, BenchConfig, parse_readers
 from compare.engines.registry import EngineConfig, attach_engine, engine_items
 from compare.engines.registry import describe as describe_engine
+from compare.harness.records import Answer
 from compare.harness.run_record import SCHEMA_VERSION, Facts, merge_facts
 from compare.harness.stages import StageCache, digest, questions_digest
 from compare.pipeline.abstain import gate_stage
 from compare.pipeline.index_stages import index_stage, retrievability_stage
-from compare.pipeline.model_axis import model_slug
+from compare.pipeline.model_axis import model_axis, model_slug
 from compare.pipeline.reader import reading_with
+from compare.pipeline.report import finish_run
 from compare.pipeline.tune_stages import (
     adapter_stage,
     is_hybrid,
@@ -43,6 +47,7 @@ from compare.pipeline.tune_stages import (
     untuned_route,
 )
 from compare.pipeline.tuning import dev_budget
+from compare.scenarios.core import ScenarioContext, run_scenarios
 from compare.scoring.costs import hourly_rate, load_prices
 from compare.trainset.config import TrainsetConfig
 from compare.trainset.stage import check_trainable, trainset_stage, with_train
@@ -56,6 +61,7 @@ from corpus.splits import first_facts, split_user_questions
 from corpus.validate import dataset_stats, dataset_warnings, format_report
 from finetune.config import TrainConfig
 from finetune.data import styled
+from finetune.models import MODELS, load_model
 from retrieval.config import RetrievalConfig
 
 log = logging.getLogger(__name__)
@@ -125,8 +131,6 @@ def generators(bench: BenchConfig, train: TrainConfig, args: argparse.Namespace)
 
 def model_ref(train: TrainConfig) -> ModelRef:
     """What an executor's workers load: a registered name as it is, a model folder as an absolute path."""
-    from finetune.models import MODELS
-
     name = (
         train.model
         if train.model in MODELS or not Path(train.model).exists()
@@ -164,9 +168,6 @@ def build_resources(
     recipes: dict | None = None, untried: str | None = None,
 ) -> tuple[Any, Facts]:  # fmt: skip
     """Index, adapters and the model the systems share, and the facts of their stages."""
-    from compare.answering.systems import Resources
-    from finetune.models import load_model
-
     bench, train = configs["bench"], configs["train"]
     retriever, chunk_text, emb, facts = None, {}, None, {}
     if any(s.retrieval or s.adapter == "raft" for s in specs):
@@ -202,8 +203,6 @@ def build_resources(
 
 def model_facts(name: str, model: Any) -> dict[str, Any]:
     """The generator's name, its size as registered ("135M") and its parameter count."""
-    from finetune.models import MODELS
-
     params = sum(p.numel() for p in model.parameters())
     spec = MODELS.get(name)
     size = (
@@ -219,8 +218,6 @@ def model_facts(name: str, model: Any) -> dict[str, Any]:
 def first_prompt(spec: SystemSpec, questions: list, res: Any) -> str:
     """The first question's prompt as the system renders it: part of the answers' cache key, so
     a change to prompts (template, layout, worked examples) never reuses old answers."""
-    from compare.answering.systems import build_prompts
-
     return build_prompts(spec, questions[:1], res)[0][0] if questions else ""
 
 
@@ -230,9 +227,6 @@ def run_system(
     """Batched and single-request answers of one system (cached by everything they depend on),
     whether they came from the cache, and the seconds producing them took."""
     from tqdm.auto import tqdm
-
-    from compare.answering.systems import answer_questions, single_requests
-    from compare.harness.records import Answer
 
     sample = random.Random(bench.seed).sample(questions, min(bench.latency_samples, len(questions)))
     key = digest(
@@ -338,16 +332,12 @@ def bench_models(job: ModelJob, dataset: dict) -> dict[str, dict]:
 
 def model_axis_of(others: dict[str, dict]) -> Any:
     """A callback giving the model axis once the first model's summary exists (it comes last)."""
-    from compare.pipeline.model_axis import model_axis
-
     return lambda first_model, summary: model_axis({first_model: summary, **others})
 
 
 def bench_model(job: ModelJob, axis: Any, t0: float) -> dict:
     """Every system with one model, scored into ``job.run``; returns the summary. Each step returns
     its facts and only this function merges them into the run record."""
-    from compare.pipeline.report import finish_run
-
     configs = {**job.configs}  # the steps settle the recipe and retriever dev chose in this copy
     summary = summary_head(job)
     ds, res = prepare(job, configs, summary)
@@ -467,8 +457,6 @@ def composed_answers(
     """A composed system's batched answers and latency samples, from its parts' (answered before it):
     the rules read ``parts`` (RAG's answers without the answer-in-its-chunks gate), a RAG pick is
     RAG's own answer in ``answers``."""
-    from compare.answering.routing import ROUTE_ABOUT, compose
-
     (rag_b, rag_s), (ft_b, ft_s) = (parts[p] for p in spec.parts)
     own = answers[spec.parts[0]][0]
     template = (ds.meta.get("house_style") or {}).get("template")
@@ -483,7 +471,6 @@ def scenario_step(
     keys: dict, summary: dict,
 ) -> Facts:  # fmt: skip
     """The ``after`` scenarios (freshness, forgetting); their results and the adapters they trained."""
-    from compare.scenarios.core import ScenarioContext, run_scenarios
 
     def train_adapter(
         data: Dataset, name: str, kwargs: dict, train: TrainConfig | None

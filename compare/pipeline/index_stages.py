@@ -11,17 +11,20 @@ from typing import Any
 
 from compare.harness.run_record import Facts
 from compare.harness.stages import StageCache
+from compare.pipeline.tuning import RETRIEVER_METRIC, choose_retriever
 from corpus.model import Dataset
 from retrieval.config import RetrievalConfig
+from retrieval.embed import Embedder
+from retrieval.evaluate import RetrievalEvaluator
+from retrieval.report import write_report
+from retrieval.retrievability import analyze, page_queries
+from retrieval.search import RETRIEVERS, make_retriever
 
 log = logging.getLogger(__name__)
 
 
 def retrieval_metrics(ds: Dataset, index: Any, emb: Any, cfg: RetrievalConfig, split: str) -> dict:
     """recall/MRR/nDCG of every registered retriever on the scored split."""
-    from retrieval.evaluate import RetrievalEvaluator
-    from retrieval.search import RETRIEVERS, make_retriever
-
     if not ds.qrels(split):
         return {}
     return {
@@ -33,8 +36,6 @@ def retrieval_metrics(ds: Dataset, index: Any, emb: Any, cfg: RetrievalConfig, s
 def index_stage(ds: Dataset, configs: dict, cache: StageCache) -> tuple[Any, dict, Any, Facts]:
     """The configured retriever over the cached index, its chunk texts, the embedder, and the
     index's facts (its build, retrieval metrics and, when tuned, the retriever dev chose)."""
-    from retrieval.search import make_retriever
-
     rcfg = configs["retrieval"]
     log.info("\n[index] chunking and embedding the corpus")
     index, emb, info = cache.index(ds, configs["chunking"], rcfg)
@@ -56,8 +57,6 @@ def index_stage(ds: Dataset, configs: dict, cache: StageCache) -> tuple[Any, dic
 def tune_retriever(ds: Dataset, index: Any, emb: Any, rcfg: RetrievalConfig) -> tuple[RetrievalConfig, Facts]:
     """The retrieval config with the retriever that ranks best on dev (MRR@10; no generation), and
     the trial as the run's ``tuning`` facts."""
-    from compare.pipeline.tuning import RETRIEVER_METRIC, choose_retriever
-
     t0 = time.perf_counter()
     metrics = retrieval_metrics(ds, index, emb, rcfg, "dev")
     best = choose_retriever(metrics, rcfg.retriever)
@@ -77,11 +76,7 @@ def tune_retriever(ds: Dataset, index: Any, emb: Any, rcfg: RetrievalConfig) -> 
 def retrievability_stage(ds: Dataset, configs: dict, run: Path, index_path: str | None) -> Facts:
     """Which pages the configured retriever can find at all (generated page queries), written to
     ``run/retrievability/`` for content teams and the dashboard; seconds on the bundled corpus."""
-    from retrieval.embed import Embedder
     from retrieval.index import ChunkIndex
-    from retrieval.report import write_report
-    from retrieval.retrievability import analyze, page_queries
-    from retrieval.search import make_retriever
 
     rcfg, t0 = configs["retrieval"], time.perf_counter()
     queries = [q for d in ds.docs.values() for q in page_queries(d)]

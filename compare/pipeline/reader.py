@@ -22,6 +22,7 @@ from typing import Any
 
 from corpus.model import Dataset, QAItem
 from finetune.data import styled
+from retrieval.context import assemble_context
 
 # RAFT's 1 - P: the share of answerable train questions whose context has no oracle chunk. Zhang et
 # al. found 60-80% with the oracle best; without one the answer here is the abstain answer.
@@ -70,8 +71,6 @@ def raft_examples(ds: Dataset, retriever: Any, k: int, budget: int, seed: int) -
     """(question, numbered context, cited answer) for every train question: answerable ones with
     the retriever's chunks (two at least, so there is a distractor), a seeded share of them with the
     oracle left out; unanswerable ones with their chunks and the abstain answer."""
-    from retrieval.context import assemble_context
-
     style = ds.meta.get("house_style")
     train = ds.questions("train")
     n = max(2, k)

@@ -9,9 +9,16 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from compare.answering.routing import uses_adapter
+from compare.answering.specs import SYSTEMS, is_composed
 from compare.harness.records import engine_label
 from compare.harness.run_record import merge_facts, write_summary
+from compare.pipeline.abstain import Threshold, gate_line
+from compare.pipeline.model_axis import axis_lines
+from compare.pipeline.plots import write_plots
+from compare.pipeline.route import route_note
 from compare.scenarios.registry import scenarios
+from compare.scenarios.report import scenario_lines
 from compare.scoring.costs import (
     break_even_table,
     folder_bytes,
@@ -23,6 +30,7 @@ from compare.scoring.costs import (
 from compare.scoring.evaluate import result_rows, summarize
 from compare.scoring.metrics import REPORT_TABLE, metrics
 from compare.scoring.scorers import fmt, missing
+from compare.scoring.stats import bootstrap_ci, comparisons
 from compare.trainset.report import trainset_lines
 from corpus.io import atomic_write_text
 from corpus.model import Dataset
@@ -48,9 +56,6 @@ def table(systems: Mapping[str, Mapping[str, Any]], markdown: bool = False) -> s
 def needs(spec: Any, summary: Mapping[str, Any]) -> tuple[str | None, bool]:
     """The adapter (or ``None``) and whether an index a system needs before its first query; a
     routed system needs its parts' index, and their adapter where its rule asks the adapter."""
-    from compare.answering.routing import uses_adapter
-    from compare.answering.specs import SYSTEMS, is_composed
-
     if not is_composed(spec):
         return spec.adapter, spec.retrieval
     parts = [SYSTEMS[p] for p in spec.parts]
@@ -151,8 +156,6 @@ def system_summaries(
     rows_by: Mapping[str, list[dict]], answers: Mapping[str, tuple], summary: Mapping[str, Any], bench: Any
 ) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
     """Scores, latency and costs of every system, and the prices they were costed at."""
-    from compare.answering.specs import SYSTEMS
-
     prices = load_prices()
     rate = hourly_rate(prices, bench.hardware)
     out = {}
@@ -177,8 +180,6 @@ def system_summaries(
 def add_confidence(systems: dict, rows_by: Mapping[str, list[dict]], seed: int) -> list[dict[str, Any]]:
     """95% bootstrap interval of each accuracy (into ``systems``); a paired test for every pair of
     systems (returned)."""
-    from compare.scoring.stats import bootstrap_ci, comparisons
-
     correct_by = {
         name: {r["qid"]: r["correct"] for r in rows if r["kind"] != "unanswerable"}
         for name, rows in rows_by.items()
@@ -230,7 +231,6 @@ def finish_run(
     summary["wall_seconds"] = round(seconds, 1)
     if amend is not None:
         amend(summary)
-    from compare.pipeline.plots import write_plots
 
     plots = write_plots(run / "plots", systems)
     atomic_write_text(run / "report.md", render_report(summary, configs, plots))
@@ -245,9 +245,6 @@ def finish_run(
 def render_report(summary: Mapping[str, Any], configs: Mapping[str, Any], plots: Sequence[str]) -> str:
     """report.md: the table, the expectation checks, costs, retrieval and the plots, one section
     after another (each a function of the run's summary)."""
-    from compare.pipeline.model_axis import axis_lines
-    from compare.scenarios.report import scenario_lines
-
     lines = [
         *header_lines(summary, configs),
         *results_lines(summary),
@@ -444,7 +441,6 @@ def tuning_lines(tuning: Mapping[str, Any]) -> list[str]:
             f"{t['default_dev_accuracy']:.3f} | {_kv(t['chosen'])} | {t['dev_accuracy']:.3f} |"
         )
     notes = [f"- {n}: {t['note']}" for n, t in tuning.get("systems", {}).items() if t.get("note")]
-    from compare.pipeline.route import route_note
 
     notes += [route_note(name, r) for name, r in tuning.get("routes", {}).items()]
     return [*lines, "", *notes, *([""] if notes else [])]
@@ -472,7 +468,6 @@ def abstention_lines(summary: Mapping[str, Any]) -> list[str]:
     test = summary.get("abstention", {})
     if not gates and not test:
         return []
-    from compare.pipeline.abstain import Threshold, gate_line
 
     lines = ["## Abstention", "",
              "A retrieving system says the abstain answer when the chunks in its prompt do not support the "

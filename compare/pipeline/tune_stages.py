@@ -11,16 +11,21 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from compare.answering.routing import UNTUNED_ROUTE
 from compare.answering.specs import ComposedSpec, SystemSpec, is_composed
+from compare.answering.systems import cached_answers
 from compare.config import parse_readers
 from compare.harness.run_record import Facts
 from compare.harness.stages import StageCache, digest
 from compare.pipeline.reader import raft_examples
+from compare.pipeline.route import choose_route, route_effects, route_line
+from compare.pipeline.tuning import Tuner
 from compare.trainset.build import answers_taught
 from compare.trainset.config import MIN_TAUGHT_DEV, untaught_reason
 from compare.trainset.stage import with_train
 from corpus.model import Dataset
 from finetune.config import TrainConfig
+from retrieval.context import Context, rag_messages
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +48,6 @@ def adapter_stage(
     retrieved contexts and cited answers, in the prompt the RAG system uses; others: the trainer
     arguments in ``kwargs``, e.g. a replay mix or the adapter a continued training starts from),
     and its card and seconds as facts."""
-    from retrieval.context import Context, rag_messages
-
     train, kwargs = train or configs["train"], dict(kwargs or {})
     if name == "raft":
         system = rag_messages("", Context("", (), (), 0, 0), style_description(ds))[0]["content"]
@@ -79,8 +82,6 @@ def tuned_sft(
     """The ``sft`` adapter at the learning rate and epoch dev accuracy chose (compare.pipeline.tuning); with
     generated training data, the recipe too (each trains a few epochs, the best goes on). ``untried``:
     why the trainset stage already ruled out trying its recipes."""
-    from compare.pipeline.tuning import Tuner
-
     seconds: dict[str, float] = {}  # each trial's training time; the adapter's card is the chosen one's
 
     def trainer(data: Dataset) -> Any:
@@ -134,8 +135,6 @@ def tune_prompts(
     """Prompt knobs of every retrieving system chosen on dev (they stay set in ``res.tuned``), the
     hybrid's reader among ``bench.hybrid_readers``; returns the systems as dev chose them, and the
     trials as facts."""
-    from compare.pipeline.tuning import Tuner
-
     t0 = time.perf_counter()
     tuner = Tuner(ds, configs, res, cache)
 
@@ -162,8 +161,6 @@ def tune_prompts(
 
 def untuned_route(spec: ComposedSpec, bench: Any) -> ComposedSpec:
     """The routed system with the configured rule (``auto`` without dev tuning: the default rule)."""
-    from compare.answering.routing import UNTUNED_ROUTE
-
     return replace(spec, rule=UNTUNED_ROUTE if bench.route == "auto" else bench.route)
 
 
@@ -171,9 +168,6 @@ def tuned_route(tuner: Any, spec: ComposedSpec, parts: dict[str, SystemSpec], ke
     """The routed system with the rule dev chooses (compare.pipeline.route) from its parts' dev
     answers: RAG's as tuned and gated (cached from its trials), the adapter's answered now (cached
     after); the rules' dev accuracy and abstention are recorded in the tuning facts."""
-    from compare.answering.systems import cached_answers
-    from compare.pipeline.route import choose_route, route_effects, route_line
-
     bench = tuner.configs["bench"]
     if bench.route != "auto":
         tuner.out.setdefault("routes", {})[spec.name] = {

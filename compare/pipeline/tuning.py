@@ -33,6 +33,7 @@ from compare.answering.systems import Resources, build_prompts, cached_answers
 from compare.config import PROMPT_VARIANTS, BenchConfig
 from compare.harness.stages import digest
 from compare.pipeline.abstain import QUOTED, apply_gate, choose_gate, gate_line, quoted_signals, with_support
+from compare.pipeline.reader import choose_reader, reading_with
 from compare.scoring.evaluate import score_answer
 from compare.trainset.config import MIN_TAUGHT_DEV, untaught_reason
 from corpus.model import Dataset, QAItem
@@ -233,8 +234,6 @@ class Tuner:
     ) -> SystemSpec:
         """The hybrid with the reader (adapter) of best dev accuracy, each with its own prompt knobs
         tuned; a tie keeps the first (compare.pipeline.reader). The losing trials stay in the record."""
-        from compare.pipeline.reader import choose_reader, reading_with
-
         tried: dict[str, tuple[SystemSpec, dict, dict]] = {}
         for name in readers:
             s = reading_with(spec, name)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from compare.answering.routing import UNTUNED_ROUTE, compose, uses_adapter
 from compare.answering.specs import SYSTEMS, SystemSpec, is_composed
 from compare.answering.systems import Resources, cached_answers
 from compare.harness.records import Answer
@@ -39,6 +40,8 @@ from compare.scenarios.registry import scenarios
 from compare.scoring import scorers as S
 from compare.scoring.scorers import missing
 from corpus.model import Dataset, QAItem
+from retrieval.embed import Embedder
+from retrieval.search import make_retriever
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +71,6 @@ class ScenarioContext:
     def embedder(self) -> Any:
         """An embedder of the index's model without the embedding cache, so the re-index time is
         what a real update costs (the cache may already hold the changed pages from an earlier run)."""
-        from retrieval.embed import Embedder
-
         return Embedder.from_config(self.configs["retrieval"], use_cache=False)
 
     def _train(self, data: Dataset, name: str, kwargs: dict | None, train: Any) -> None:
@@ -248,8 +249,6 @@ def composed_freshness(
     """The routed system after each update its parts took: RAG re-indexed with the adapter as it
     was (stale) or re-trained; composed from the parts' answers, as in the main run (``verify``
     checks the adapter's answers against the re-indexed chunks, ``chunk_text``)."""
-    from compare.answering.routing import UNTUNED_ROUTE, compose, uses_adapter
-
     rag, ft = spec.parts
     rule = spec.rule or UNTUNED_ROUTE
     stale = fresh_scores(changed, before[spec.name], template)
@@ -276,7 +275,6 @@ def reindexed(ctx: Any, docs: list) -> tuple[Resources, dict[str, Any]]:
     """The resources over a copy of the index with the changed pages re-embedded (and a fresh
     engine cache: the chunks changed), and what the re-index took."""
     from retrieval.index import ChunkIndex
-    from retrieval.search import make_retriever
 
     index, embedder = ChunkIndex.load(Path(ctx.index_path)), ctx.embedder()
     report = index.update(docs, embedder)

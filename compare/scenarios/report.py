@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from compare.scenarios.registry import SCENARIOS
 from compare.scoring.scorers import fmt
 
 
@@ -114,8 +115,6 @@ def serving_lines(sv: Mapping[str, Any]) -> list[str]:
 
 def scenario_lines(summaries: Mapping[str, Any]) -> list[str]:
     """The report section of every registered scenario present in a run's summary."""
-    from compare.scenarios.registry import SCENARIOS
-
     out: list[str] = []
     for name, scenario in SCENARIOS.items():
         if name in summaries:

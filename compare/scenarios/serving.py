@@ -13,24 +13,25 @@ import logging
 from dataclasses import replace
 from typing import Any
 
+from compare.answering.specs import SYSTEMS
 from compare.answering.systems import cached_answers
+from compare.engines.llamacpp import file_precision, serving_file
 from compare.harness.stages import digest
+from compare.scoring.evaluate import result_rows
+from compare.scoring.stats import bootstrap_ci, paired_difference
+from finetune.models import gguf_file
 
 log = logging.getLogger(__name__)
 
 
 def serving_systems(ctx: Any) -> list[Any]:
     """The answered systems that read no documents and carry an adapter (``ft``)."""
-    from compare.answering.specs import SYSTEMS
-
     specs = [ctx.specs.get(n) or SYSTEMS[n] for n in ctx.answers]
     return [s for s in specs if s.adapter and not s.retrieval]
 
 
 def precision_scores(rows: list[dict], main: dict[str, bool], seed: int) -> dict[str, Any]:
     """Accuracy with its 95% interval, and the paired test against the main precision's answers."""
-    from compare.scoring.stats import bootstrap_ci, paired_difference
-
     correct = {r["qid"]: float(r["correct"]) for r in rows if r["kind"] != "unanswerable"}
     lo, hi = bootstrap_ci(list(correct.values()), seed=seed)
     pair = paired_difference(correct, main)
@@ -41,10 +42,6 @@ def precision_scores(rows: list[dict], main: dict[str, bool], seed: int) -> dict
 
 def serving(ctx: Any) -> dict[str, Any]:
     """One row per (system, precision); the run's own precision first."""
-    from compare.engines.llamacpp import file_precision, serving_file
-    from compare.scoring.evaluate import result_rows
-    from finetune.models import gguf_file
-
     res, bench = ctx.res, ctx.configs["bench"]
     if res.engine_name != "llamacpp":
         return {

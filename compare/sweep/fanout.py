@@ -16,6 +16,8 @@ from compare.answering.executors import worker_threads
 from compare.harness.stages import StageCache
 from compare.sweep.run import SweepContext, row_line, run_variants, variant_row
 from corpus.errors import DataError
+from corpus.formats import load
+from corpus.splits import first_facts
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +33,6 @@ class SweepJob:
     cache_root: str
 
     def context(self) -> SweepContext:
-        from corpus.formats import load
-        from corpus.splits import first_facts
-
         loaded = load(Path(self.dataset), qa=self.qa)
         if loaded.problems:
             raise DataError(loaded.problems)

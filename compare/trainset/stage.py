@@ -9,11 +9,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from compare.answering.specs import SystemSpec
+from compare.answering.systems import Resources
+from compare.engines.registry import EngineConfig, attach_engine
 from compare.harness.stages import StageCache, digest, docs_digest
 from compare.trainset.build import GENERATOR_VERSION, Trainset, answers_taught, build_trainset, check_usable
 from compare.trainset.config import TrainsetConfig
 from corpus.errors import DataError
+from corpus.loaders import parse_qa
 from corpus.model import Dataset, QAItem
+from finetune.models import load_model
+from retrieval.embed import Embedder
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +86,6 @@ def with_train(ds: Dataset, items: list[QAItem]) -> Dataset:
 
 
 def load_trainset(data: dict[str, Any]) -> Trainset:
-    from corpus.loaders import parse_qa
-
     recipes = {r: [parse_qa(rec, "trainset", n) for n, rec in enumerate(items, 1)]
                for r, items in data["recipes"].items()}  # fmt: skip
     return Trainset(recipes, data["counts"], data.get("examples_dropped", []))  # type: ignore[arg-type]
@@ -92,8 +96,6 @@ def produce_trainset(
 ) -> dict[str, Any]:
     """Generate with the run's model as the writer and reader and its embedder for the guard;
     ``trial_dev``: the dev questions a recipe trial is scored on (the bench's, when it tunes)."""
-    from retrieval.embed import Embedder
-
     cfg = configs["trainset"]
     emb = Embedder.from_config(configs["retrieval"])
     if cfg.model_questions == "off" and cfg.round_trip == "off" and "distill" not in cfg.recipe_names:
@@ -108,11 +110,6 @@ def produce_trainset(
 def generator(configs: dict[str, Any], batch_size: int) -> Iterator[tuple[Any, Any, int]]:
     """The run's model as the trainset's writer and reader, served by the run's engine
     (compare.engines.registry: llama.cpp on CPU where the model ships as GGUF), and its parameter count."""
-    from compare.answering.specs import SystemSpec
-    from compare.answering.systems import Resources
-    from compare.engines.registry import EngineConfig, attach_engine
-    from finetune.models import load_model
-
     train = configs["train"]
     model, tokenizer = load_model(train.model, train.device, train.dtype, train.trust_remote_code)
     res = Resources(model, tokenizer, max_new_tokens=24, batch_size=batch_size)

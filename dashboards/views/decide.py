@@ -7,9 +7,12 @@ from typing import Any
 
 import streamlit as st
 
+from compare.decide.cli import measured_line
+from compare.decide.projection import project, projection_lines
 from compare.decide.recommend import Ranked, rank, system_facts
 from compare.decide.usecase import LEVELS, UPDATES_PER_MONTH, UseCase, load_usecase, presets
 from dashboards import charts, data, tables, ui
+from finetune.estimate import load_hardware
 
 CUSTOM = "(start from defaults)"
 
@@ -110,10 +113,6 @@ def ranking(ranked: list[Ranked]) -> None:
 
 
 def projections(summary: dict[str, Any], run: data.Run, system: str) -> None:
-    from compare.decide.cli import measured_line
-    from compare.decide.projection import project, projection_lines
-    from finetune.estimate import load_hardware
-
     with st.expander(f"Projection of {system} to larger models and GPUs (NOT measured)"):
         try:
             rows = project(summary, system)
