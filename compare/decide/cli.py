@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from compare.decide.projection import measured_line
 from compare.decide.recommend import Ranked, rank, system_facts
 from compare.decide.usecase import UseCase, load_usecase, presets
 from compare.harness.run_record import read_summary as load_summary
@@ -65,21 +66,6 @@ def model_tops(run: Path, summary: Mapping[str, Any], uc: UseCase, top: str) -> 
             ranked = rank(system_facts(json.loads(other.read_text(encoding="utf-8"))), uc)
             tops.append((row["model"], row["size"], ranked[0].system))
     return tops
-
-
-def measured_line(summary: Mapping[str, Any], system: str, run: Path) -> str:
-    """The measured small-model numbers the projections sit next to."""
-    s = summary["systems"][system]
-    model = "the run's model"
-    if (run / "config.json").is_file():
-        model = json.loads((run / "config.json").read_text()).get("train", {}).get("model", model)
-    adapter = summary.get("adapters", {}).get("sft", {}) if system in ("ft", "hybrid", "routed") else {}
-    train = f", adapter training {adapter['wall_seconds']:.0f} s" if adapter.get("wall_seconds") else ""
-    return (
-        f"MEASURED: {system} with {model} on {summary.get('machine', {}).get('device', '?')}: "
-        f"p50 {s['latency_p50_ms']:.0f} ms, p95 {s['latency_p95_ms']:.0f} ms a request, "
-        f"${s['usd_per_1k_queries']:.4f} per 1k queries{train}"
-    )
 
 
 def cmd_recommend(args: argparse.Namespace) -> int:

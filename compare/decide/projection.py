@@ -8,8 +8,10 @@ measured ones, so RAG's longer prompts are carried into the projection.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from finetune.estimate import estimate, load_hardware, parse_count
@@ -83,3 +85,23 @@ def projection_lines(rows: Sequence[Mapping[str, Any]], hw_date: str) -> list[st
             line += f"; training the adapter ~{duration(r['train_hours'] * 3600)}, ~${r['train_usd']:.3f}"
         out.append(line)
     return out
+
+
+def hardware_date() -> str:
+    """The date of the hardware price table the projections use (finetune.estimate), for a caption."""
+    return str(load_hardware()["date"])
+
+
+def measured_line(summary: Mapping[str, Any], system: str, run: Path) -> str:
+    """The measured small-model numbers the projections sit next to."""
+    s = summary["systems"][system]
+    model = "the run's model"
+    if (run / "config.json").is_file():
+        model = json.loads((run / "config.json").read_text()).get("train", {}).get("model", model)
+    adapter = summary.get("adapters", {}).get("sft", {}) if system in ("ft", "hybrid", "routed") else {}
+    train = f", adapter training {adapter['wall_seconds']:.0f} s" if adapter.get("wall_seconds") else ""
+    return (
+        f"MEASURED: {system} with {model} on {summary.get('machine', {}).get('device', '?')}: "
+        f"p50 {s['latency_p50_ms']:.0f} ms, p95 {s['latency_p95_ms']:.0f} ms a request, "
+        f"${s['usd_per_1k_queries']:.4f} per 1k queries{train}"
+    )

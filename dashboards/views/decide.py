@@ -7,12 +7,10 @@ from typing import Any
 
 import streamlit as st
 
-from compare.decide.cli import measured_line
-from compare.decide.projection import project, projection_lines
+from compare.decide.projection import hardware_date, measured_line, project, projection_lines
 from compare.decide.recommend import Ranked, rank, system_facts
 from compare.decide.usecase import LEVELS, UPDATES_PER_MONTH, UseCase, load_usecase, presets
 from dashboards import charts, data, tables, ui
-from finetune.estimate import load_hardware
 
 CUSTOM = "(start from defaults)"
 
@@ -116,7 +114,7 @@ def projections(summary: dict[str, Any], run: data.Run, system: str) -> None:
     with st.expander(f"Projection of {system} to larger models and GPUs (NOT measured)"):
         try:
             rows = project(summary, system)
-            hw_date = load_hardware()["date"]
+            hw_date = hardware_date()
             measured = measured_line(summary, system, run.info.path)
         except (KeyError, ValueError, OSError) as exc:
             st.info(f"No projection for this run ({exc}).")
