@@ -87,7 +87,10 @@ def code_does(sentence: str, where: Where) -> Iterator[Fact]:
     subj, base = clean(m.group("subj")), base_verb(verb)
     head = f"What {modal} {subj} {base}" if modal else f"What does {subj} {base}"
     tail = " by default" if m.group("lead") else ""
-    yield Fact(answer, (f"{head}{tail}?", f"{head} in {clean(where.title)}{tail}?"), "code", sentence)
+    # the page as a scope that reads with any title ("What does send_messages() take in Sending
+    # email?" did not): "For Sending email, what does send_messages() take?"
+    scoped = f"For {clean(where.title)}, {head[0].lower()}{head[1:]}{tail}?"
+    yield Fact(answer, (f"{head}{tail}?", scoped), "code", sentence)
 
 
 # Class names count here too ("The RemoteUserMiddleware authentication middleware ..."): the kind noun

@@ -49,7 +49,7 @@ _BAD_ANSWER = re.compile(
     r"^(?:and|or|but|which|that|this|it|you|we|if|when|as|so|then|also)\b|[<>{}|\u2013\u2014]| - "
     r"|\b(?:that|which|the|an?|of|to|for|and|or|with|by|in|is|are)$"
     # context-bound: says nothing closed book
-    r"|\b(?:this|these|those|it|following|above|below|instead|here)\b"
+    r"|\b(?:this|these|those|it|following|above|below|instead|here|then|that point)\b"
 )
 
 
@@ -215,6 +215,8 @@ def defaults(sentence: str, where: Where) -> Iterator[Fact]:
             heading = IDENT.fullmatch(where.topic) and not where.topic.endswith(")")
             subj = idents[-1] if idents else where.topic if heading else None
         val = short(m.group("val"), 6)
+        if subj and clean(subj).endswith(")"):
+            continue  # "socket.getdefaulttimeout(), which defaults to None": a function has no default
         if not subj or not val or not (value_like(val) or re.search(r"[\d+*/]", val)):
             continue  # "the default is used: ...", "to display 100 items per page": no value
         s = clean(subj)
@@ -263,10 +265,16 @@ def infinitive(answer: str) -> bool:
     )  # fmt: skip
 
 
+def continues_list(rest: str) -> bool:
+    """Whether the answer is the first item of a list that goes on ("called with error, endpoint and
+    values": "error" alone is a wrong answer)."""
+    return bool(re.match(r", (?:[\w.()`'-]+,? ){1,3}(?:and|or) [\w`'(]", rest))
+
+
 def passives(sentence: str, where: Where) -> Iterator[Fact]:
     """``S was launched in 2010`` / ``S is led by A B``: when / who / where / what ... ?"""
     m = _PASSIVE.match(sentence)
-    if not m or not (answer := short(m.group("ans"), 6)):
+    if not m or not (answer := short(m.group("ans"), 6)) or continues_list(sentence[m.end("ans") :]):
         return
     subj = subject(m.group("subj"), where, generic=bool(NUM_UNIT.fullmatch(answer) or YEAR.match(answer)))
     if subj is None:
@@ -311,7 +319,10 @@ def subject(phrase: str, where: Where, generic: bool = False) -> str | None:
         return clean(where.title)
     if words[0].lower() in {"its", "their"} and len(words) > 1:  # "Its lead designer" -> of the page's topic
         return f"the {' '.join(words[1:])} of {clean(where.title)}"
-    if (CLAUSE | CONTEXT) & {w.lower() for w in words} or words[0].lower() in OPENERS:
+    lower = {w.lower() for w in words}
+    if (CLAUSE | CONTEXT | {"then"}) & lower or words[0].lower() in OPENERS:
+        return None
+    if SEQUENCE & lower and not IDENT.search(phrase):  # "the second element": of what?
         return None
     if not (specific(words[0], where.names) or words[0].isupper()):
         words[0] = words[0].lower()  # "Design work on X" reads "who is design work on X led by?"
@@ -408,6 +419,16 @@ def partial_instruction(answer: str, rest: str) -> bool:
     return bool(re.match(r",? (?:and|then) ", rest) or two_ways)
 
 
+def circular(answer: str, goal: str) -> bool:
+    """Whether the goal refers back to something only the answer introduces: "Use the test_client()
+    as a with block to preserve the contexts until the with block exits" asks "how do you preserve
+    the contexts until the with block exits?", which presupposes its answer."""
+    for m in re.finditer(r"\b(?:a|an) ([\w()`.'-]+(?: [\w()`.'-]+)?)", clean(answer)):
+        if re.search(rf"\bthe {re.escape(m.group(1))}\b", goal):
+            return True
+    return False
+
+
 def purposes(sentence: str, where: Where) -> Iterator[Fact]:
     """``To create a superuser, run manage.py createsuperuser``: how do you create a superuser?"""
     m = _PURPOSE.match(sentence) or _USE_TO.match(sentence)
@@ -423,7 +444,7 @@ def purposes(sentence: str, where: Where) -> Iterator[Fact]:
     # "to do that", "start from there", "to run such an application": about nothing
     if re.search(r"\b(?:this|that|these|those|there|here|such)\b|\b(?:it|them|so)$", goal):
         return
-    if partial_instruction(answer, m.string[m.end("ans") :]):
+    if partial_instruction(answer, m.string[m.end("ans") :]) or circular(answer, goal):
         return
     # "override X": what do you override to ...? ("set X" to set ...: what do you use to set ...?)
     verb = m.groupdict().get("verb") or "use"

@@ -198,6 +198,13 @@ def test_window_centres_on_its_sentence() -> None:
          "In what are some Python libraries implemented?"),
         ("Django (‘the framework for perfectionists’) is a high-level Python web framework.", "definition",
          "a high-level Python web framework", "What is Django?"),
+        # a list goes on only where an item stands between the comma and "and"; "a signal" in the
+        # goal is not "the" thing the answer introduces
+        ("The state of being logged in is controlled by a cookie, and that cookie is sent with each "
+         "request.", "passive", "a cookie",
+         "For Rennal 7 Mini, by what is the state of being logged in controlled?"),
+        ("To subscribe to a signal, you can use the connect() method of a signal.", "purpose",
+         "the connect() method of a signal", "For Rennal 7 Mini, how do you subscribe to a signal?"),
     ],
 )  # fmt: skip
 def test_sentence_rules(sentence: str, rule: str, answer: str, first: str) -> None:
@@ -250,6 +257,14 @@ def test_sentence_rules(sentence: str, rule: str, answer: str, first: str) -> No
         "Large Applications as Packages",  # a link title: "as" is no verb
         "The -p option starts 4 worker processes; a starting value could be CPU * 2.",  # "4 worker"
         "The tutorial goes over how to write tests for 100% coverage of the sample application.",
+        "Each function in url_build_error_handlers is called with error, endpoint and values.",  # "error"
+        "Then the create_app factory in myapp is called with the keyword argument local_auth=True.",
+        "At that point the get_db function can be used to get the current database connection.",
+        "Use the test_client() as a with block to preserve the contexts until the with block exits.",
+        # and from the Django pages, a third audit:
+        "The second element is displayed by the field’s form widget.",  # the second of what?
+        "If unspecified, the default timeout will be the one provided by socket.getdefaulttimeout(), "
+        "which defaults to None.",  # a function has no default
         "To run such an application, you can use the flask command:",  # which application?
         "To send data, use a data method such as POST, and pass the body option.",  # half the steps
         "To query your database, you use the engine directly or use a connection:",  # two ways
@@ -384,3 +399,13 @@ def test_an_instruction_is_asked_with_its_own_verb() -> None:
             ),
         )
     ]
+
+
+def test_a_code_fact_is_scoped_by_a_prefix_not_a_trailing_title() -> None:
+    """ "What does send_messages() take in Sending email?" read badly with a title that is a phrase."""
+    page = "# Sending email\n\nsend_messages() takes a list of EmailMessage instances.\n"
+    (fact,) = read_pages([Document("email", "Sending email", page)]).facts
+    assert fact.fact.questions == (
+        "What does send_messages() take?",
+        "For Sending email, what does send_messages() take?",
+    )
