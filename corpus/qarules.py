@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from corpus.qafilters import attributive, circular, continues_list, infinitive, partial_instruction
 from corpus.qawords import CLAUSE, CONTEXT, IN_A_LANGUAGE, INFINITIVE, OPENERS, PRAISE, ROLES, SEQUENCE, VAGUE
 from corpus.rulebook import Fact, Where, register_rule
 
@@ -249,28 +250,6 @@ def passive_fits(subj: str, answer: str, prep: str) -> bool:
     return prep not in _PLACE or bool(IDENT.search(answer) or re.search(r"\d|\b[A-Z]", answer))
 
 
-_DETERMINERS = frozenset(
-    "a an the this that these those each every some any all no your its their his her our my".split()  # noqa: SIM905
-)
-
-
-def infinitive(answer: str) -> bool:
-    """Whether what follows "to" is a verb and its object ("returned to examine the response data",
-    "structured to use the package pattern": a purpose, not where something goes): a lower-case
-    word that is no determiner, then a determiner. "converted to a string", "set to True" are places."""
-    words = answer.split()
-    return (
-        len(words) >= 2 and words[0].islower() and words[0] not in _DETERMINERS
-        and words[1].lower() in _DETERMINERS
-    )  # fmt: skip
-
-
-def continues_list(rest: str) -> bool:
-    """Whether the answer is the first item of a list that goes on ("called with error, endpoint and
-    values": "error" alone is a wrong answer)."""
-    return bool(re.match(r", (?:[\w.()`'-]+,? ){1,3}(?:and|or) [\w`'(]", rest))
-
-
 def passives(sentence: str, where: Where) -> Iterator[Fact]:
     """``S was launched in 2010`` / ``S is led by A B``: when / who / where / what ... ?"""
     m = _PASSIVE.match(sentence)
@@ -353,17 +332,6 @@ _ACTIVE_NUM = re.compile(
 )
 
 
-def attributive(number: str, rest: str) -> bool:
-    """Whether a number's unit qualifies the noun after it ("4 worker processes", "a 10 second
-    timeout"): a unit word in the singular after a number other than 1, then a word. A counted unit
-    is plural ("89 hours between charges")."""
-    found = NUM_UNIT.fullmatch(clean(number))
-    if not found or not re.match(r"\s+[a-z]", rest):
-        return False
-    count, unit = found.groups()
-    return len(unit) > 2 and unit.isalpha() and not unit.endswith("s") and count.replace(",", "") != "1"
-
-
 def active_numbers(sentence: str, where: Where) -> Iterator[Fact]:
     """``It runs for 94 hours`` / ``S takes 30 seconds``: how long does S run?"""
     m = _ACTIVE_NUM.match(
@@ -375,9 +343,12 @@ def active_numbers(sentence: str, where: Where) -> Iterator[Fact]:
         or (subj := subject(m.group("subj"), where)) is None
     ):
         return
-    if attributive(m.group("ans"), m.string[m.end() :]) or re.search(r"\b(?:how|what|why|whether)\b", subj):
-        return  # "starts 4 worker processes": the unit describes a noun; "The tutorial goes over how
-        # to write tests for 100% coverage": the verb is inside a clause, not the subject's
+    # "starts 4 worker processes": the unit describes a noun; "The tutorial goes over how to write
+    # tests for 100% coverage": the verb is inside a clause, not the subject's
+    number = NUM_UNIT.fullmatch(clean(m.group("ans")))
+    in_clause = re.search(r"\b(?:how|what|why|whether)\b", subj)
+    if in_clause or (number and attributive(*number.groups(), m.string[m.end() :])):
+        return
     verb = m.group("verb")
     base = verb[:-2] if verb.endswith(("ches", "shes", "sses", "xes")) else verb[:-1]
     answer = clean(m.group("ans"))
@@ -409,24 +380,6 @@ def purpose_answer(answer: str) -> str:
     answer = re.sub(r" (?:like so|as follows|like this|instead):?$", "", answer)
     head, sep, _ = answer.partition(" to ")
     return head if sep and IDENT.fullmatch(head) else answer
-
-
-def partial_instruction(answer: str, rest: str) -> bool:
-    """An instruction the answer holds only part of: more steps follow ("use a data method such as
-    POST, and pass the body option") or it names two ways ("the engine directly or use a
-    connection"), as a hand audit of the Flask pages found."""
-    two_ways = re.search(r"\b(?:or|and) (?:use|call|run|pass|set)\b", answer)
-    return bool(re.match(r",? (?:and|then) ", rest) or two_ways)
-
-
-def circular(answer: str, goal: str) -> bool:
-    """Whether the goal refers back to something only the answer introduces: "Use the test_client()
-    as a with block to preserve the contexts until the with block exits" asks "how do you preserve
-    the contexts until the with block exits?", which presupposes its answer."""
-    for m in re.finditer(r"\b(?:a|an) ([\w()`.'-]+(?: [\w()`.'-]+)?)", clean(answer)):
-        if re.search(rf"\bthe {re.escape(m.group(1))}\b", goal):
-            return True
-    return False
 
 
 def purposes(sentence: str, where: Where) -> Iterator[Fact]:

@@ -1,0 +1,55 @@
+"""What hand audits of generated pairs found misread, as small pure predicates the question rules
+(:mod:`corpus.qarules`) consult: each names a sentence shape whose question or answer came out
+wrong on the Django or Flask pages (docs/trainset_audit_flask.md)."""
+
+from __future__ import annotations
+
+import re
+
+_DETERMINERS = frozenset(
+    "a an the this that these those each every some any all no your its their his her our my".split()  # noqa: SIM905
+)
+
+
+def infinitive(answer: str) -> bool:
+    """Whether what follows "to" is a verb and its object ("returned to examine the response data",
+    "structured to use the package pattern": a purpose, not where something goes): a lower-case
+    word that is no determiner, then a determiner. "converted to a string", "set to True" are places."""
+    words = answer.split()
+    return (
+        len(words) >= 2 and words[0].islower() and words[0] not in _DETERMINERS
+        and words[1].lower() in _DETERMINERS
+    )  # fmt: skip
+
+
+def continues_list(rest: str) -> bool:
+    """Whether the answer is the first item of a list that goes on ("called with error, endpoint and
+    values": "error" alone is a wrong answer)."""
+    return bool(re.match(r", (?:[\w.()`'-]+,? ){1,3}(?:and|or) [\w`'(]", rest))
+
+
+def attributive(count: str, unit: str, rest: str) -> bool:
+    """Whether a number's unit qualifies the noun after it ("4 worker processes", "a 10 second
+    timeout"): a unit word in the singular after a number other than 1, then a word. A counted unit
+    is plural ("89 hours between charges")."""
+    if not re.match(r"\s+[a-z]", rest):
+        return False
+    return len(unit) > 2 and unit.isalpha() and not unit.endswith("s") and count.replace(",", "") != "1"
+
+
+def partial_instruction(answer: str, rest: str) -> bool:
+    """An instruction the answer holds only part of: more steps follow ("use a data method such as
+    POST, and pass the body option") or it names two ways ("the engine directly or use a
+    connection"), as a hand audit of the Flask pages found."""
+    two_ways = re.search(r"\b(?:or|and) (?:use|call|run|pass|set)\b", answer)
+    return bool(re.match(r",? (?:and|then) ", rest) or two_ways)
+
+
+def circular(answer: str, goal: str) -> bool:
+    """Whether the goal refers back to something only the answer introduces: "Use the test_client()
+    as a with block to preserve the contexts until the with block exits" asks "how do you preserve
+    the contexts until the with block exits?", which presupposes its answer."""
+    for m in re.finditer(r"\b(?:a|an) ([\w()`.'-]+(?: [\w()`.'-]+)?)", answer):
+        if re.search(rf"\bthe {re.escape(m.group(1))}\b", goal):
+            return True
+    return False
