@@ -22,7 +22,7 @@ from corpus.qafilters import attributive, circular, continues_list, infinitive, 
         (partial_instruction, ("a data method such as POST", ", and pass the body option."), True),
         (partial_instruction, ("the engine directly or use a connection", ":"), True),
         (partial_instruction, ("Signal.disconnect()", "."), False),
-        (circular, ("the test_client() as a with block", "preserve contexts until the with block exits"), True),
+        (circular, ("the test_client() as a with block", "keep contexts until the with block exits"), True),
         (circular, ("the connect() method of a signal", "subscribe to a signal"), False),
     ],
 )  # fmt: skip
