@@ -53,3 +53,10 @@ def circular(answer: str, goal: str) -> bool:
         if re.search(rf"\bthe {re.escape(m.group(1))}\b", goal):
             return True
     return False
+
+
+def owned_by_entry(subj: str, heading: str) -> str:
+    """A parameter named without its function, under that function's API entry (a Sphinx signature
+    heading, corpus.htmlpage): "the methods parameter" -> "the methods parameter of add_url_rule()"."""
+    plain = re.fullmatch(r"the \w+ (?:parameter|argument|option|attribute)", subj)
+    return f"{subj} of {heading}" if plain and heading.endswith(")") else subj

@@ -14,7 +14,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from corpus.qafilters import attributive, circular, continues_list, infinitive, partial_instruction
+from corpus.qafilters import (
+    attributive,
+    circular,
+    continues_list,
+    infinitive,
+    owned_by_entry,
+    partial_instruction,
+)
 from corpus.qawords import CLAUSE, CONTEXT, IN_A_LANGUAGE, INFINITIVE, OPENERS, PRAISE, ROLES, SEQUENCE, VAGUE
 from corpus.rulebook import Fact, Where, register_rule
 
@@ -221,6 +228,7 @@ def defaults(sentence: str, where: Where) -> Iterator[Fact]:
         if not subj or not val or not (value_like(val) or re.search(r"[\d+*/]", val)):
             continue  # "the default is used: ...", "to display 100 items per page": no value
         s = clean(subj)
+        s = owned_by_entry(s, where.heading)
         yield Fact(val, (f"What is the default value of {s}?", f"What does {s} default to?",
                          f"By default, what is {s} set to?"), "default", sentence)  # fmt: skip
 
@@ -399,11 +407,13 @@ def purposes(sentence: str, where: Where) -> Iterator[Fact]:
         return
     if partial_instruction(answer, m.string[m.end("ans") :]) or circular(answer, goal):
         return
-    # "override X": what do you override to ...? ("set X" to set ...: what do you use to set ...?)
-    verb = m.groupdict().get("verb") or "use"
-    verb = "use" if goal.split()[0] == verb else verb
     me = "you" if re.search(r"\byour?\b", goal) else "I"  # "how can I allow your users ...": no
-    qs = (f"How do you {goal}?", f"What do you {verb} to {goal}?", f"How can {me} {goal}?")
+    verb = m.groupdict().get("verb") or "use"
+    if verb == "use":
+        qs = (f"How do you {goal}?", f"What do you use to {goal}?", f"How can {me} {goal}?")
+    else:  # "how do you send JSON data?" is answered "pass an object to json", not "an object to json"
+        answer = f"{verb} {answer}"
+        qs = (f"How do you {goal}?", f"How can {me} {goal}?", f"What should you do to {goal}?")
     yield Fact(answer, tuple(about(q, where) for q in qs), "purpose", sentence)
 
 

@@ -221,12 +221,14 @@ def read_pages(docs: Iterable[Document], max_facts_per_page: int = 0) -> PageRea
     asked: set[str] = set()
     docs = list(docs)
     codes, classes, api = corpus_names(docs)
+    pages = {doc.doc_id: read_page(doc) for doc in docs}
+    ambiguous = two_answers(pf.fact for facts, _ in pages.values() for pf in facts)
     for doc in docs:
-        facts, spans = read_page(doc)
+        facts, spans = pages[doc.doc_id]
         examples = example_names(codes[doc.doc_id], classes, api)
         kept = []
         for pf in facts:
-            new = tuple(q for q in pf.fact.questions if q.lower() not in asked)
+            new = tuple(q for q in pf.fact.questions if q.lower() not in asked and q.lower() not in ambiguous)
             if not new or not contains(doc.text, pf.fact.answer) or about_example(pf.fact, examples):
                 continue
             asked.update(q.lower() for q in new)
@@ -238,6 +240,26 @@ def read_pages(docs: Iterable[Document], max_facts_per_page: int = 0) -> PageRea
         if not kept:
             out.empty_pages.append(doc.doc_id)
     return out
+
+
+def two_answers(facts: Iterable[Fact]) -> set[str]:
+    """Questions (lower case) that name nothing and that facts of the corpus answer differently:
+    "For API, how do you register a function?" stands on seven API entries of the Flask pages, each
+    with its own decorator; asked with any one answer it teaches a wrong one for the other six, so it
+    is not asked at all. A question that names its subject ("What is Widgetron?") keeps its first
+    answer, as before: two pages describing one thing is no contradiction."""
+    answers: dict[str, set[str]] = {}
+    for f in facts:
+        for q in f.questions:
+            if names_nothing(q):
+                answers.setdefault(q.lower(), set()).add(" ".join(f.answer.lower().split()))
+    return {q for q, a in answers.items() if len(a) > 1}
+
+
+def names_nothing(question: str) -> bool:
+    """A question whose own words (past a "For <page>," scope) hold no identifier, number or name."""
+    body = re.sub(r"^For [^,]+, ", "", question)
+    return not (IDENT.search(body) or re.search(r"\d", body) or re.search(r"(?<!^)\b[A-Z][a-z]", body))
 
 
 def contains(text: str, span: str) -> bool:

@@ -37,7 +37,7 @@ Port: 9999
 EXPECTED = [
     ("default", "1209600", "What is the default value of the cookie age?"),
     ("definition", "a web framework for perfectionists", "What is Django?"),
-    ("purpose", "manage.py clearsessions", "For Session settings, how do you clear expired sessions?"),
+    ("purpose", "run manage.py clearsessions", "For Session settings, how do you clear expired sessions?"),
     ("code", "expired sessions from the store", "What does clear_expired() remove?"),
     ("passive", "2010", "In what year was the Brisil 40 Pro launched?"),
     ("passive", "Marit Owqvist", "Who is design work on the Brisil 40 Pro led by?"),
@@ -141,10 +141,10 @@ def test_window_centres_on_its_sentence() -> None:
         ("Its lead designer is Odile Breksel.", "copula", "Odile Breksel",
          "Who is the lead designer of Rennal 7 Mini?"),
         ("- Retries: 3 attempts", "keyvalue", "3 attempts", "What is the retries of Rennal 7 Mini?"),
-        ("To activate dummy caching, set BACKEND like so:", "purpose", "BACKEND",
+        ("To activate dummy caching, set BACKEND like so:", "purpose", "set BACKEND",
          "For Rennal 7 Mini, how do you activate dummy caching?"),
         ("To use the database connection, call connection.cursor() to get a cursor object.", "purpose",
-         "connection.cursor()", "For Rennal 7 Mini, how do you use the database connection?"),
+         "call connection.cursor()", "For Rennal 7 Mini, how do you use the database connection?"),
         ("Use QuerySet.explain() to understand how a query runs.", "purpose",
          "QuerySet.explain()", "For Rennal 7 Mini, how do you understand how a query runs?"),
         ("For now, you can use the sync_to_async() adapter to call sync code.", "purpose",
@@ -379,25 +379,40 @@ def test_a_default_under_a_function_heading_is_not_the_functions() -> None:
     ]
 
 
-def test_an_instruction_is_asked_with_its_own_verb() -> None:
-    """Not "what do you use to use another JSON module?" where the page says to override something."""
+def test_an_instruction_is_answered_with_its_own_verb() -> None:
+    """ "How do you use another JSON module?" is answered "override ...", not with the bare object,
+    and not asked as "what do you use to ...?" where the page says to override something; "use"
+    stays out of the answer ("To X, use Y": Y)."""
     page = "# Changes\n\nTo use another JSON module, override app.json_encoder and json_decoder.\n"
-    twice = "# Translation\n\nTo set an installation-wide language preference, set LANGUAGE_CODE.\n"
-    (fact,) = read_pages([Document("t", "Translation", twice)]).facts
-    assert (
-        fact.fact.questions[1]
-        == "For Translation, what do you use to set an installation-wide language preference?"
-    )
     facts = read_pages([Document("p", "Changes", page)]).facts
     assert [(f.fact.answer, f.fact.questions) for f in facts] == [
         (
-            "app.json_encoder and json_decoder",
+            "override app.json_encoder and json_decoder",
             (
                 "For Changes, how do you use another JSON module?",
-                "For Changes, what do you override to use another JSON module?",
                 "For Changes, how can I use another JSON module?",
+                "For Changes, what should you do to use another JSON module?",
             ),
         )
+    ]
+    used = "# Signals\n\nTo disconnect a receiver, you can use Signal.disconnect().\n"
+    (fact,) = read_pages([Document("s", "Signals", used)]).facts
+    assert fact.fact.answer == "Signal.disconnect()"
+    assert fact.fact.questions[1] == "For Signals, what do you use to disconnect a receiver?"
+
+
+def test_a_question_that_names_nothing_and_has_two_answers_is_not_asked() -> None:
+    """Seven API entries say "To register a function, use X()", each X its own: the question names
+    nothing, so it is dropped for all of them; "What is Widgetron?" names its subject and keeps the
+    first answer."""
+    page = (
+        "# API\n\n### after_request()\n\nTo register a function, use the after_request() decorator.\n\n"
+        "### before_request()\n\nTo register a function, use the before_request() decorator.\n\n"
+        "### route()\n\nThe methods parameter defaults to ['GET'].\n"
+    )
+    facts = read_pages([Document("api", "API", page)]).facts
+    assert [(f.fact.answer, f.fact.questions[0]) for f in facts] == [
+        ("['GET']", "What is the default value of the methods parameter of route()?")
     ]
 
 
