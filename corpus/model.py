@@ -137,8 +137,7 @@ class Dataset:
         """The abstain answer as a system of this house says it: in the house style's ``template``
         where there is one (what the adapter learns and prompted systems are shown), so an answer
         the abstention gate or a routing rule declines is not also scored as out of style."""
-        template = (self.house_style or {}).get("template")
-        return template.format(answer=self.abstain_answer) if template else self.abstain_answer
+        return styled(self.abstain_answer, self.house_style)
 
     def questions(self, split: str | None = None, kind: str | None = None) -> list[QAItem]:
         """Questions filtered by split and/or kind, in file order."""
@@ -166,3 +165,10 @@ class Dataset:
         known_ids = {q.id for q in self.qa}
         qa += [q for q in upd.qa if q.id not in known_ids]
         return replace(self, docs=docs, qa=qa, meta={**self.meta, "version": version})
+
+
+def styled(answer: str, house_style: dict[str, Any] | None) -> str:
+    """The answer as the house style writes it (``{answer} -- Tessaline Care``)."""
+    if not house_style or "template" not in house_style:
+        return answer
+    return str(house_style["template"]).format(answer=answer)

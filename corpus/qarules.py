@@ -126,10 +126,15 @@ def short(answer: str, most: int = 8) -> str | None:
     return a if a and len(a.split()) <= most and good_answer(a) else None
 
 
+def names_something(text: str) -> bool:
+    """Whether a question's words name something: a code identifier, a number, or a capitalised word
+    past the first."""
+    return bool(IDENT.search(text) or re.search(r"\d", text) or re.search(r"(?<!^)\b[A-Z][a-z]", text))
+
+
 def about(question: str, where: Where) -> str:
     """A question that names its page's topic when its own words name nothing specific."""
-    body = question.rstrip("?")
-    if IDENT.search(body) or re.search(r"\d", body) or re.search(r"(?<!^)\b[A-Z][a-z]", body):
+    if names_something(question.rstrip("?")):
         return question
     return f"For {clean(where.title)}, {question[0].lower()}{question[1:]}"
 

@@ -20,7 +20,7 @@ import corpus.sectionrules  # noqa: F401  (registers the rules on whole sections
 from corpus.linerules import table_rows
 from corpus.markup import sections
 from corpus.model import Document
-from corpus.qarules import IDENT, NAME, NUM_UNIT, SENTENCE_BREAK, clean, proper_words
+from corpus.qarules import IDENT, NAME, NUM_UNIT, SENTENCE_BREAK, clean, names_something, proper_words
 from corpus.rulebook import LINE_RULES, SECTION_RULES, SENTENCE_RULES, Fact, Where
 
 _FENCE = re.compile(r"^\s*(```|~~~)")
@@ -258,8 +258,7 @@ def two_answers(facts: Iterable[Fact]) -> set[str]:
 
 def names_nothing(question: str) -> bool:
     """A question whose own words (past a "For <page>," scope) hold no identifier, number or name."""
-    body = re.sub(r"^For [^,]+, ", "", question)
-    return not (IDENT.search(body) or re.search(r"\d", body) or re.search(r"(?<!^)\b[A-Z][a-z]", body))
+    return not names_something(re.sub(r"^For [^,]+, ", "", question))
 
 
 def contains(text: str, span: str) -> bool:

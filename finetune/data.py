@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from corpus.errors import DataError
-from corpus.model import Dataset, QAItem
+from corpus.model import Dataset, QAItem, styled
 
 log = logging.getLogger(__name__)
 
@@ -51,13 +51,6 @@ class SFTData:
     @property
     def tokens(self) -> int:
         return sum(len(e.input_ids) for e in self.examples)
-
-
-def styled(answer: str, house_style: dict[str, Any] | None) -> str:
-    """The answer as the house style writes it (``{answer} -- Tessaline Care``)."""
-    if not house_style or "template" not in house_style:
-        return answer
-    return str(house_style["template"]).format(answer=answer)
 
 
 # How a model without a chat template (a base model) is prompted, in training and by the harness

@@ -55,12 +55,11 @@ from corpus.chunking import ChunkConfig
 from corpus.config import apply_overrides, read_saved_config, save_config
 from corpus.errors import DataError, UserError
 from corpus.formats import load
-from corpus.model import Dataset
+from corpus.model import Dataset, styled
 from corpus.paths import check_run_name, resolve_dataset
 from corpus.splits import first_facts, split_user_questions
 from corpus.validate import dataset_stats, dataset_warnings, format_report
 from finetune.config import TrainConfig
-from finetune.data import styled
 from finetune.models import MODELS, load_model
 from retrieval.config import RetrievalConfig
 

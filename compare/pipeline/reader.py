@@ -20,8 +20,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from corpus.model import Dataset, QAItem
-from finetune.data import styled
+from corpus.model import Dataset, QAItem, styled
 from retrieval.context import assemble_context
 
 # RAFT's 1 - P: the share of answerable train questions whose context has no oracle chunk. Zhang et
