@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from corpus.qafilters import announces
 from corpus.qarules import ANSWER_END, IDENT, IDENT_PATTERN, VAGUE, clean, lowered, short, specific
 from corpus.rulebook import Fact, Where, register_rule
 
@@ -44,10 +45,15 @@ def base_verb(verb: str) -> str:
 _DANGLING = frozenset("a an the of in on at to for from with by as and or".split())  # noqa: SIM905
 
 
+# "store that file on the filesystem": "that" pointing back, not opening a clause ("a view that needs to").
+_THAT_ONE = re.compile(r"\bthat [a-z]+[^s\W](?= (?:on|in|to|from|with|of|for)\b|$)")
+
+
 def fits(rest: str, answer: str) -> bool:
     """A question tail that stands on its own, whole, and does not give its answer away."""
     return (
-        not LEANS.search(rest.lower()) and clean(answer).lower() not in rest.lower()
+        not LEANS.search(rest.lower()) and not _THAT_ONE.search(rest)
+        and clean(answer).lower() not in rest.lower()
         and not re.search(r"[\u2013\u2014]|\ba number of ways\b", rest)
         and bool(rest.split()) and rest.split()[-1].lower() not in _DANGLING
     )  # fmt: skip
@@ -80,6 +86,8 @@ def code_does(sentence: str, where: Where) -> Iterator[Fact]:
     raises an exception") it states no fact (the first hand audit of the Django pages found six)."""
     m = _DOES.match(sentence)
     if not m or not (answer := short(m.group("ans"), 8)) or LEANS.search(answer.lower()):
+        return
+    if announces(answer, sentence[m.end("ans") :]):
         return
     modal, verb = m.group("modal"), m.group("verb")
     if (modal is None) == (verb in ("return", "raise")):  # "X return Y" / "X should returns Y": no
@@ -136,6 +144,10 @@ def owned(questions: tuple[str, ...], kind: str, answer: str, where: Where) -> t
     """Questions whose answer is a method named without its class (``save()``) asked under their
     section: many classes have a ``save()``, and "which method returns the saved instances?" read on
     its own means the wrong one (a hand audit: a model formset's, not a model's)."""
+    # a command-line option belongs to the program the page is about: "which option starts an HTTP
+    # server at 127.0.0.1 port 8000?" is uWSGI's --http, not any server's (a Flask audit)
+    if answer.startswith("-") and clean(where.title).lower() not in " ".join(questions).lower():
+        return tuple(f"For {clean(where.title)}, {q[0].lower()}{q[1:]}" for q in questions)
     if kind != "method" or not _BARE_METHOD.fullmatch(answer):
         return questions
     return tuple(f"For {clean(where.topic)}, {q[0].lower()}{q[1:]}" for q in questions)
@@ -266,6 +278,10 @@ _MEANS = re.compile(
 )
 
 
+_ADVERBS = frozenset("only just always never first still simply easily usually really".split())  # noqa: SIM905
+_NOT_MEANS = re.compile(r"\b(?:yourself|itself|themselves|ourselves|if|when|unless|you|you[’']re)\b")
+
+
 def means(sentence: str, where: Where) -> Iterator[Fact]:
     """``You can install ReportLab with pip``: how can you install ReportLab?"""
     m = _MEANS.match(sentence)
@@ -274,6 +290,10 @@ def means(sentence: str, where: Where) -> Iterator[Fact]:
     verb, obj = m.group("verb"), clean(m.group("obj"))
     named = IDENT.search(answer) or specific(obj, where.names) or specific(answer, where.names)
     if not named or verb in _NOT_VERBS | {"be", "do", "have"} or not fits(f"{verb} {obj}", answer):
+        return
+    # "You should familiarize yourself with ...", "You should only use X if you're using Y": a phrasal
+    # verb or a condition, not a means; "with Flask easily": a remark on the means
+    if verb in _ADVERBS or _NOT_MEANS.search(obj) or re.search(r" [a-z]+ly$", answer):
         return
     qs = (f"How can you {verb} {obj}?", f"What can you use to {verb} {obj}?")
     yield Fact(answer, qs, "purpose", sentence)

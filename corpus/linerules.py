@@ -24,8 +24,8 @@ _CONSTANT = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
 def key_values(line: str, where: Where) -> Iterator[Fact]:
     """``Timeout: 30 seconds`` under a heading: what is the timeout of <heading>?"""
     m = _KEYVAL.match(line)
-    if not m or line.lstrip().startswith(("#", "|", ">")):
-        return
+    if not m or line.lstrip().startswith(("#", "|", ">")) or m.group("val").rstrip().endswith(":"):
+        return  # "Case 1: a module:": a lead-in to what follows, not a value
     key, val = clean(m.group("key")), short(m.group("val"), 8)
     if not val or len(key.split()) > 5 or key.lower() in VAGUE or key.lower() in {"note", "warning", "tip"}:
         return

@@ -42,7 +42,12 @@ def partial_instruction(answer: str, rest: str) -> bool:
     POST, and pass the body option") or it names two ways ("the engine directly or use a
     connection"), as a hand audit of the Flask pages found."""
     two_ways = re.search(r"\b(?:or|and) (?:use|call|run|pass|set)\b", answer)
-    return bool(re.match(r",? (?:and|then) ", rest) or two_ways)
+    # "define an InlineModelAdmin (...) in your app's admin.py and add it to a UserAdmin class": a
+    # second step later in the sentence (a Django audit)
+    next_step = re.search(
+        r"\band (?:then )?(?:add|use|call|run|pass|set|register|define|create|override)\b", rest
+    )
+    return bool(re.match(r",? (?:and|then) ", rest) or two_ways or next_step)
 
 
 def circular(answer: str, goal: str) -> bool:
@@ -60,3 +65,18 @@ def owned_by_entry(subj: str, heading: str) -> str:
     heading, corpus.htmlpage): "the methods parameter" -> "the methods parameter of add_url_rule()"."""
     plain = re.fullmatch(r"the \w+ (?:parameter|argument|option|attribute)", subj)
     return f"{subj} of {heading}" if plain and heading.endswith(")") else subj
+
+
+# Nouns that say what kind of thing follows, not which: "two arguments", "an optional keyword argument".
+_PLACEHOLDERS = frozenset(
+    "argument arguments parameter parameters value values option options item items element elements "  # noqa: SIM905
+    "thing things".split()
+)
+
+
+def announces(answer: str, rest: str) -> bool:
+    """Whether the answer only announces what the words after its comma name ("fetch() takes two
+    arguments, a URL and an object with other options": the answer is the URL and the object;
+    "cache_page takes an optional keyword argument, key_prefix, ..."), as a Flask audit found."""
+    words = answer.lower().split()
+    return bool(words) and words[-1] in _PLACEHOLDERS and rest.startswith(", ")

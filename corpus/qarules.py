@@ -38,6 +38,7 @@ _UNIT = (
 )
 NUM_UNIT = re.compile(r"(?<![\w.])(\d[\d,]*(?:\.\d+)?)[ -]?(" + _UNIT + r")(?![\w])")
 YEAR = re.compile(r"^(?:1[89]|20)\d\d$")
+VERSION = re.compile(r"\d+\.\d+(?:\.\d+)*")  # "renamed in 2.0": a release, asked "in which version"
 NAME = re.compile(r"^[A-Z][a-z]+(?: [A-Z][a-z]+){1,2}$")
 COUNT = re.compile(r"-?\d[\d,.]*(?: [a-z]+){0,2}")  # a number and what it counts: "3 attempts"
 _END = r"(?=[.;,!?]?\s*$|[.;,] |\s\()"  # an answer ends at a clause boundary
@@ -148,6 +149,8 @@ def wh_word(answer: str, prep: str) -> str:
     """The question word an answer calls for: when / how long / who / where / what."""
     if YEAR.match(answer):
         return "In what year"
+    if prep == "in" and VERSION.fullmatch(answer):
+        return "In which version"
     if NUM_UNIT.fullmatch(answer):
         return "How long" if re.search(r"hour|minute|second|day|week|month|year|ms", answer) else "How much"
     if NAME.match(answer) and prep == "by":
@@ -174,7 +177,8 @@ def definition_answer(sentence: str, m: re.Match) -> str | None:
     """The definition to its sentence's end when that is short and plain ("an ASGI server that
     supports HTTP/1, HTTP/2, and HTTP/3"; a hand audit found the first-comma cut wrong), else to its
     first clause boundary; at least three words ("a class" says nothing)."""
-    whole = clean(sentence[m.start("defn") :])
+    # "a package manager for Python and is included by default ...": a second predicate is not the definition
+    whole = re.split(r" and (?:is|are|was|has|can) ", clean(sentence[m.start("defn") :]))[0]
     answer = whole if len(whole.split()) <= DEFINITION_WORDS and not re.search(r"[:()]", whole) else None
     answer = short(answer, DEFINITION_WORDS) if answer else short(m.group("defn"), 12)
     return answer if answer and len(answer.split()) >= 3 else None
@@ -263,6 +267,30 @@ def passive_fits(subj: str, answer: str, prep: str) -> bool:
     return prep not in _PLACE or bool(IDENT.search(answer) or re.search(r"\d|\b[A-Z]", answer))
 
 
+# The phrasings of a passive fact, by the question word its answer calls for (``wh_word``).
+_PASSIVE_QUESTIONS = {
+    "In which version": ("In which version {be} {subj} {verb}?", "In what release {be} {subj} {verb}?"),
+    "In what year": ("In what year {be} {subj} {verb}?", "When {be} {subj} {verb}?",
+                     "What year {be} {subj} {verb} in?"),
+    "Who": ("Who {be} {subj} {verb} by?", "By whom {be} {subj} {verb}?"),
+    "How long": ("How long {be} {subj} {verb} {prep}?", "For how many {units} {be} {subj} {verb}?"),
+    "Where": ("Where {be} {subj} {verb}?", "{Prep} which place {be} {subj} {verb}?"),
+    "What": ("{Prep} what {be} {subj} {verb}?", "What {be} {subj} {verb} {prep}?"),
+}  # fmt: skip
+
+
+def passive_answer(answer: str, prep: str, where: Where) -> str | None:
+    """The agent or place without the purpose after it ("included with Django for compliance with
+    Python's terms" -> Django); None for one plain noun after "the" ("used with the decorators"),
+    which points back into the passage, unless the page is about it."""
+    head, sep, _ = answer.partition(" for ")
+    if sep and prep != "for" and specific(head, where.names):
+        answer = head
+    if re.fullmatch(r"the [a-z]+", answer) and not topical(answer, where):
+        return None
+    return answer
+
+
 def passives(sentence: str, where: Where) -> Iterator[Fact]:
     """``S was launched in 2010`` / ``S is led by A B``: when / who / where / what ... ?"""
     m = _PASSIVE.match(sentence)
@@ -274,23 +302,17 @@ def passives(sentence: str, where: Where) -> Iterator[Fact]:
     be, verb, prep = m.group("be"), m.group("verb"), m.group("prep")
     if verb == "not" or not passive_fits(m.group("subj"), answer, prep):
         return
+    if (answer := passive_answer(answer, prep, where)) is None:
+        return
     if (prep == "to" and (verb in INFINITIVE or infinitive(answer))) or (
         prep == "by" and answer.lower() == "default"
     ):
         return  # "used to create ...": an infinitive, not a place; "enabled by default": no agent
     wh = "What" if prep == "in" and verb in IN_A_LANGUAGE else wh_word(answer, prep)
-    if wh == "In what year":
-        qs = (f"In what year {be} {subj} {verb}?", f"When {be} {subj} {verb}?",
-              f"What year {be} {subj} {verb} in?")  # fmt: skip
-    elif wh == "Who":
-        qs = (f"Who {be} {subj} {verb} by?", f"By whom {be} {subj} {verb}?")
-    elif wh == "How long":
-        unit = NUM_UNIT.fullmatch(answer).group(2)  # type: ignore[union-attr]
-        qs = (f"How long {be} {subj} {verb} {prep}?", f"For how many {plural(unit)} {be} {subj} {verb}?")
-    elif wh == "Where":
-        qs = (f"Where {be} {subj} {verb}?", f"{prep.capitalize()} which place {be} {subj} {verb}?")
-    else:
-        qs = (f"{prep.capitalize()} what {be} {subj} {verb}?", f"What {be} {subj} {verb} {prep}?")
+    unit = NUM_UNIT.fullmatch(answer)
+    words = {"be": be, "subj": subj, "verb": verb, "prep": prep, "Prep": prep.capitalize(),
+             "units": plural(unit.group(2)) if unit else ""}  # fmt: skip
+    qs = tuple(q.format(**words) for q in _PASSIVE_QUESTIONS.get(wh, _PASSIVE_QUESTIONS["What"]))
     yield Fact(answer, tuple(about(q, where) for q in qs), "passive", sentence)
 
 
@@ -316,7 +338,7 @@ def subject(phrase: str, where: Where, generic: bool = False) -> str | None:
         return None
     if SEQUENCE & lower and not IDENT.search(phrase):  # "the second element": of what?
         return None
-    if not (specific(words[0], where.names) or words[0].isupper()):
+    if not (specific(words[0], where.names) or (words[0].isupper() and len(words[0]) > 1)):  # "A copy"
         words[0] = words[0].lower()  # "Design work on X" reads "who is design work on X led by?"
     text = " ".join(words)
     # "the comparison", "the backend": one plain noun after "the" names nothing a reader can place,
@@ -329,14 +351,33 @@ def subject(phrase: str, where: Where, generic: bool = False) -> str | None:
     return text if named or (generic and len(words) <= 4) else None
 
 
+# Titles that name a part of a documentation set, not a thing its sentences are about.
+DOC_PARTS = frozenset(
+    "api cli faq changes changelog glossary index overview introduction quickstart tutorial reference "  # noqa: SIM905
+    "installation contents news history".split()
+)
+
+
 def name_like(title: str) -> bool:
-    """Whether a page title names a thing a pronoun can stand for ("Rennal 7 Mini"), rather than an
-    activity or a guide ("Writing your first Django app, part 2", "How to deploy with WSGI")."""
+    """Whether a page title names a thing a pronoun or "the battery" can belong to: a product with a
+    number ("Rennal 7 Mini") or one word spelled as a name ("uWSGI", "mod_wsgi", "nginx"). Not an
+    activity or a guide ("Writing your first Django app, part 2", "How to deploy with WSGI"), a topic
+    ("Password management in Django", "Signals": doc sets write every heading in Title Case, so
+    capitals tell nothing) or a part of the docs ("API": a Flask audit found "For API, to what is the
+    object coerced?")."""
     words = clean(title).split()
+    if not 0 < len(words) <= 5 or re.search(r"[,:;?]", title) or words[0].endswith("ing"):
+        return False
+    if words[0].lower() in {"how", "what", "why", "when"}:
+        return False
+    if any(ch.isdigit() for ch in title):
+        return True
+    word = words[0]
     return (
-        0 < len(words) <= 5 and not re.search(r"[,:;?]", title)
-        and not words[0].endswith("ing") and words[0].lower() not in {"how", "what", "why", "when"}
-    )  # fmt: skip
+        len(words) == 1
+        and word.lower() not in DOC_PARTS
+        and (word[0].islower() or word[1:] != word[1:].lower())
+    )
 
 
 _ACTIVE_NUM = re.compile(

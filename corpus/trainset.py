@@ -11,6 +11,7 @@ Everything here is deterministic and model-free.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -62,6 +63,7 @@ class PageReading:
     facts: list[PageFact] = field(default_factory=list)
     spans: list[Span] = field(default_factory=list)
     empty_pages: list[str] = field(default_factory=list)
+    changelogs: list[str] = field(default_factory=list)  # pages not read: they say what was, not what is
 
 
 def paragraphs(text: str) -> Iterator[tuple[list[str], bool]]:
@@ -185,17 +187,26 @@ _API_USE = re.compile(r"\.([A-Za-z_]\w*)|\b([a-z_]\w*)=(?!=)")
 # A quoted dotted path names the example's own model by its app ('core.Book'), not an API.
 _QUOTED_PATH = re.compile(r"(['\"])[a-z_]\w*\.[A-Z]\w*\1")
 _NAME_TOKEN = re.compile(r"[A-Za-z_]\w*")
+_SNAKE = re.compile(r"\b[a-z][a-z0-9]*_[a-z0-9_]+\b")
 
 
 def code_of(text: str) -> str:
     return "\n".join("\n".join(block) for block, code in paragraphs(text) if code)
 
 
-def example_names(code: str, classes: frozenset[str], api: frozenset[str]) -> frozenset[str]:
+def example_names(
+    code: str, classes: frozenset[str], api: frozenset[str], lone: frozenset[str] = frozenset()
+) -> frozenset[str]:
     """The example's own names in a page's ``code`` plus the corpus's example ``classes``, less the
-    names the corpus uses as an API's (``api``)."""
+    names the corpus uses as an API's (``api``). ``lone``: names no other page mentions; one the
+    code only passes around as a value or a string ("re_path(..., blog_articles)",
+    ``add_argument('poll_ids', ...)``), never defines or calls, is the example's too (a Django
+    audit: "Which view needs the outermost captured argument to be reversed?" -> blog_articles)."""
     local = {n.strip() for m in _LOCAL_DEF.finditer(code) for g in m.groups() if g for n in g.split(",")}
-    return (classes | frozenset(local)) - api
+    values = {
+        n for n in lone if re.search(rf"\b{n}\b", code) and not re.search(rf"def {n}\b|\b{n}\s*[(=]", code)
+    }
+    return (classes | frozenset(local) | values) - api
 
 
 def corpus_names(docs: Sequence[Document]) -> tuple[dict[str, str], frozenset[str], frozenset[str]]:
@@ -221,15 +232,22 @@ def read_pages(docs: Iterable[Document], max_facts_per_page: int = 0) -> PageRea
     asked: set[str] = set()
     docs = list(docs)
     codes, classes, api = corpus_names(docs)
+    mentions = Counter(n for doc in docs for n in set(_SNAKE.findall(doc.text)))
+    lone = frozenset(n for n, k in mentions.items() if k == 1)
     pages = {doc.doc_id: read_page(doc) for doc in docs}
     ambiguous = two_answers(pf.fact for facts, _ in pages.values() for pf in facts)
     for doc in docs:
+        if changelog(doc):
+            out.changelogs.append(doc.doc_id)
+            continue
         facts, spans = pages[doc.doc_id]
-        examples = example_names(codes[doc.doc_id], classes, api)
+        examples = example_names(codes[doc.doc_id], classes, api, lone)
         kept = []
         for pf in facts:
             new = tuple(q for q in pf.fact.questions if q.lower() not in asked and q.lower() not in ambiguous)
             if not new or not contains(doc.text, pf.fact.answer) or about_example(pf.fact, examples):
+                continue
+            if pf.fact.rule == "definition" and defined_before(pf.fact.evidence, doc.text):
                 continue
             asked.update(q.lower() for q in new)
             kept.append(pf)
@@ -240,6 +258,37 @@ def read_pages(docs: Iterable[Document], max_facts_per_page: int = 0) -> PageRea
         if not kept:
             out.empty_pages.append(doc.doc_id)
     return out
+
+
+# A page of changes ("Changes", "Changelog", "Release notes", "What's new in 2.0"): its sentences say what
+# a release changed ("To use another JSON module, override app.json_encoder"), often advice a later
+# release withdrew; a Flask audit found most of its pairs stale or wrong.
+_CHANGELOG = re.compile(
+    r"^(?:changes|change ?log|changelog|release notes?|history|news|what[’']s new)\b", re.I
+)
+
+
+def changelog(doc: Document) -> bool:
+    """Whether a page lists a project's changes rather than describing it."""
+    last = doc.doc_id.rsplit("/", 1)[-1]
+    return bool(_CHANGELOG.match(clean(doc.title)) or _CHANGELOG.fullmatch(last.replace("-", " ")))
+
+
+def defined_before(evidence: str, text: str) -> bool:
+    """Whether the page says what the evidence's subject is in an earlier sentence: the first
+    "Celery is a ..." of a page is its definition (the intro's "a powerful task queue ..."), a later
+    one a remark in passing ("Celery is a separate Python package", under Install)."""
+    m = re.match(r"^(.{2,60}?) (?:is|are) (?:an?|the) ", evidence)
+    here = re.search(_loose(evidence[:60]), text)
+    if not m or here is None:
+        return False
+    first = re.search(r"(?:^|[.!?:]\s+|\n\s*)(" + _loose(m.group(0)) + ")", text)
+    return first is not None and first.start(1) < here.start()
+
+
+def _loose(phrase: str) -> str:
+    """A pattern for ``phrase`` across the page's line breaks."""
+    return r"\s+".join(re.escape(w) for w in phrase.split())
 
 
 def two_answers(facts: Iterable[Fact]) -> set[str]:

@@ -299,6 +299,7 @@ def counts(ds: Dataset, reading: Any, cands: Sequence[Candidate], recipes: dict)
         # the reader's agreement with the rules' answers, measured even where it drops nothing
         "rule_round_trip": {"asked": len(read), "agreed": sum(not c.disagreed for c in read)},
         "rule_facts": len(reading.facts),
+        "changelog_pages": list(reading.changelogs),
         "by_rule": dict(Counter(c.rule for c in kept)),
         "candidates": len(cands),
         "dropped": dict(Counter(c.dropped for c in cands if c.dropped)),

@@ -45,6 +45,8 @@ def cmd_trainset(args: argparse.Namespace) -> int:
           f"of {c['pages']} pages -> {out}")  # fmt: skip
     print("  kept by rule:  " + ", ".join(f"{k} {v}" for k, v in sorted(c["by_rule"].items())))
     print("  removed:       " + (", ".join(f"{k} {v}" for k, v in c["dropped"].items()) or "none"))
+    if logs := c.get("changelog_pages"):
+        print(f"  not read:      {len(logs)} changelog page(s): {', '.join(logs[:5])}")
     print("  recipes:       " + ", ".join(f"{r} {n}" for r, n in c["items"].items()))
     if not args.rules_only and not c.get("model_questions"):
         why = (

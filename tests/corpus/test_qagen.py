@@ -17,14 +17,15 @@ def test_patterns_and_verified_spans(mini_dir: Path) -> None:
     assert sum(q.question == "What is Widgetron?" for q in items) == 1
     assert by_q["What is the timeout of Configuration?"].answer == "30 seconds"
     assert by_q["How much does Widgetron need?"].answer == "512 MB"
-    assert by_q["For Configuration, who was the scheduler written by?"].answer == "Mara Lindqvist"
+    # "The scheduler was written by ...": a topic title ("Configuration") says whose scheduler no more
+    # than "For API, to what is the object coerced?" said which object
+    assert not any("scheduler" in q for q in by_q)
     assert by_q["Is Widgetron free?"].answer == "Widgetron is an open-source project under the MIT license"
     assert [q.template for q in items] == [
         "heading",
         "definition",
         "keyvalue",
         "keyvalue",
-        "passive",
         "number",
     ]
     for q in items:
@@ -47,7 +48,7 @@ def test_cap_per_document() -> None:
 def test_cli_qagen_output_loads_as_qa(mini_dir: Path, run_cli, tmp_path: Path) -> None:
     out = tmp_path / "gen.jsonl"
     rc, stdout, _ = run_cli("data", "qagen", mini_dir / "docs", "--out", out)
-    assert rc == 0 and "6 questions from 3 of 5 documents" in stdout  # changelog and support: no fact
+    assert rc == 0 and "5 questions from 3 of 5 documents" in stdout  # changelog and support: no fact
     rows = [json.loads(x) for x in out.read_text().splitlines()]
     assert rows and all(r["generated"] for r in rows)
     rc, stdout, _ = run_cli("data", "validate", mini_dir / "docs", "--qa", out)

@@ -205,6 +205,18 @@ def test_window_centres_on_its_sentence() -> None:
          "For Rennal 7 Mini, by what is the state of being logged in controlled?"),
         ("To subscribe to a signal, you can use the connect() method of a signal.", "purpose",
          "the connect() method of a signal", "For Rennal 7 Mini, how do you subscribe to a signal?"),
+        # a fourth round: a version is asked "in which version"; a purpose after the agent, a second
+        # predicate after the definition and a single-letter "A" are not part of the question's words
+        ("Some parameters in send_file were renamed in 2.0.", "passive", "2.0",
+         "In which version were some parameters in send_file renamed?"),
+        ("The development server is provided by Werkzeug for convenience.", "passive", "Werkzeug",
+         "For Rennal 7 Mini, by what is the development server provided?"),
+        ("A copy of the Python license is included with Django for compliance with its terms.", "passive",
+         "Django", "With what is a copy of the Python license included?"),
+        ("Django is a web framework for Python and is included in many distributions.",
+         "definition", "a web framework for Python", "What is Django?"),
+        ("The --http option starts an HTTP server at 127.0.0.1 port 8000.", "kind", "--http",
+         "For Rennal 7 Mini, which option starts an HTTP server at 127.0.0.1 port 8000?"),
     ],
 )  # fmt: skip
 def test_sentence_rules(sentence: str, rule: str, answer: str, first: str) -> None:
@@ -268,6 +280,17 @@ def test_sentence_rules(sentence: str, rule: str, answer: str, first: str) -> No
         "To run such an application, you can use the flask command:",  # which application?
         "To send data, use a data method such as POST, and pass the body option.",  # half the steps
         "To query your database, you use the engine directly or use a connection:",  # two ways
+        # a fourth round, from the Flask and Django audits
+        "fetch() takes two arguments, a URL and an object with other options, and returns a Promise.",
+        "cache_page takes an optional keyword argument, key_prefix, which works like the setting.",
+        "You should familiarize yourself with the HTTP methods as you work with Flask.",
+        "You should only use cache-based sessions if you’re using the Memcached cache backend.",
+        "You can handle uploaded files with Flask easily.",
+        "Flask is usually used with the decorators.",  # which decorators?
+        "Case 1: a module:",  # a lead-in, not a value
+        "To add a profile’s fields to the admin, define an InlineModelAdmin (for this example, a "
+        "StackedInline) in your app’s admin.py and add it to a UserAdmin class.",  # step 1 of 2
+        "It also has a save() method that allows you to store that file on the filesystem of the server.",
     ],
 )
 def test_sentences_that_ask_nothing(sentence: str) -> None:
@@ -359,11 +382,50 @@ def test_a_pronoun_stands_for_the_page_title_only_when_that_names_a_thing(title:
 @pytest.mark.parametrize(
     ("title", "sentence"),
     [("Formsets", "They are output with the management form."),  # "they": two fields, not formsets
-     ("Testing tools", "- Verifying a HTTP redirect is performed by the app.")],  # a gerund subject
+     ("Testing tools", "- Verifying a HTTP redirect is performed by the app."),  # a gerund subject
+     ("API", "The object is coerced to response_class."),  # which object? "API" names no thing
+     ("Password management in Django", "The conversion is given by memory_cost."),  # a topic title
+     ("Changes", "attachment_filename is renamed to download_name.")],  # a changelog is not read
 )  # fmt: skip
 def test_misread_subjects_ask_nothing(title: str, sentence: str) -> None:
     facts = read_pages([Document("p", title, f"# {title}\n\n{sentence}\n")]).facts
     assert [pf.fact.questions[0] for pf in facts] == []
+
+
+def test_a_later_definition_of_a_defined_term_is_a_remark() -> None:
+    """The first "Celery is a ..." of a page defines it (here refused as praise); a later one under
+    Install is said in passing, and is not asked as what Celery is."""
+    page = (
+        "# Celery Background Tasks\n\nCelery is a powerful task queue for background work.\n\n"
+        "## Install\n\nCelery is a separate Python package. Install it from PyPI.\n\n"
+        "## Configure\n\nA Celery instance is an application object for your tasks.\n"
+    )
+    facts = read_pages([Document("p", "Celery Background Tasks", page)]).facts
+    assert [pf.fact.answer for pf in facts if pf.fact.rule == "definition"] == [
+        "an application object for your tasks"
+    ]
+
+
+def test_a_changelog_page_is_not_read_and_says_so() -> None:
+    page = "# Changes\n\nattachment_filename is renamed to download_name.\n"
+    other = "# Uploads\n\nThe upload folder is located at /srv/uploads on Linux.\n"
+    out = read_pages([Document("changes", "Changes", page), Document("uploads", "Uploads", other)])
+    assert out.changelogs == ["changes"]
+    assert [pf.doc_id for pf in out.facts] == ["uploads"]
+
+
+def test_a_name_no_other_page_uses_and_the_code_only_passes_around_is_the_examples() -> None:
+    """``blog_articles`` is a value in the page's code and named on no other page: the example's view."""
+    page = (
+        "# URL dispatcher\n\n```\nre_path(r'^blog/$', blog_articles)\n```\n\n"
+        "The blog_articles view needs the outermost captured argument to be reversed.\n\n"
+        "The reverse_lookup function returns the URL path of a named view pattern.\n"
+    )
+    other = "# Views\n\nA view is a callable which takes a request and returns a response.\n"
+    facts = read_pages([Document("urls", "URL dispatcher", page), Document("views", "Views", other)]).facts
+    answers = [pf.fact.answer for pf in facts]
+    assert "blog_articles" not in answers
+    assert "the URL path of a named view pattern" in answers  # a name the page calls stays
 
 
 def test_a_default_under_a_function_heading_is_not_the_functions() -> None:
@@ -383,15 +445,15 @@ def test_an_instruction_is_answered_with_its_own_verb() -> None:
     """ "How do you use another JSON module?" is answered "override ...", not with the bare object,
     and not asked as "what do you use to ...?" where the page says to override something; "use"
     stays out of the answer ("To X, use Y": Y)."""
-    page = "# Changes\n\nTo use another JSON module, override app.json_encoder and json_decoder.\n"
-    facts = read_pages([Document("p", "Changes", page)]).facts
+    page = "# JSON\n\nTo use another JSON module, override app.json_encoder and json_decoder.\n"
+    facts = read_pages([Document("p", "JSON", page)]).facts
     assert [(f.fact.answer, f.fact.questions) for f in facts] == [
         (
             "override app.json_encoder and json_decoder",
             (
-                "For Changes, how do you use another JSON module?",
-                "For Changes, how can I use another JSON module?",
-                "For Changes, what should you do to use another JSON module?",
+                "For JSON, how do you use another JSON module?",
+                "For JSON, how can I use another JSON module?",
+                "For JSON, what should you do to use another JSON module?",
             ),
         )
     ]
