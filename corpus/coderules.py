@@ -150,7 +150,9 @@ def owned(questions: tuple[str, ...], kind: str, answer: str, where: Where) -> t
         return tuple(f"For {clean(where.title)}, {q[0].lower()}{q[1:]}" for q in questions)
     if kind != "method" or not _BARE_METHOD.fullmatch(answer):
         return questions
-    return tuple(f"For {clean(where.topic)}, {q[0].lower()}{q[1:]}" for q in questions)
+    # a heading that names the answer gives it away ("For Overriding the clean() method, which method ...")
+    scope = where.title if answer.lower() in where.topic.lower() else where.topic
+    return tuple(f"For {clean(scope)}, {q[0].lower()}{q[1:]}" for q in questions)
 
 
 _IMPERATIVE = frozenset({"use", "set", "pass", "add", "call", "run"})

@@ -131,6 +131,16 @@ def signature_name(text: str) -> str:
     return f"{name}()" if paren and words[0] not in {"class", "exception"} else name
 
 
+def owner_qualified(name: str, anchor: str) -> str:
+    """A member's name with its class, from the signature's anchor (``id="flask.Flask.debug"``):
+    ``debug`` -> ``Flask.debug``. A bare ``debug`` names the property, the ``DEBUG`` setting and
+    ``run(debug=...)`` alike; a Flask audit found "What is the default of debug?" ambiguous."""
+    parts = anchor.split(".")
+    if "." in name or len(parts) < 2 or not parts[-2][:1].isupper() or parts[-1] != name.rstrip("()"):
+        return name
+    return f"{parts[-2]}.{name}"
+
+
 def clean_heading(text: str) -> str:
     """Heading text without permalink marks (``¶``) or ``{#id .class}`` attribute markup."""
     text = re.sub(r"\s+", " ", text).strip().rstrip("\u00b6").strip()
@@ -151,6 +161,7 @@ class _Render:
         # heading one below it, so what its ``<dd>`` says (``Default: 'production'``) is about it.
         self._level = 0
         self._signature = False
+        self._signature_id = ""
         self._pre = 0
         self._lang = ""
 
@@ -170,7 +181,10 @@ class _Render:
         if self._heading is None:
             return
         level, words = self._heading
-        text = signature_name("".join(words)) if self._signature else clean_heading("".join(words))
+        if self._signature:
+            text = owner_qualified(signature_name("".join(words)), self._signature_id)
+        else:
+            text = clean_heading("".join(words))
         self._signature = False
         if level == 1 and not self.first_h1:
             self.first_h1 = text
@@ -207,6 +221,7 @@ class _Render:
         elif tag == "dt" and "sig-object" in _classes(attrs):
             self._flush_heading()
             self._heading, self._signature = (min(self._level + 1, 6), []), True
+            self._signature_id = attrs.get("id", "")
         elif tag in ("td", "th"):
             self.parts.append(" ")
         elif tag in _BLOCK:

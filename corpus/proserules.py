@@ -45,10 +45,19 @@ def provides(sentence: str, where: Where) -> Iterator[Fact]:
     m = _PROVIDES.match(sentence)
     if not m or not named(m.group("subj"), where) or not (answer := short(m.group("ans"), 14)):
         return
-    if LEANS.search(answer.lower()) or says_little(answer):
+    if LEANS.search(answer.lower()) or says_little(answer) or outside_product(m.group("subj"), where):
         return
     subj = lowered(clean(m.group("subj")))
     yield Fact(answer, (f"What does {subj} provide?", f"What is provided by {subj}?"), "provides", sentence)
+
+
+def outside_product(subject: str, where: Where) -> bool:
+    """A product the page mentions in passing ("PyCharm Professional provides a special Flask run
+    configuration", "Django Packages provides a comparison of packages"): it provides many things,
+    and the page tells one that concerns it (two audits found the question open-ended)."""
+    words = clean(subject).split()
+    proper = words[0].lower() not in {"the", "a", "an"} and all(w[:1].isupper() for w in words)
+    return proper and clean(subject).lower() not in f"{where.title} {where.heading}".lower()
 
 
 # "The point of a Web framework in the 21st century is to make ...": the goal named, then what it is.

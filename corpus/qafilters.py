@@ -47,7 +47,10 @@ def partial_instruction(answer: str, rest: str) -> bool:
     next_step = re.search(
         r"\band (?:then )?(?:add|use|call|run|pass|set|register|define|create|override)\b", rest
     )
-    return bool(re.match(r",? (?:and|then) ", rest) or two_ways or next_step)
+    # "use the field name of related fields across models, separated by double underscores, until ...":
+    # the answer goes on past its comma (a Django audit)
+    qualified = re.match(r", [a-z]+ed (?:by|with|in|until|to)\b", rest)
+    return bool(re.match(r",? (?:and|then) ", rest) or two_ways or next_step or qualified)
 
 
 def circular(answer: str, goal: str) -> bool:

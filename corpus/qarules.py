@@ -179,9 +179,24 @@ def definition_answer(sentence: str, m: re.Match) -> str | None:
     first clause boundary; at least three words ("a class" says nothing)."""
     # "a package manager for Python and is included by default ...": a second predicate is not the definition
     whole = re.split(r" and (?:is|are|was|has|can) ", clean(sentence[m.start("defn") :]))[0]
-    answer = whole if len(whole.split()) <= DEFINITION_WORDS and not re.search(r"[:()]", whole) else None
-    answer = short(answer, DEFINITION_WORDS) if answer else short(m.group("defn"), 12)
-    return answer if answer and len(answer.split()) >= 3 else None
+    if len(whole.split()) <= DEFINITION_WORDS and not re.search(r"[:()]", whole):
+        answer = short(whole, DEFINITION_WORDS)
+        return answer if answer and len(answer.split()) >= 3 else None
+    # cut at its first clause boundary, a definition must keep more than its kind: "A message file is
+    # a plain-text file, representing a single language, that contains ..." is not "a plain-text file"
+    answer = short(m.group("defn"), 12)
+    return answer if answer and len(answer.split()) > THIN_DEFINITION else None
+
+
+def says_whose(term: str, where: Where) -> bool:
+    """Whether the section or page names more than the term itself ("path() argument: route",
+    "DiscoverRunner.build_suite()"), so a "For <topic>," scope says whose the term is; not where the
+    page is about the term ("How to use Django with Apache and mod_wsgi", "About pip")."""
+    if term in where.title.lower():
+        return False
+    return bool(
+        {w.lower() for w in re.findall(r"[\w().-]+", where.topic)} - {term, "about", "the", "a", "an"}
+    )
 
 
 def definitions(sentence: str, where: Where) -> Iterator[Fact]:
@@ -206,8 +221,12 @@ def definitions(sentence: str, where: Where) -> Iterator[Fact]:
     ):
         return
     does = "do" if verb == "are" else "does"
-    yield Fact(answer, (f"What {verb} {term}?", f"What {does} {term} refer to?",
-                        f"How would you describe {term}?"), "definition", sentence)  # fmt: skip
+    qs = (f"What {verb} {term}?", f"What {does} {term} refer to?", f"How would you describe {term}?")
+    # "What is test_labels?", "What is route?": a parameter or attribute named alone is asked under the
+    # section (or page) that says whose it is (a Django audit)
+    if re.fullmatch(r"[a-z][a-z0-9_]*", term) and says_whose(term, where):
+        qs = tuple(f"For {clean(where.topic)}, {q[0].lower()}{q[1:]}" for q in qs)
+    yield Fact(answer, qs, "definition", sentence)
 
 
 _DEFAULT = re.compile(
@@ -279,10 +298,15 @@ _PASSIVE_QUESTIONS = {
 }  # fmt: skip
 
 
+_PREPOSITIONS = frozenset("in at by for on to from with through under into after within".split())  # noqa: SIM905
+
+
 def passive_answer(answer: str, prep: str, where: Where) -> str | None:
     """The agent or place without the purpose after it ("included with Django for compliance with
     Python's terms" -> Django); None for one plain noun after "the" ("used with the decorators"),
     which points back into the passage, unless the page is about it."""
+    if answer.split()[0].lower() in _PREPOSITIONS:
+        return None  # "passed in from the constructor": "in" was the verb's, and "where" reads it wrong
     head, sep, _ = answer.partition(" for ")
     if sep and prep != "for" and specific(head, where.names):
         answer = head
@@ -449,7 +473,8 @@ def purposes(sentence: str, where: Where) -> Iterator[Fact]:
         return  # "Use bulk methods to ...": what is used names nothing
     goal = clean(m.group("goal"))
     # "to do that", "start from there", "to run such an application": about nothing
-    if re.search(r"\b(?:this|that|these|those|there|here|such)\b|\b(?:it|them|so)$", goal):
+    # "to add other automatic imports": other than which? (a Flask audit)
+    if re.search(r"\b(?:this|that|these|those|there|here|such|other)\b|\b(?:it|them|so)$", goal):
         return
     if partial_instruction(answer, m.string[m.end("ans") :]) or circular(answer, goal):
         return

@@ -20,9 +20,11 @@ _ASKS = re.compile(
 # A heading leaning on the page around it ("Why does this project exist?") or on its reader's own
 # situation ("Why are you ignoring my patch?") names nothing a reader without the page could place.
 _CONTEXT = re.compile(r"\b(?:this|that|these|those|it|above|below|such|my|me)\b", re.I)
-# Openings that are manners, not answers ("Thanks for asking!", "Don't worry: ...", "Yes.").
+# Openings that are manners, not answers ("Thanks for asking!", "Don't worry: ...", "Yes."), or that
+# set up a contrast the answer comes after ("Other object-relational mappers require you to ...").
 _NOT_ANSWER = re.compile(
-    r"^(?:thanks|thank|sorry|don[’']t|yes|no|well|good|great|see|please|we|it|it[’']s|this|there|you[’']ve)\b",
+    r"^(?:thanks|thank|sorry|don[’']t|yes|no|well|good|great|see|please|we|it|it[’']s|this|there|you[’']ve"
+    r"|other|unlike|in contrast)\b",
     re.I,
 )
 # A heading that asks has a verb ("Why no rollback hook?" does not).

@@ -237,10 +237,14 @@ def test_plain_html_folder_is_not_a_build(tmp_path: Path) -> None:
             "(<em>import_name</em>)</dt><dd><p>The app.</p></dd>"
             "<dt class='sig sig-object py'>add_url_rule(<em>rule</em>, <em>endpoint=None</em>)</dt>"
             "<dt class='sig sig-object py'>funcs: t.Dict[str, t.List[t.Callable]]</dt>"
+            # a member takes its class from the anchor: a bare "debug" is also a setting and an argument
+            "<dt class='sig sig-object py' id='flask.Flask.debug'><em>property </em>debug: bool</dt>"
+            "<dt class='sig sig-object py' id='flask.Flask.run'>run(<em>host=None</em>)</dt>"
             "<dt>A plain term</dt><dd>stays text</dd></dl></main>",
             "page",
             "## Builtin Configuration Values\n\n### ENV\n\nDefault: 'production'\n\n### flask.Flask\n\n"
-            "The app.\n\n### add_url_rule()\n\n### funcs\n\nA plain term\n\nstays text",
+            "The app.\n\n### add_url_rule()\n\n### funcs\n\n### Flask.debug\n\n### Flask.run()\n\n"
+            "A plain term\n\nstays text",
         ),
     ],
 )

@@ -291,6 +291,13 @@ def test_sentence_rules(sentence: str, rule: str, answer: str, first: str) -> No
         "To add a profile’s fields to the admin, define an InlineModelAdmin (for this example, a "
         "StackedInline) in your app’s admin.py and add it to a UserAdmin class.",  # step 1 of 2
         "It also has a save() method that allows you to store that file on the filesystem of the server.",
+        "PyCharm Professional provides a special Flask run configuration to run the development server.",
+        "The instance_relative parameter is passed in from the constructor of Flask.",  # "where"?
+        "Use shell_context_processor() to add other automatic imports.",  # other than which?
+        "To span a relationship, use the field name of related fields across models, separated by double "
+        "underscores, until you get to the field you want.",  # the answer goes on
+        "A message file is a plain-text file, representing a single language, that contains all "
+        "available translation strings and how they should be represented.",  # only its kind
     ],
 )
 def test_sentences_that_ask_nothing(sentence: str) -> None:
@@ -310,6 +317,8 @@ def test_sentences_that_ask_nothing(sentence: str) -> None:
         ("## Installing\n\nRun pip install django.\n", None),  # a heading that asks nothing
         ("## Why no rollback hook?\n\nA rollback hook is harder to implement than a commit hook.\n", None),
         ("## How do I get started?\n\nDownload the code.\n\nInstall Django.\n", None),  # step 1 of 2
+        ("## How are the backward relationships possible?\n\nOther object-relational mappers require "
+         "you to define relationships on both sides.\n", None),  # a contrast, the answer comes after
     ],
 )  # fmt: skip
 def test_a_question_heading_is_answered_by_its_first_sentence(section: str, expected: tuple | None) -> None:
@@ -403,6 +412,32 @@ def test_a_later_definition_of_a_defined_term_is_a_remark() -> None:
     facts = read_pages([Document("p", "Celery Background Tasks", page)]).facts
     assert [pf.fact.answer for pf in facts if pf.fact.rule == "definition"] == [
         "an application object for your tasks"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("heading", "first"),
+    [("path() argument: route", "For path() argument: route, what is route?"),  # whose route
+     ("About route", "What is route?")],  # the section is about it
+)  # fmt: skip
+def test_a_parameter_named_alone_is_asked_under_its_section(heading: str, first: str) -> None:
+    page = f"# URL dispatcher\n\n## {heading}\n\nroute is a string that contains a URL pattern.\n"
+    facts = read_pages([Document("urls", "URL dispatcher", page)]).facts
+    assert [pf.fact.questions[0] for pf in facts if pf.fact.rule == "definition"] == [first]
+
+
+def test_a_heading_that_names_the_answer_is_not_its_scope() -> None:
+    page = (
+        "# Creating forms from models\n\n## Overriding the clean() method\n\nThe clean() method "
+        "returns the cleaned data after every field is checked.\n\nYou can override the clean() method "
+        "on a model form to provide additional validation.\n"
+    )
+    facts = read_pages([Document("f", "Creating forms from models", page)]).facts
+    kind = [pf.fact.questions[0] for pf in facts if pf.fact.rule == "kind"]
+    assert kind == [
+        "For Creating forms from models, which method returns the cleaned data after every field is checked?",
+        "For Creating forms from models, which method can you override on a model form to provide "
+        "additional validation?",
     ]
 
 
