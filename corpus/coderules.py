@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator
 
 from corpus.qafilters import announces
-from corpus.qarules import ANSWER_END, IDENT, IDENT_PATTERN, VAGUE, clean, lowered, short, specific
+from corpus.qarules import ANSWER_END, IDENT, IDENT_PATTERN, VAGUE, clean, lowered, short, specific, topical
 from corpus.rulebook import Fact, Where, register_rule
 
 # Nouns that name what kind of thing an identifier is ("the DATABASES setting").
@@ -47,12 +47,18 @@ _DANGLING = frozenset("a an the of in on at to for from with by as and or".split
 
 # "store that file on the filesystem": "that" pointing back, not opening a clause ("a view that needs to").
 _THAT_ONE = re.compile(r"\bthat [a-z]+[^s\W](?= (?:on|in|to|from|with|of|for)\b|$)")
+# "when the callable returns False", "how the backend should handle errors": a plain noun after "the",
+# subject of a clause, points back to the passage (Django audits: user_passes_test's test function, the
+# email backend), unless the page is about it ("the messages that the formset will raise" on Formsets)
+_THE_ONE = re.compile(r"\bthe ([a-z]+) (?:returns|raises|will|should|can|must|does)\b")
 
 
-def fits(rest: str, answer: str) -> bool:
+def fits(rest: str, answer: str, where: Where | None = None) -> bool:
     """A question tail that stands on its own, whole, and does not give its answer away."""
+    pointing = [m.group(1) for m in _THE_ONE.finditer(rest)]
     return (
         not LEANS.search(rest.lower()) and not _THAT_ONE.search(rest)
+        and not any(where is None or not topical(noun, where) for noun in pointing)
         and clean(answer).lower() not in rest.lower()
         and not re.search(r"[\u2013\u2014]|\ba number of ways\b", rest)
         and bool(rest.split()) and rest.split()[-1].lower() not in _DANGLING
@@ -87,8 +93,12 @@ def code_does(sentence: str, where: Where) -> Iterator[Fact]:
     m = _DOES.match(sentence)
     if not m or not (answer := short(m.group("ans"), 8)) or LEANS.search(answer.lower()):
         return
-    if announces(answer, sentence[m.end("ans") :]):
+    rest = sentence[m.end("ans") :]
+    if announces(answer, rest):
         return
+    # "returns True if the key was deleted, False otherwise": the other case is half the answer
+    if other := re.match(r", ((?:False|True|None) otherwise)\.?$", rest):
+        answer = f"{answer}, {other.group(1)}"
     modal, verb = m.group("modal"), m.group("verb")
     if (modal is None) == (verb in ("return", "raise")):  # "X return Y" / "X should returns Y": no
         return
@@ -98,7 +108,19 @@ def code_does(sentence: str, where: Where) -> Iterator[Fact]:
     # the page as a scope that reads with any title ("What does send_messages() take in Sending
     # email?" did not): "For Sending email, what does send_messages() take?"
     scoped = f"For {clean(where.title)}, {head[0].lower()}{head[1:]}{tail}?"
-    yield Fact(answer, (f"{head}{tail}?", scoped), "code", sentence)
+    yield Fact(answer, scoped_if_bare(subj, (f"{head}{tail}?", scoped), where), "code", sentence)
+
+
+def scoped_if_bare(subj: str, questions: tuple[str, ...], where: Where) -> tuple[str, ...]:
+    """A method named without its class (``render()``, ``delete()``) is many classes' method: its
+    questions all carry the page ("What should render() return?" read alone means the shortcut, not
+    a template tag node's; a Django audit), as "For <title>," and "In <title>," (a title after the
+    question, "... take in Sending email?", read badly)."""
+    if not _BARE_METHOD.fullmatch(subj):
+        return questions
+    title = clean(where.title)
+    head = questions[0].rstrip("?")
+    return (f"For {title}, {head[0].lower()}{head[1:]}?", f"In {title}, {head[0].lower()}{head[1:]}?")
 
 
 # Class names count here too ("The RemoteUserMiddleware authentication middleware ..."): the kind noun
@@ -130,7 +152,7 @@ def kind_subject(sentence: str, where: Where) -> Iterator[Fact]:
         return
     answer, verb, rest = clean(m.group("id")), m.group("verb"), clean(m.group("rest"))
     # "The manage.py startapp command ...": the command is "manage.py startapp", not a file
-    if not fits(rest, answer) or says_little(f"{verb} {rest}") or answer.endswith(".py"):
+    if not fits(rest, answer, where) or says_little(f"{verb} {rest}") or answer.endswith(".py"):
         return
     kind += m.groupdict().get("scope") or ""  # "the context_object_name attribute on a generic view"
     qs = (f"Which {kind} {verb} {rest}?", f"What is the name of the {kind} that {verb} {rest}?")
@@ -177,7 +199,7 @@ def subject_uses(sentence: str, where: Where) -> Iterator[Fact]:
     if not m or not specific(m.group("subj"), where.names):
         return
     answer, rest = clean(m.group("id")), clean(m.group("rest"))
-    if fits(rest, answer):
+    if fits(rest, answer, where):
         subj = m.group("subj")
         yield Fact(answer, (f"What does {subj} use {rest}?", f"Which identifier does {subj} use {rest}?"),
                    "kind", sentence)  # fmt: skip
@@ -204,7 +226,7 @@ def kind_object(sentence: str, where: Where) -> Iterator[Fact]:
         return
     else:
         head, verb = (f"{modal} {subj}", verb) if modal else (f"does {subj}", base_verb(verb))
-    if not fits(rest, answer):
+    if not fits(rest, answer, where):
         return
     qs = (f"Which {kind} {head} {verb} {rest}?", f"What {kind} {head} {verb} {rest}?")
     yield Fact(answer, owned(qs, kind, answer, where), "kind", sentence)
@@ -266,7 +288,7 @@ def kind_which(sentence: str, where: Where) -> Iterator[Fact]:
         return
     kind, answer, verb, rest = m.group("kind"), clean(m.group("id")), m.group("verb"), clean(m.group("rest"))
     # "Which method takes two arguments?" has many answers
-    if not fits(rest, answer) or says_little(f"{verb} {rest}"):
+    if not fits(rest, answer, where) or says_little(f"{verb} {rest}"):
         return
     qs = (f"Which {kind} {verb} {rest}?", f"What is the name of the {kind} that {verb} {rest}?")
     yield Fact(answer, owned(qs, kind, answer, where), "kind", sentence)
@@ -291,7 +313,7 @@ def means(sentence: str, where: Where) -> Iterator[Fact]:
         return
     verb, obj = m.group("verb"), clean(m.group("obj"))
     named = IDENT.search(answer) or specific(obj, where.names) or specific(answer, where.names)
-    if not named or verb in _NOT_VERBS | {"be", "do", "have"} or not fits(f"{verb} {obj}", answer):
+    if not named or verb in _NOT_VERBS | {"be", "do", "have"} or not fits(f"{verb} {obj}", answer, where):
         return
     # "You should familiarize yourself with ...", "You should only use X if you're using Y": a phrasal
     # verb or a condition, not a means; "with Flask easily": a remark on the means
@@ -333,7 +355,7 @@ def argument_of(sentence: str, where: Where) -> Iterator[Fact]:
         return
     subj, nth = clean(m.group("subj")), m.group("nth")
     qs = (f"What does {subj} take as its {nth} argument?", f"What is the {nth} argument of {subj}?")
-    yield Fact(answer, qs, "code", sentence)
+    yield Fact(answer, scoped_if_bare(subj, qs, where), "code", sentence)
 
 
 # "The decorators in django.views.decorators.http can be used to restrict access to views ...": what

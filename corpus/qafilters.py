@@ -50,6 +50,8 @@ def partial_instruction(answer: str, rest: str) -> bool:
     # "use the field name of related fields across models, separated by double underscores, until ...":
     # the answer goes on past its comma (a Django audit)
     qualified = re.match(r", [a-z]+ed (?:by|with|in|until|to)\b", rest)
+    # "the standard Python comparison operator, the double equals sign: ==": the answer is named after it
+    qualified = qualified or re.match(r", (?:the|namely|i\.e\.) ", rest)
     return bool(re.match(r",? (?:and|then) ", rest) or two_ways or next_step or qualified)
 
 

@@ -178,7 +178,8 @@ def definition_answer(sentence: str, m: re.Match) -> str | None:
     supports HTTP/1, HTTP/2, and HTTP/3"; a hand audit found the first-comma cut wrong), else to its
     first clause boundary; at least three words ("a class" says nothing)."""
     # "a package manager for Python and is included by default ...": a second predicate is not the definition
-    whole = re.split(r" and (?:is|are|was|has|can) ", clean(sentence[m.start("defn") :]))[0]
+    # "..., thus requiring Python to be installed": a consequence, not the definition
+    whole = re.split(r" and (?:is|are|was|has|can) |, (?:thus|hence) ", clean(sentence[m.start("defn") :]))[0]
     if len(whole.split()) <= DEFINITION_WORDS and not re.search(r"[:()]", whole):
         answer = short(whole, DEFINITION_WORDS)
         return answer if answer and len(answer.split()) >= 3 else None
@@ -238,6 +239,8 @@ _DEFAULT = re.compile(
 
 def defaults(sentence: str, where: Where) -> Iterator[Fact]:
     """``X defaults to V`` / ``The default (of X) is V`` / ``(default: V)``: X's default?"""
+    if re.match(r"^(?:When|If|Unless) ", sentence):
+        return  # "When absolute_max is None, it defaults to max_num + 1000": a default under a condition
     for m in _DEFAULT.finditer(sentence):
         subj = m.group("subj") or m.group("subj2")
         clause = subj and CLAUSE & {w.lower() for w in subj.split()}
@@ -298,6 +301,9 @@ _PASSIVE_QUESTIONS = {
 }  # fmt: skip
 
 
+# "Django is committed to API stability": a stance, not one fact; "documented in Making queries": where
+# the docs say more (two audits found both vague); "not": no verb
+_NO_FACT_VERBS = frozenset("not committed dedicated devoted documented described discussed explained".split())  # noqa: SIM905
 _PREPOSITIONS = frozenset("in at by for on to from with through under into after within".split())  # noqa: SIM905
 
 
@@ -324,7 +330,7 @@ def passives(sentence: str, where: Where) -> Iterator[Fact]:
     if subj is None:
         return
     be, verb, prep = m.group("be"), m.group("verb"), m.group("prep")
-    if verb == "not" or not passive_fits(m.group("subj"), answer, prep):
+    if verb in _NO_FACT_VERBS or not passive_fits(m.group("subj"), answer, prep):
         return
     if (answer := passive_answer(answer, prep, where)) is None:
         return
@@ -438,7 +444,7 @@ def active_numbers(sentence: str, where: Where) -> Iterator[Fact]:
 
 _PURPOSE = re.compile(
     r"^To (?P<goal>[a-z][^,]{5,70}), (?:you (?:can |should |must )?)?(?P<verb>use|run|call|set|add|pass|"
-    r"type|install|import|create|define|override) (?P<ans>[^,;]{1,50}?)" + _END
+    r"type|install|import|create|define|override|modify|change|configure|enable) (?P<ans>[^,;]{1,50}?)" + _END
 )
 
 
@@ -474,7 +480,9 @@ def purposes(sentence: str, where: Where) -> Iterator[Fact]:
     goal = clean(m.group("goal"))
     # "to do that", "start from there", "to run such an application": about nothing
     # "to add other automatic imports": other than which? (a Flask audit)
-    if re.search(r"\b(?:this|that|these|those|there|here|such|other)\b|\b(?:it|them|so)$", goal):
+    # "that" after "verify" or "ensure" opens a clause ("to verify that Django can be seen by Python")
+    pointing = re.sub(r"\b(?:verify|ensure|check|confirm|make sure) that\b", "", goal)
+    if re.search(r"\b(?:this|that|these|those|there|here|such|other)\b|\b(?:it|them|so)$", pointing):
         return
     if partial_instruction(answer, m.string[m.end("ans") :]) or circular(answer, goal):
         return

@@ -38,7 +38,7 @@ EXPECTED = [
     ("default", "1209600", "What is the default value of the cookie age?"),
     ("definition", "a web framework for perfectionists", "What is Django?"),
     ("purpose", "run manage.py clearsessions", "For Session settings, how do you clear expired sessions?"),
-    ("code", "expired sessions from the store", "What does clear_expired() remove?"),
+    ("code", "expired sessions from the store", "For Session settings, what does clear_expired() remove?"),
     ("passive", "2010", "In what year was the Brisil 40 Pro launched?"),
     ("passive", "Marit Owqvist", "Who is design work on the Brisil 40 Pro led by?"),
     ("measure", "24 months", "What is the warranty of the Brisil 40 Pro?"),
@@ -150,9 +150,9 @@ def test_window_centres_on_its_sentence() -> None:
         ("For now, you can use the sync_to_async() adapter to call sync code.", "purpose",
          "the sync_to_async() adapter", "For Rennal 7 Mini, how do you call sync code?"),
         ("By default, redirect() returns a temporary redirect.", "code", "a temporary redirect",
-         "What does redirect() return by default?"),
+         "For Rennal 7 Mini, what does redirect() return by default?"),
         ("get_lookup() should always return a Lookup subclass.", "code", "a Lookup subclass",
-         "What should get_lookup() return?"),
+         "For Rennal 7 Mini, what should get_lookup() return?"),
         ("Your custom reporter class needs to inherit from django.views.debug.ExceptionReporter.",
          "inherit", "django.views.debug.ExceptionReporter",
          "Which class does your custom reporter class need to inherit from?"),
@@ -166,7 +166,7 @@ def test_window_centres_on_its_sentence() -> None:
         ("Django provides the on_commit() function to register callbacks run after a commit:", "kind",
          "on_commit()", "Which function does Django provide to register callbacks run after a commit?"),
         ("The render() function takes the request object as its first argument.", "code",
-         "the request object", "What does render() take as its first argument?"),
+         "the request object", "For Rennal 7 Mini, what does render() take as its first argument?"),
         ("The decorators in django.views.decorators.http can be used to restrict access to views by "
          "request method.", "purpose", "the decorators in django.views.decorators.http",
          "What can be used to restrict access to views by request method?"),
@@ -217,6 +217,15 @@ def test_window_centres_on_its_sentence() -> None:
          "definition", "a web framework for Python", "What is Django?"),
         ("The --http option starts an HTTP server at 127.0.0.1 port 8000.", "kind", "--http",
          "For Rennal 7 Mini, which option starts an HTTP server at 127.0.0.1 port 8000?"),
+        ("touch() returns True if the key was successfully touched, False otherwise.", "code",
+         "True if the key was successfully touched, False otherwise",
+         "For Rennal 7 Mini, what does touch() return?"),
+        ("To verify that Django can be seen by Python, type python from your shell.", "purpose",
+         "type python from your shell", "How do you verify that Django can be seen by Python?"),
+        ("Django is a Python web framework, thus requiring Python to be installed.", "definition",
+         "a Python web framework", "What is Django?"),
+        ("To use a different sender address, modify the SERVER_EMAIL setting.", "purpose",
+         "modify the SERVER_EMAIL setting", "For Rennal 7 Mini, how do you use a different sender address?"),
     ],
 )  # fmt: skip
 def test_sentence_rules(sentence: str, rule: str, answer: str, first: str) -> None:
@@ -298,6 +307,14 @@ def test_sentence_rules(sentence: str, rule: str, answer: str, first: str) -> No
         "underscores, until you get to the field you want.",  # the answer goes on
         "A message file is a plain-text file, representing a single language, that contains all "
         "available translation strings and how they should be represented.",  # only its kind
+        "The fail_silently argument controls how the backend should handle errors.",  # which backend?
+        "When absolute_max is None, it defaults to max_num + 1000.",  # a default under a condition
+        "To compare two model instances, use the standard Python comparison operator, the double equals "
+        "sign: ==.",  # the answer is named after the comma
+        "Django is committed to API stability and forwards-compatibility.",  # a stance
+        "The way Manager classes work is documented in Making queries.",  # where the docs say more
+        "As a shortcut, you can use the user_passes_test decorator which performs a redirect when the "
+        "callable returns False:",  # which callable?
     ],
 )
 def test_sentences_that_ask_nothing(sentence: str) -> None:
@@ -371,7 +388,7 @@ def test_facts_about_an_examples_own_names_are_left_out() -> None:
     ]
     facts = read_pages(docs).facts
     asked = [pf.fact.questions[0] for pf in facts]
-    assert "What should get_queryset() return?" in asked  # a method the example overrides: real API
+    assert "For Examples, what should get_queryset() return?" in asked  # a method the example overrides
     assert "Which attribute on a generic view specifies the context variable to use?" in asked  # an option
     assert not any("Place" in q or "Book" in q for q in asked)
     assert any("DetailView" in pf.fact.answer for pf in facts)
@@ -439,6 +456,14 @@ def test_a_heading_that_names_the_answer_is_not_its_scope() -> None:
         "For Creating forms from models, which method can you override on a model form to provide "
         "additional validation?",
     ]
+
+
+def test_a_plain_noun_pointing_back_is_kept_where_the_page_is_about_it() -> None:
+    sentence = (
+        "The error_messages argument lets you override the default messages that the formset will raise."
+    )
+    facts = read_pages([Document("f", "Formsets", f"# Formsets\n\n{sentence}\n")]).facts
+    assert [pf.fact.answer for pf in facts if pf.fact.rule == "kind"] == ["error_messages"]
 
 
 def test_a_changelog_page_is_not_read_and_says_so() -> None:
@@ -514,10 +539,20 @@ def test_a_question_that_names_nothing_and_has_two_answers_is_not_asked() -> Non
 
 
 def test_a_code_fact_is_scoped_by_a_prefix_not_a_trailing_title() -> None:
-    """ "What does send_messages() take in Sending email?" read badly with a title that is a phrase."""
-    page = "# Sending email\n\nsend_messages() takes a list of EmailMessage instances.\n"
-    (fact,) = read_pages([Document("email", "Sending email", page)]).facts
-    assert fact.fact.questions == (
-        "What does send_messages() take?",
-        "For Sending email, what does send_messages() take?",
+    """ "What does send_messages() take in Sending email?" read badly with a title that is a phrase; a
+    method named without its class is asked under the page each time, one with its module need not be."""
+    page = (
+        "# Sending email\n\nsend_messages() takes a list of EmailMessage instances.\n\n"
+        "mail.send_mass_mail() returns the number of messages sent.\n"
     )
+    facts = read_pages([Document("email", "Sending email", page)]).facts
+    assert [pf.fact.questions for pf in facts] == [
+        (
+            "For Sending email, what does send_messages() take?",
+            "In Sending email, what does send_messages() take?",
+        ),
+        (
+            "What does mail.send_mass_mail() return?",
+            "For Sending email, what does mail.send_mass_mail() return?",
+        ),
+    ]
