@@ -13,8 +13,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+import corpus.qarules  # noqa: F401  (its sentence rules are registered, and so run, before these)
 from corpus.qafilters import announces
-from corpus.qarules import ANSWER_END, IDENT, IDENT_PATTERN, VAGUE, clean, lowered, short, specific, topical
+from corpus.qaphrase import ANSWER_END, IDENT, IDENT_PATTERN, clean, lowered, short, specific, topical
+from corpus.qawords import VAGUE
 from corpus.rulebook import Fact, Where, register_rule
 
 # Nouns that name what kind of thing an identifier is ("the DATABASES setting").
@@ -50,6 +52,8 @@ _THAT_ONE = re.compile(r"\bthat [a-z]+[^s\W](?= (?:on|in|to|from|with|of|for)\b|
 # "when the callable returns False", "how the backend should handle errors": a plain noun after "the",
 # subject of a clause, points back to the passage (Django audits: user_passes_test's test function, the
 # email backend), unless the page is about it ("the messages that the formset will raise" on Formsets)
+# "a redirect response to the generated URL": which URL? the one the walkthrough made just before
+_BACK = re.compile(r"\bthe (?:generated|resulting|returned|above|previous|former|latter) ")
 _THE_ONE = re.compile(r"\bthe ([a-z]+) (?:returns|raises|will|should|can|must|does)\b")
 
 
@@ -94,7 +98,7 @@ def code_does(sentence: str, where: Where) -> Iterator[Fact]:
     if not m or not (answer := short(m.group("ans"), 8)) or LEANS.search(answer.lower()):
         return
     rest = sentence[m.end("ans") :]
-    if announces(answer, rest):
+    if announces(answer, rest) or _BACK.search(answer):
         return
     # "returns True if the key was deleted, False otherwise": the other case is half the answer
     if other := re.match(r", ((?:False|True|None) otherwise)\.?$", rest):
@@ -127,7 +131,7 @@ def scoped_if_bare(subj: str, questions: tuple[str, ...], where: Where) -> tuple
 # after them says they are code.
 NAMED = r"(?:" + IDENT_PATTERN + r"|[A-Z]+[a-z0-9]+(?:[A-Z]+[a-z0-9]*)+)"
 _KIND_SUBJECT = re.compile(
-    r"^(?:The |Your (?:project[’']s )?)?(?P<id>" + NAMED + r")(?P<kind>(?: [a-z]+){1,2})"
+    r"^(?:The |Your (?:project[’']s )?|[A-Z][a-z]+[’']s )?(?P<id>" + NAMED + r")(?P<kind>(?: [a-z]+){1,2})"
     r"(?P<scope> (?:on|of|in) (?:an?|the) [a-z]+(?: [a-z]+)?)? (?P<verb>[a-z]+s) "
     r"(?P<rest>[^;:()]{5,90}?)" + _STOP
 )
@@ -168,7 +172,8 @@ def owned(questions: tuple[str, ...], kind: str, answer: str, where: Where) -> t
     its own means the wrong one (a hand audit: a model formset's, not a model's)."""
     # a command-line option belongs to the program the page is about: "which option starts an HTTP
     # server at 127.0.0.1 port 8000?" is uWSGI's --http, not any server's (a Flask audit)
-    if answer.startswith("-") and clean(where.title).lower() not in " ".join(questions).lower():
+    option = re.match(r"^(?:the )?--?[a-z]", answer)  # "--http", "the --env-file option"
+    if option and clean(where.title).lower() not in " ".join(questions).lower():
         return tuple(f"For {clean(where.title)}, {q[0].lower()}{q[1:]}" for q in questions)
     if kind != "method" or not _BARE_METHOD.fullmatch(answer):
         return questions
@@ -320,7 +325,7 @@ def means(sentence: str, where: Where) -> Iterator[Fact]:
     if verb in _ADVERBS or _NOT_MEANS.search(obj) or re.search(r" [a-z]+ly$", answer):
         return
     qs = (f"How can you {verb} {obj}?", f"What can you use to {verb} {obj}?")
-    yield Fact(answer, qs, "purpose", sentence)
+    yield Fact(answer, owned(qs, "option", answer, where), "purpose", sentence)
 
 
 # "CSRF protection works by checking for a secret in each POST request": how does CSRF protection work?

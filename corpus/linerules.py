@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from corpus.qarules import CLAUSE, COUNT, NAME, NUM_UNIT, OPENERS, VAGUE, clean, short, specific, value_like
+from corpus.qaphrase import COUNT, NAME, NUM_UNIT, clean, short, specific, value_like
+from corpus.qawords import CLAUSE, OPENERS, VAGUE
 from corpus.rulebook import Fact, Where, register_rule
 
 _KEYVAL = re.compile(

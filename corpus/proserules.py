@@ -14,8 +14,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+import corpus.qarules  # noqa: F401  (its sentence rules are registered, and so run, before these)
 from corpus.coderules import LEANS, NAMED, fits, says_little
-from corpus.qarules import IDENT, clean, lowered, short, specific, topical
+from corpus.qaphrase import IDENT, clean, lowered, short, specific, topical
 from corpus.qawords import SEQUENCE
 from corpus.rulebook import Fact, Where, register_rule
 

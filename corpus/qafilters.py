@@ -85,3 +85,25 @@ def announces(answer: str, rest: str) -> bool:
     "cache_page takes an optional keyword argument, key_prefix, ..."), as a Flask audit found."""
     words = answer.lower().split()
     return bool(words) and words[-1] in _PLACEHOLDERS and rest.startswith(", ")
+
+
+def vague_goal(goal: str) -> bool:
+    """A goal that says what it is about only with the passage around it: "to do that", "start from
+    there", "to run such an application", "to add other automatic imports" (other than which?), "to
+    call the group something else", "to use raise_exception but also ...", an aside in brackets, or two
+    words ("to compare text"). "that" after "verify" or "ensure" opens a clause instead."""
+    pointing = re.sub(r"\b(?:verify|ensure|check|confirm|make sure) that\b", "", goal)
+    if re.search(
+        r"\b(?:this|that|these|those|there|here|such|other|another|something|anything|else)\b", pointing
+    ):
+        return True
+    aside = re.search(r"\([^()]*\s[^()]*\)", goal)  # "(for instance to add extra validation)", not "login()"
+    return bool(aside or re.search(r"\b(?:it|them|so)$| but ", goal)) or len(goal.split()) < 3
+
+
+def loose_answer(answer: str, sentence: str) -> bool:
+    """An answer that needs the passage: "the same technique", "the blinker library directly" (a
+    remark on how), or a literal used in the code after a colon ("use the special 'static' endpoint
+    name:", as Flask audits found)."""
+    literal = re.search(r"'[^']+'|\"[^\"]+\"", answer) and sentence.rstrip().endswith(":")
+    return bool(literal or re.search(r"\b(?:same|above|following|corresponding)\b| [a-z]+ly$", answer))

@@ -19,152 +19,36 @@ from corpus.qafilters import (
     circular,
     continues_list,
     infinitive,
+    loose_answer,
     owned_by_entry,
     partial_instruction,
+    vague_goal,
+)
+from corpus.qaphrase import (
+    ANSWER_END,
+    IDENT,
+    NAME,
+    NUM_UNIT,
+    UNIT_PATTERN,
+    YEAR,
+    about,
+    clean,
+    lowered,
+    plural,
+    short,
+    specific,
+    topical,
+    value_like,
+    wh_word,
 )
 from corpus.qawords import CLAUSE, CONTEXT, IN_A_LANGUAGE, INFINITIVE, OPENERS, PRAISE, ROLES, SEQUENCE, VAGUE
 from corpus.rulebook import Fact, Where, register_rule
-
-_IDENT = (
-    r"(?:--?[a-z][\w-]+|[A-Za-z_][\w.]*\(\)|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|[a-z][a-z0-9]*(?:_[a-z0-9]+)+"
-    r"|[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+|`[^`]{1,40}`)"
-)
-IDENT = re.compile(r"(?<![\w`.-])" + _IDENT + r"(?![\w`])")
-IDENT_PATTERN = _IDENT  # for rules elsewhere (corpus.coderules) that place an identifier in a pattern
-_UNIT = (
-    r"(?:hours?|minutes?|seconds?|milliseconds?|ms|days?|weeks?|months?|years?|bytes?|[KMGT]i?B|kg|g|"
-    r"grams?|characters?|chars|tokens?|requests?|items?|rows?|connections?|threads?|workers?|"
-    r"percent|%|euros?|dollars?|lines?|pixels?|px)"
-)
-NUM_UNIT = re.compile(r"(?<![\w.])(\d[\d,]*(?:\.\d+)?)[ -]?(" + _UNIT + r")(?![\w])")
-YEAR = re.compile(r"^(?:1[89]|20)\d\d$")
-VERSION = re.compile(r"\d+\.\d+(?:\.\d+)*")  # "renamed in 2.0": a release, asked "in which version"
-NAME = re.compile(r"^[A-Z][a-z]+(?: [A-Z][a-z]+){1,2}$")
-COUNT = re.compile(r"-?\d[\d,.]*(?: [a-z]+){0,2}")  # a number and what it counts: "3 attempts"
-_END = r"(?=[.;,!?]?\s*$|[.;,] |\s\()"  # an answer ends at a clause boundary
-# Where one sentence ends and the next begins; a sentence may open with a lower-case identifier
-# ("clear_expired() removes ..."), as code docs do.
-SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z`(]|[a-z]\w*(?:_\w|\.\w|\(\)))")
-ANSWER_END = _END
-
-
-def clean(text: str) -> str:
-    """Whitespace collapsed, backticks and emphasis markers removed, trailing punctuation dropped."""
-    text = re.sub(r"[`*]|(?<!\w)_(?=\w)|(?<=\w)_(?!\w)", "", text)
-    return " ".join(text.split()).strip(" .;,:")
-
-
-_BAD_ANSWER = re.compile(
-    r"^(?:and|or|but|which|that|this|it|you|we|if|when|as|so|then|also)\b|[<>{}|\u2013\u2014]| - "
-    r"|\b(?:that|which|the|an?|of|to|for|and|or|with|by|in|is|are)$"
-    # context-bound: says nothing closed book
-    r"|\b(?:this|these|those|it|following|above|below|instead|here|then|that point)\b"
-)
-
-
-def proper_words(text: str) -> frozenset[str]:
-    """Capitalised words a page uses in mid-sentence (names, products, classes): a sentence that opens
-    with one of them opens with a name, not with an ordinary word that happens to be first."""
-    return frozenset(re.findall(r"(?<=[a-z,;:] )[A-Z][\w]+", text))
-
-
-def specific(phrase: str, names: frozenset[str] = frozenset()) -> bool:
-    """Whether a phrase names something: a code identifier, a number, an acronym, a capitalised word
-    past its first, or a word the page itself capitalises in mid-sentence (``names``)."""
-    words = clean(phrase).split()
-    if not words or len(words) > 8:
-        return False
-    if IDENT.search(phrase) or any(ch.isdigit() for ch in phrase) or re.search(r"\b[A-Z]{2,}\b", phrase):
-        return True
-    return any(w[:1].isupper() for w in words[1:]) or (words[0].lower() not in VAGUE and words[0] in names)
-
-
-def stem(word: str) -> str:
-    w = word.lower().strip("`’'s")
-    return w[:-2] if w.endswith("es") and len(w) > 4 else w[:-1] if w.endswith("s") and len(w) > 3 else w
-
-
-def topical(phrase: str, where: Where) -> bool:
-    """Whether a plain noun phrase ("A savepoint") is what its section or page is about: every word
-    past the article is a word of the heading or title ("Savepoints"), so the question "What is a
-    savepoint?" names its subject as the page does."""
-    words = clean(phrase).split()
-    if words and words[0].lower() in {"a", "an", "the"}:
-        words = words[1:]
-    topic = {stem(w) for w in re.findall(r"[\w’'-]+", f"{where.heading} {where.title}")}
-    plain = all(w.lower() not in VAGUE | SEQUENCE for w in words)
-    return 0 < len(words) <= 3 and plain and all(stem(w) in topic for w in words)
-
-
-def good_answer(answer: str) -> bool:
-    """An answer fit to learn: not a clause fragment, no markup, no dangling bracket or quote."""
-    if _BAD_ANSWER.search(answer.lower()):  # every word in the pattern is lower case
-        return False
-    return answer.count("(") == answer.count(")") and answer.count('"') % 2 == 0
-
-
-def value_like(answer: str) -> bool:
-    """A value rather than a description: a number (with its unit), a code identifier, a constant, a
-    quoted string, a name, or a single word ("The request object that ..." describes; "3 attempts" is)."""
-    a = clean(answer)
-    return bool(
-        COUNT.fullmatch(a) or NUM_UNIT.fullmatch(a)
-        or IDENT.fullmatch(answer.strip(" .`")) or a in {"True", "False", "None"}
-        or re.fullmatch(r"(['\"]).*\1", a) or NAME.match(a)
-        or (len(a.split()) == 1 and a.lower() not in VAGUE)
-    )  # fmt: skip
-
-
-def lowered(phrase: str) -> str:
-    """An opening article lowered, as it reads in the middle of a question ("What is the X?")."""
-    first, _, rest = phrase.partition(" ")
-    return f"{first.lower()} {rest}" if first in {"The", "A", "An", "Every", "Each"} and rest else phrase
-
-
-def short(answer: str, most: int = 8) -> str | None:
-    """The answer cleaned, or None when it is empty, longer than ``most`` words or not fit to learn."""
-    a = clean(answer)
-    return a if a and len(a.split()) <= most and good_answer(a) else None
-
-
-def names_something(text: str) -> bool:
-    """Whether a question's words name something: a code identifier, a number, or a capitalised word
-    past the first."""
-    return bool(IDENT.search(text) or re.search(r"\d", text) or re.search(r"(?<!^)\b[A-Z][a-z]", text))
-
-
-def about(question: str, where: Where) -> str:
-    """A question that names its page's topic when its own words name nothing specific."""
-    if names_something(question.rstrip("?")):
-        return question
-    return f"For {clean(where.title)}, {question[0].lower()}{question[1:]}"
-
-
-def plural(unit: str) -> str:
-    """``hour`` -> ``hours``; symbols (``kg``, ``MB``, ``%``) stay as they are."""
-    return unit if len(unit) <= 2 or not unit.isalpha() or unit.endswith("s") else unit + "s"
-
-
-def wh_word(answer: str, prep: str) -> str:
-    """The question word an answer calls for: when / how long / who / where / what."""
-    if YEAR.match(answer):
-        return "In what year"
-    if prep == "in" and VERSION.fullmatch(answer):
-        return "In which version"
-    if NUM_UNIT.fullmatch(answer):
-        return "How long" if re.search(r"hour|minute|second|day|week|month|year|ms", answer) else "How much"
-    if NAME.match(answer) and prep == "by":
-        return "Who"
-    if prep in {"in", "at"} and re.search(r"(?:^|\s)[A-Z]", answer):
-        return "Where"
-    return "What"
-
 
 # --- sentence rules --------------------------------------------------------------------------
 
 _DEFINITION = re.compile(
     r"^(?P<term>(?:The |An? )?[\w`().-]+(?: [\w`().-]+){0,4}?) (?P<verb>is|are) "
-    r"(?P<defn>an? [^.;:()]{3,80}?)" + _END
+    r"(?P<defn>an? [^.;:()]{3,80}?)" + ANSWER_END
 )
 # "Gunicorn ('Green Unicorn') is a pure-Python WSGI server": the term's other name set aside.
 _ALIAS = re.compile(r"^(?P<term>[\w`.-]+(?: [\w`.-]+){0,3}) \([^()]{2,40}\)(?= (?:is|are) an? )")
@@ -217,7 +101,7 @@ def definitions(sentence: str, where: Where) -> Iterator[Fact]:
     gerund = term.split()[0].endswith("ing") and term[0].isupper()  # "Testing a Web application": an act
     if (
         term.split()[0].lower() in VAGUE - {"the", "a", "an"}
-        or words & (CLAUSE | CONTEXT | {"previously"})
+        or words & (CLAUSE | CONTEXT | {"previously", "current", "currently", "today"})  # "The current state"
         or gerund
     ):
         return
@@ -233,7 +117,7 @@ def definitions(sentence: str, where: Where) -> Iterator[Fact]:
 _DEFAULT = re.compile(
     r"(?:(?P<subj>[\w`().-]+(?: [\w`().-]+){0,3}) (?:defaults|default(?:s)? value is|is set by default)"
     r" (?:to |is )?|[Tt]he default(?: value)?(?: of (?P<subj2>[\w`().-]+(?: [\w`().-]+){0,3}))? is "
-    r"|\(default(?:s to|:| is)\s*)(?P<val>[^.;,()]{1,40}?)" + _END
+    r"|\(default(?:s to|:| is)\s*)(?P<val>[^.;,()]{1,40}?)" + ANSWER_END
 )
 
 
@@ -267,7 +151,8 @@ def defaults(sentence: str, where: Where) -> Iterator[Fact]:
 _PASSIVE = re.compile(
     r"^(?P<subj>[^,;:]{3,60}?) (?P<be>is|are|was|were) (?:(?:only|also|usually|always) )?"
     r"(?P<verb>[a-z]+(?:ed|en|lt|wn|ld|ne|ng|de|ed up|ut|un|ot))"
-    r" (?P<prep>in|at|by|for|on|to|from|with|through|under|into|after|within) (?P<ans>[^,;()]{1,50}?)" + _END
+    r" (?P<prep>in|at|by|for|on|to|from|with|through|under|into|after|within) (?P<ans>[^,;()]{1,50}?)"
+    + ANSWER_END
 )
 
 
@@ -412,7 +297,7 @@ def name_like(title: str) -> bool:
 
 _ACTIVE_NUM = re.compile(
     r"^(?P<subj>[^,;:]{2,60}?) (?P<verb>[a-z]+s) (?:for |up to |about |at least |at most )?"
-    r"(?P<ans>\d[\d,.]*[ -]?" + _UNIT + r")(?!\w)"
+    r"(?P<ans>\d[\d,.]*[ -]?" + UNIT_PATTERN + r")(?!\w)"
 )
 
 
@@ -443,8 +328,10 @@ def active_numbers(sentence: str, where: Where) -> Iterator[Fact]:
 
 
 _PURPOSE = re.compile(
-    r"^To (?P<goal>[a-z][^,]{5,70}), (?:you (?:can |should |must )?)?(?P<verb>use|run|call|set|add|pass|"
-    r"type|install|import|create|define|override|modify|change|configure|enable) (?P<ans>[^,;]{1,50}?)" + _END
+    r"^(?:To|If you want to) (?P<goal>[a-z][^,]{5,70}), (?:you (?:can |should |must )?)?"
+    r"(?P<verb>use|run|call|set|add|pass|"
+    r"type|install|import|create|define|override|modify|change|configure|enable) (?P<ans>[^,;]{1,50}?)"
+    + ANSWER_END
 )
 
 
@@ -478,11 +365,7 @@ def purposes(sentence: str, where: Where) -> Iterator[Fact]:
     if m.re is _USE_TO and not (IDENT.search(answer) or specific(answer, where.names)):
         return  # "Use bulk methods to ...": what is used names nothing
     goal = clean(m.group("goal"))
-    # "to do that", "start from there", "to run such an application": about nothing
-    # "to add other automatic imports": other than which? (a Flask audit)
-    # "that" after "verify" or "ensure" opens a clause ("to verify that Django can be seen by Python")
-    pointing = re.sub(r"\b(?:verify|ensure|check|confirm|make sure) that\b", "", goal)
-    if re.search(r"\b(?:this|that|these|those|there|here|such|other)\b|\b(?:it|them|so)$", pointing):
+    if vague_goal(goal) or loose_answer(answer, sentence):
         return
     if partial_instruction(answer, m.string[m.end("ans") :]) or circular(answer, goal):
         return
@@ -498,7 +381,7 @@ def purposes(sentence: str, where: Where) -> Iterator[Fact]:
 
 _ACTIVE_YEAR = re.compile(
     r"^(?P<subj>[^,;:]{3,50}?) (?:(?P<adv>first|originally|initially) )?(?P<verb>[a-z]+ed) "
-    r"(?P<obj>(?:the |an? )?[^,;:]{2,50}?) in (?P<ans>(?:1[89]|20)\d\d)" + _END
+    r"(?P<obj>(?:the |an? )?[^,;:]{2,50}?) in (?P<ans>(?:1[89]|20)\d\d)" + ANSWER_END
 )
 
 
@@ -521,7 +404,7 @@ def active_years(sentence: str, where: Where) -> Iterator[Fact]:
 
 
 _AGENT = re.compile(
-    r"^(?P<ans>[A-Z][a-z]+(?: [A-Z][a-z]+){1,2}) (?P<verb>[a-z]+(?:s|ed)) (?P<obj>[^,;:]{5,60}?)" + _END
+    r"^(?P<ans>[A-Z][a-z]+(?: [A-Z][a-z]+){1,2}) (?P<verb>[a-z]+(?:s|ed)) (?P<obj>[^,;:]{5,60}?)" + ANSWER_END
 )
 
 
@@ -541,7 +424,7 @@ def agents(sentence: str, where: Where) -> Iterator[Fact]:
     yield Fact(m.group("ans"), (f"Who {verb} {obj}?", f"Which person {verb} {obj}?"), "agent", sentence)
 
 
-_COPULA = re.compile(r"^(?P<subj>[^,;:]{3,60}?) (?P<be>is|are|was) (?P<ans>[^,;()]{1,40}?)" + _END)
+_COPULA = re.compile(r"^(?P<subj>[^,;:]{3,60}?) (?P<be>is|are|was) (?P<ans>[^,;()]{1,40}?)" + ANSWER_END)
 
 
 def copulas(sentence: str, where: Where) -> Iterator[Fact]:
@@ -563,7 +446,7 @@ def copulas(sentence: str, where: Where) -> Iterator[Fact]:
 
 _MEASURE = re.compile(
     r"^(?P<subj>[^,;:]{3,60}?) (?P<verb>has|have|comes with|come with|offers|uses|gets) (?:an?|the) "
-    r"(?P<noun>[a-z]+(?: [a-z]+)?) of (?P<ans>\d[\d,.]*(?:[ -]?" + _UNIT + r"|\s[a-z]{3,})?)(?!\w)"
+    r"(?P<noun>[a-z]+(?: [a-z]+)?) of (?P<ans>\d[\d,.]*(?:[ -]?" + UNIT_PATTERN + r"|\s[a-z]{3,})?)(?!\w)"
 )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from corpus.qarules import SENTENCE_BREAK, clean
+from corpus.qaphrase import SENTENCE_BREAK, clean
 from corpus.rulebook import Fact, Where, register_rule
 
 _ASKS = re.compile(
@@ -77,6 +77,8 @@ def heading_questions(text: str, where: Where) -> Iterator[Fact]:
     if not _ASKS.match(heading) or _CONTEXT.search(heading) or not _AUX & set(heading.lower().split()):
         return
     if _PROCEDURE.match(heading):  # its first sentence sets the scene; the steps come after
+        return
+    if re.match(r"^\w+ and \w+ ", heading):  # "When and how might I ...?": two questions, one sentence
         return
     answer = first_sentence(text)
     asks_yes_no = bool(_YES_NO.match(heading))

@@ -21,7 +21,7 @@ import corpus.sectionrules  # noqa: F401  (registers the rules on whole sections
 from corpus.linerules import table_rows
 from corpus.markup import sections
 from corpus.model import Document
-from corpus.qarules import IDENT, NAME, NUM_UNIT, SENTENCE_BREAK, clean, names_something, proper_words
+from corpus.qaphrase import IDENT, NAME, NUM_UNIT, SENTENCE_BREAK, clean, names_something, proper_words
 from corpus.rulebook import LINE_RULES, SECTION_RULES, SENTENCE_RULES, Fact, Where
 
 _FENCE = re.compile(r"^\s*(```|~~~)")
@@ -156,8 +156,8 @@ def read_page(doc: Document) -> tuple[list[PageFact], list[Span]]:
         prose = "\n\n".join("\n".join(b) for b in prose_blocks)  # section rules see no code
         facts += [PageFact(doc.doc_id, f, sec.heading_path, window(section_text, f.evidence))
                   for rule in SECTION_RULES.values() for f in rule(prose, where)]  # fmt: skip
-        for block in prose_blocks:
-            found = list(read_block(block, where))
+        for before, block in zip([[], *prose_blocks], prose_blocks, strict=False):
+            found = [] if example_term(before) else list(read_block(block, where))
             read = {f.evidence for f in found}
             facts += [
                 PageFact(doc.doc_id, f, sec.heading_path, window(section_text, f.evidence)) for f in found
@@ -169,6 +169,17 @@ def read_page(doc: Document) -> tuple[list[PageFact], list[Span]]:
                         spans.append(Span(doc.doc_id, s, sentence, window(section_text, sentence),
                                           sec.heading_path))  # fmt: skip
     return facts, spans
+
+
+# A definition list's term that is an example command ("--app 'hello:create_app(\"dev\")'"): what its
+# description says ("The create_app factory in hello is called with the string 'dev'") is about that
+# example, which a question cannot carry (four Flask audits in a row found it).
+_EXAMPLE_TERM = re.compile(r"^--?[a-z][\w-]* .*['\"(]")
+
+
+def example_term(block: list[str]) -> bool:
+    """Whether a paragraph is one line naming an example invocation."""
+    return len(block) == 1 and bool(_EXAMPLE_TERM.match(block[0].strip()))
 
 
 # Names the examples define: classes (``class Place(models.Model):``, anywhere in the corpus), and on

@@ -28,7 +28,7 @@ from compare.trainset.filters import agrees, near_duplicates, well_formed
 from corpus.absent import absent_questions
 from corpus.errors import DataError
 from corpus.model import Dataset, QAItem
-from corpus.qarules import about, clean
+from corpus.qaphrase import about, clean
 from corpus.rulebook import Where
 from corpus.trainset import PageFact, Span, contains, read_pages
 

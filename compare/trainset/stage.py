@@ -33,6 +33,8 @@ def code_digest() -> str:
     import corpus.coderules as coderules
     import corpus.linerules as linerules
     import corpus.proserules as proserules
+    import corpus.qafilters as qafilters
+    import corpus.qaphrase as qaphrase
     import corpus.qarules as qarules
     import corpus.qawords as qawords
     import corpus.rulebook as rulebook
@@ -47,6 +49,8 @@ def code_digest() -> str:
         coderules,
         linerules,
         proserules,
+        qafilters,
+        qaphrase,
         qarules,
         qawords,
         rulebook,

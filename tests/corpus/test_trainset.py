@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from corpus.model import Document
-from corpus.qarules import specific
+from corpus.qaphrase import specific
 from corpus.trainset import contains, paragraphs, read_pages, window
 
 PAGE = """# Session settings
@@ -224,6 +224,14 @@ def test_window_centres_on_its_sentence() -> None:
          "type python from your shell", "How do you verify that Django can be seen by Python?"),
         ("Django is a Python web framework, thus requiring Python to be installed.", "definition",
          "a Python web framework", "What is Django?"),
+        ("If you want to preprocess the value just before saving, you can use pre_save().", "purpose",
+         "pre_save()", "For Rennal 7 Mini, how do you preprocess the value just before saving?"),
+        ("Django’s STATICFILES_FINDERS setting contains a list of finders that know how to discover static "
+         "files.", "kind", "STATICFILES_FINDERS",
+         "Which setting contains a list of finders that know how to discover static files?"),
+        ("To log out a user logged in via django.contrib.auth.login(), use django.contrib.auth.logout().",
+         "purpose", "django.contrib.auth.logout()",
+         "How do you log out a user logged in via django.contrib.auth.login()?"),
         ("To use a different sender address, modify the SERVER_EMAIL setting.", "purpose",
          "modify the SERVER_EMAIL setting", "For Rennal 7 Mini, how do you use a different sender address?"),
     ],
@@ -315,6 +323,15 @@ def test_sentence_rules(sentence: str, rule: str, answer: str, first: str) -> No
         "The way Manager classes work is documented in Making queries.",  # where the docs say more
         "As a shortcut, you can use the user_passes_test decorator which performs a redirect when the "
         "callable returns False:",  # which callable?
+        "If you want to present a list of books, you can use the same technique:",  # which technique?
+        "If you want to use signals in your own application, you can use the blinker library directly.",
+        "If you want to compare text, use get_data(as_text=True) instead.",  # compare what with what?
+        "If you want to call the group something else, you can set pk_url_kwarg on the view.",
+        "If you want to use a custom ModelForm (for instance to add extra validation), set form_class.",
+        "To use another cache, set SESSION_CACHE_ALIAS to the name of that cache.",  # another than which?
+        "redirect() generates a redirect response to the generated URL.",  # generated where?
+        "To generate URLs for static files, use the special 'static' endpoint name:",  # used in the code
+        "The current state of Python packaging is a bit muddled with various tools.",  # when?
     ],
 )
 def test_sentences_that_ask_nothing(sentence: str) -> None:
@@ -334,6 +351,8 @@ def test_sentences_that_ask_nothing(sentence: str) -> None:
         ("## Installing\n\nRun pip install django.\n", None),  # a heading that asks nothing
         ("## Why no rollback hook?\n\nA rollback hook is harder to implement than a commit hook.\n", None),
         ("## How do I get started?\n\nDownload the code.\n\nInstall Django.\n", None),  # step 1 of 2
+        ("## When and how might I remind the team of a patch?\n\nA polite message to the list is one "
+         "way to get attention.\n", None),  # two questions, one answer
         ("## How are the backward relationships possible?\n\nOther object-relational mappers require "
          "you to define relationships on both sides.\n", None),  # a contrast, the answer comes after
     ],
@@ -466,6 +485,18 @@ def test_a_plain_noun_pointing_back_is_kept_where_the_page_is_about_it() -> None
     assert [pf.fact.answer for pf in facts if pf.fact.rule == "kind"] == ["error_messages"]
 
 
+def test_what_an_example_invocation_does_is_not_asked() -> None:
+    page = (
+        "# Command Line Interface\n\n--app hello:app2\n\nUses the app2 Flask instance in hello.\n\n"
+        "--app 'hello:create_app(\"dev\")'\n\nThe create_app factory in hello is called with the string "
+        "'dev' as the argument.\n\nYou can also specify an extra file to load with the --env-file option.\n"
+    )
+    facts = read_pages([Document("cli", "Command Line Interface", page)]).facts
+    assert [pf.fact.questions[0] for pf in facts] == [
+        "For Command Line Interface, how can you specify an extra file to load?"  # an option has its program
+    ]
+
+
 def test_a_changelog_page_is_not_read_and_says_so() -> None:
     page = "# Changes\n\nattachment_filename is renamed to download_name.\n"
     other = "# Uploads\n\nThe upload folder is located at /srv/uploads on Linux.\n"
@@ -502,18 +533,18 @@ def test_a_default_under_a_function_heading_is_not_the_functions() -> None:
 
 
 def test_an_instruction_is_answered_with_its_own_verb() -> None:
-    """ "How do you use another JSON module?" is answered "override ...", not with the bare object,
+    """ "How do you use a custom JSON module?" is answered "override ...", not with the bare object,
     and not asked as "what do you use to ...?" where the page says to override something; "use"
     stays out of the answer ("To X, use Y": Y)."""
-    page = "# JSON\n\nTo use another JSON module, override app.json_encoder and json_decoder.\n"
+    page = "# JSON\n\nTo use a custom JSON module, override app.json_encoder and json_decoder.\n"
     facts = read_pages([Document("p", "JSON", page)]).facts
     assert [(f.fact.answer, f.fact.questions) for f in facts] == [
         (
             "override app.json_encoder and json_decoder",
             (
-                "For JSON, how do you use another JSON module?",
-                "For JSON, how can I use another JSON module?",
-                "For JSON, what should you do to use another JSON module?",
+                "For JSON, how do you use a custom JSON module?",
+                "For JSON, how can I use a custom JSON module?",
+                "For JSON, what should you do to use a custom JSON module?",
             ),
         )
     ]
