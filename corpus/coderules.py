@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import corpus.qarules  # noqa: F401  (its sentence rules are registered, and so run, before these)
 from corpus.qafilters import announces
-from corpus.qaphrase import ANSWER_END, IDENT, IDENT_PATTERN, clean, lowered, short, specific, topical
+from corpus.qaphrase import ANSWER_END, IDENT, IDENT_PATTERN, about, clean, lowered, short, specific, topical
 from corpus.qawords import VAGUE
 from corpus.rulebook import Fact, Where, register_rule
 
@@ -54,6 +54,8 @@ _THAT_ONE = re.compile(r"\bthat [a-z]+[^s\W](?= (?:on|in|to|from|with|of|for)\b|
 # email backend), unless the page is about it ("the messages that the formset will raise" on Formsets)
 # "a redirect response to the generated URL": which URL? the one the walkthrough made just before
 _BACK = re.compile(r"\bthe (?:generated|resulting|returned|above|previous|former|latter) ")
+# "starts an HTTP server at 127.0.0.1 port 8000": an example's address read as what the option does
+_EXAMPLE_VALUE = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}\b|\blocalhost:\d+")
 _THE_ONE = re.compile(r"\bthe ([a-z]+) (?:returns|raises|will|should|can|must|does)\b")
 
 
@@ -61,7 +63,7 @@ def fits(rest: str, answer: str, where: Where | None = None) -> bool:
     """A question tail that stands on its own, whole, and does not give its answer away."""
     pointing = [m.group(1) for m in _THE_ONE.finditer(rest)]
     return (
-        not LEANS.search(rest.lower()) and not _THAT_ONE.search(rest)
+        not LEANS.search(rest.lower()) and not _THAT_ONE.search(rest) and not _EXAMPLE_VALUE.search(rest)
         and not any(where is None or not topical(noun, where) for noun in pointing)
         and clean(answer).lower() not in rest.lower()
         and not re.search(r"[\u2013\u2014]|\ba number of ways\b", rest)
@@ -176,7 +178,12 @@ def owned(questions: tuple[str, ...], kind: str, answer: str, where: Where) -> t
     if option and clean(where.title).lower() not in " ".join(questions).lower():
         return tuple(f"For {clean(where.title)}, {q[0].lower()}{q[1:]}" for q in questions)
     if kind != "method" or not _BARE_METHOD.fullmatch(answer):
-        return questions
+        # "which property can you access to see what the resource folder is?": whose folder? a question
+        # naming nothing is asked under its page, as the sentence rules' are (corpus.qaphrase.about),
+        # or under the API entry it stands in ("For flask.Blueprint, which parameter ...")
+        entry = "." in where.heading and bool(IDENT.fullmatch(where.heading)) and answer not in where.heading
+        scope = Where(where.heading, where.heading, where.names) if entry else where
+        return tuple(about(q, scope) for q in questions)
     # a heading that names the answer gives it away ("For Overriding the clean() method, which method ...")
     scope = where.title if answer.lower() in where.topic.lower() else where.topic
     return tuple(f"For {clean(scope)}, {q[0].lower()}{q[1:]}" for q in questions)

@@ -345,10 +345,10 @@ _USE_TO = re.compile(
 
 
 def purpose_answer(answer: str) -> str:
-    """What to use, without the words around it: "either X" -> X; "BACKEND like so" -> BACKEND;
+    """What to use, without the words around it: "either X" -> X; "X instead" -> X;
     "connection.cursor() to get a cursor" -> connection.cursor()."""
     answer = re.sub(r"^(?:either|both) ", "", answer)
-    answer = re.sub(r" (?:like so|as follows|like this|instead):?$", "", answer)
+    answer = re.sub(r" instead:?$", "", answer)
     head, sep, _ = answer.partition(" to ")
     return head if sep and IDENT.fullmatch(head) else answer
 
@@ -359,6 +359,8 @@ def purposes(sentence: str, where: Where) -> Iterator[Fact]:
     if (
         not m
         or m.group("ans").startswith("either ")
+        # "set BACKEND like so:": the value that does it is in the code after (two Django readers)
+        or re.search(r" (?:like so|as follows|like this):?$", m.group("ans"))
         or not (answer := short(purpose_answer(m.group("ans")), 8))
     ):
         return  # "call either Signal.send() or Signal.send_robust()": one of two is not the answer

@@ -127,7 +127,7 @@ def test_window_centres_on_its_sentence() -> None:
          "For Rennal 7 Mini, how long is battery life rated at?"),
         ("The method_decorator decorator transforms a function decorator into a method decorator so "
          "that it can be used on a method.", "kind", "method_decorator",
-         "Which decorator transforms a function decorator into a method decorator?"),
+         "For Rennal 7 Mini, which decorator transforms a function decorator into a method decorator?"),
         ("The RemoteUserMiddleware authentication middleware assumes that the REMOTE_USER header is "
          "present.", "kind", "RemoteUserMiddleware",
          "Which authentication middleware assumes that the REMOTE_USER header is present?"),
@@ -135,13 +135,13 @@ def test_window_centres_on_its_sentence() -> None:
          "specify a tablespace.", "kind", "db_tablespace",
          "Which option can you pass to a Field constructor to specify a tablespace?"),
         ("Use the STATICFILES_DIRS setting to list extra folders.", "kind", "STATICFILES_DIRS",
-         "Which setting do you use to list extra folders?"),
+         "For Rennal 7 Mini, which setting do you use to list extra folders?"),
         ("HTTPX is a client library that supports HTTP/1, HTTP/2, and HTTP/3.", "definition",
          "a client library that supports HTTP/1, HTTP/2, and HTTP/3", "What is HTTPX?"),
         ("Its lead designer is Odile Breksel.", "copula", "Odile Breksel",
          "Who is the lead designer of Rennal 7 Mini?"),
         ("- Retries: 3 attempts", "keyvalue", "3 attempts", "What is the retries of Rennal 7 Mini?"),
-        ("To activate dummy caching, set BACKEND like so:", "purpose", "set BACKEND",
+        ("To activate dummy caching, set the BACKEND setting.", "purpose", "set the BACKEND setting",
          "For Rennal 7 Mini, how do you activate dummy caching?"),
         ("To use the database connection, call connection.cursor() to get a cursor object.", "purpose",
          "call connection.cursor()", "For Rennal 7 Mini, how do you use the database connection?"),
@@ -160,7 +160,7 @@ def test_window_centres_on_its_sentence() -> None:
          "inherit", "django.template.backends.base.BaseEngine",
          "Which class does a template backend inherit from?"),
         ("Django ships with a FileSystemStorage class which implements basic local file storage.", "kind",
-         "FileSystemStorage", "Which class implements basic local file storage?"),
+         "FileSystemStorage", "For Rennal 7 Mini, which class implements basic local file storage?"),
         ("There is also a related USE_L10N setting that controls whether Django localizes formats.",
          "kind", "USE_L10N", "Which setting controls whether Django localizes formats?"),
         ("Django provides the on_commit() function to register callbacks run after a commit:", "kind",
@@ -172,7 +172,7 @@ def test_window_centres_on_its_sentence() -> None:
          "What can be used to restrict access to views by request method?"),
         ("The command python manage.py diffsettings displays differences between two settings files.",
          "kind", "python manage.py diffsettings",
-         "Which command displays differences between two settings files?"),
+         "For Rennal 7 Mini, which command displays differences between two settings files?"),
         ("CSRF protection works by checking for a secret in each POST request.", "purpose",
          "by checking for a secret in each POST request", "How does CSRF protection work?"),
         ("You can install ReportLab with pip.", "purpose", "pip", "How can you install ReportLab?"),
@@ -193,7 +193,7 @@ def test_window_centres_on_its_sentence() -> None:
          "What does Django provide conditional GET handling through?"),
         ("Django comes with a utility called inspectdb that can create models by introspecting an "
          "existing database.", "kind", "inspectdb",
-         "Which utility can create models by introspecting an existing database?"),
+         "For Rennal 7 Mini, which utility can create models by introspecting an existing database?"),
         ("Some Python libraries are also implemented in C.", "passive", "C",
          "In what are some Python libraries implemented?"),
         ("Django (‘the framework for perfectionists’) is a high-level Python web framework.", "definition",
@@ -215,8 +215,8 @@ def test_window_centres_on_its_sentence() -> None:
          "Django", "With what is a copy of the Python license included?"),
         ("Django is a web framework for Python and is included in many distributions.",
          "definition", "a web framework for Python", "What is Django?"),
-        ("The --http option starts an HTTP server at 127.0.0.1 port 8000.", "kind", "--http",
-         "For Rennal 7 Mini, which option starts an HTTP server at 127.0.0.1 port 8000?"),
+        ("The --http option starts an HTTP server in front of the worker processes.", "kind", "--http",
+         "For Rennal 7 Mini, which option starts an HTTP server in front of the worker processes?"),
         ("touch() returns True if the key was successfully touched, False otherwise.", "code",
          "True if the key was successfully touched, False otherwise",
          "For Rennal 7 Mini, what does touch() return?"),
@@ -228,7 +228,8 @@ def test_window_centres_on_its_sentence() -> None:
          "pre_save()", "For Rennal 7 Mini, how do you preprocess the value just before saving?"),
         ("Django’s STATICFILES_FINDERS setting contains a list of finders that know how to discover static "
          "files.", "kind", "STATICFILES_FINDERS",
-         "Which setting contains a list of finders that know how to discover static files?"),
+         "For Rennal 7 Mini, which setting contains a list of finders that know how to discover static "
+         "files?"),
         ("To log out a user logged in via django.contrib.auth.login(), use django.contrib.auth.logout().",
          "purpose", "django.contrib.auth.logout()",
          "How do you log out a user logged in via django.contrib.auth.login()?"),
@@ -332,6 +333,8 @@ def test_sentence_rules(sentence: str, rule: str, answer: str, first: str) -> No
         "redirect() generates a redirect response to the generated URL.",  # generated where?
         "To generate URLs for static files, use the special 'static' endpoint name:",  # used in the code
         "The current state of Python packaging is a bit muddled with various tools.",  # when?
+        "To activate dummy caching, set BACKEND like so:",  # the value that does it is in the code after
+        "The --http option starts an HTTP server at 127.0.0.1 port 8000.",  # the example's address
     ],
 )
 def test_sentences_that_ask_nothing(sentence: str) -> None:
@@ -408,7 +411,9 @@ def test_facts_about_an_examples_own_names_are_left_out() -> None:
     facts = read_pages(docs).facts
     asked = [pf.fact.questions[0] for pf in facts]
     assert "For Examples, what should get_queryset() return?" in asked  # a method the example overrides
-    assert "Which attribute on a generic view specifies the context variable to use?" in asked  # an option
+    assert (
+        "For Examples, which attribute on a generic view specifies the context variable to use?" in asked
+    )  # an option
     assert not any("Place" in q or "Book" in q for q in asked)
     assert any("DetailView" in pf.fact.answer for pf in facts)
 
