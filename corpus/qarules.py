@@ -34,6 +34,7 @@ from corpus.qaphrase import (
     about,
     clean,
     lowered,
+    names_something,
     plural,
     short,
     specific,
@@ -84,6 +85,18 @@ def says_whose(term: str, where: Where) -> bool:
     )
 
 
+def page_sense(term: str, where: Where) -> bool:
+    """Whether a defined term means what its page says only in the page's field: a common noun ("a
+    view", "a fixture"), a method without its class ("aggregate()") or an argument's attribute
+    ("token.contents"); not a name ("Waitress", "TimestampSigner") nor the page's own subject."""
+    plain = re.sub(r"^(?:an?|the) ", "", term)
+    if plain.lower() in where.title.lower():
+        return False
+    return bool(re.fullmatch(r"[a-z_]\w*\(\)|[a-z]\w*\.\w+", plain)) or not (
+        names_something(plain) or plain[:1].isupper()
+    )
+
+
 def definitions(sentence: str, where: Where) -> Iterator[Fact]:
     """``X is a/an/the Y``: what is X?"""
     m = _DEFINITION.match(_ALIAS.sub(r"\g<term>", sentence))
@@ -111,6 +124,10 @@ def definitions(sentence: str, where: Where) -> Iterator[Fact]:
     # section (or page) that says whose it is (a Django audit)
     if re.fullmatch(r"[a-z][a-z0-9_]*", term) and says_whose(term, where):
         qs = tuple(f"For {clean(where.topic)}, {q[0].lower()}{q[1:]}" for q in qs)
+    # "What does a view refer to?", "What is aggregate()?", "What is token.contents?": a common noun, a
+    # method without its class or an argument's attribute is the page's sense of it (two readers)
+    elif page_sense(term, where):
+        qs = tuple(f"For {clean(where.title)}, {q[0].lower()}{q[1:]}" for q in qs)
     yield Fact(answer, qs, "definition", sentence)
 
 
@@ -198,6 +215,8 @@ def passive_answer(answer: str, prep: str, where: Where) -> str | None:
     which points back into the passage, unless the page is about it."""
     if answer.split()[0].lower() in _PREPOSITIONS:
         return None  # "passed in from the constructor": "in" was the verb's, and "where" reads it wrong
+    if re.search(r"[\[\]=*]", answer):
+        return None  # "removed in format_string[1:-1]": a line of the example's code, not a place
     head, sep, _ = answer.partition(" for ")
     if sep and prep != "for" and specific(head, where.names):
         answer = head
@@ -368,6 +387,9 @@ def purposes(sentence: str, where: Where) -> Iterator[Fact]:
         return  # "Use bulk methods to ...": what is used names nothing
     goal = clean(m.group("goal"))
     if vague_goal(goal) or loose_answer(answer, sentence):
+        return
+    # "to install the package": which package? (the tutorial's; the page is not about packages)
+    if (thing := re.fullmatch(r"[a-z]+ the ([a-z]+)", goal)) and not topical(thing.group(1), where):
         return
     if partial_instruction(answer, m.string[m.end("ans") :]) or circular(answer, goal):
         return

@@ -156,8 +156,12 @@ def read_page(doc: Document) -> tuple[list[PageFact], list[Span]]:
         prose = "\n\n".join("\n".join(b) for b in prose_blocks)  # section rules see no code
         facts += [PageFact(doc.doc_id, f, sec.heading_path, window(section_text, f.evidence))
                   for rule in SECTION_RULES.values() for f in rule(prose, where)]  # fmt: skip
+        aside = 0  # paragraphs still inside a Note or Warning box
         for before, block in zip([[], *prose_blocks], prose_blocks, strict=False):
+            aside = ASIDE_PARAGRAPHS if is_aside_title(before) else max(aside - 1, 0)
             found = [] if example_term(before) else list(read_block(block, where))
+            # "ModelForm is a regular Form which can ..." in a Note: a remark, not what ModelForm is
+            found = [f for f in found if not (aside and f.rule == "definition")]
             read = {f.evidence for f in found}
             facts += [
                 PageFact(doc.doc_id, f, sec.heading_path, window(section_text, f.evidence)) for f in found
@@ -169,6 +173,18 @@ def read_page(doc: Document) -> tuple[list[PageFact], list[Span]]:
                         spans.append(Span(doc.doc_id, s, sentence, window(section_text, sentence),
                                           sec.heading_path))  # fmt: skip
     return facts, spans
+
+
+# An admonition's title line (Sphinx and MkDocs render "Note" or "Warning" as its own paragraph) and how
+# many paragraphs after it count as inside the box: a definition there is said in passing (four
+# readers of the Django pages failed "ModelForm is a regular Form which can automatically generate
+# certain fields", from a Note; the page defines it at the top).
+_ASIDE = frozenset("note warning tip hint important caution attention see also seealso".split())  # noqa: SIM905
+ASIDE_PARAGRAPHS = 2
+
+
+def is_aside_title(block: list[str]) -> bool:
+    return len(block) == 1 and block[0].strip().rstrip(":").lower() in _ASIDE
 
 
 # A definition list's term that is an example command ("--app 'hello:create_app(\"dev\")'"): what its

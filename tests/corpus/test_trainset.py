@@ -335,6 +335,8 @@ def test_sentence_rules(sentence: str, rule: str, answer: str, first: str) -> No
         "The current state of Python packaging is a bit muddled with various tools.",  # when?
         "To activate dummy caching, set BACKEND like so:",  # the value that does it is in the code after
         "The --http option starts an HTTP server at 127.0.0.1 port 8000.",  # the example's address
+        "The leading and trailing quotes are removed in format_string[1:-1].",  # a line of the example
+        "To install the package, use pip:",  # which package?
     ],
 )
 def test_sentences_that_ask_nothing(sentence: str) -> None:
@@ -370,7 +372,7 @@ def test_a_question_heading_is_answered_by_its_first_sentence(section: str, expe
     ("title", "heading", "sentence", "expected"),
     [
         ("Transactions", "Savepoints", "A savepoint is a marker within a transaction that allows a rollback.",
-         ("What is a savepoint?", "a marker within a transaction that allows a rollback")),
+         ("For Transactions, what is a savepoint?", "a marker within a transaction that allows a rollback")),
         ("Transactions", "Savepoints", "A view is a callable that takes a request and returns a response.",
          None),  # "a view" is not what this section is about: which view?
         ("Writing your first app", "Tests", "First is a shortcut function that makes questions.", None),
@@ -459,7 +461,7 @@ def test_a_later_definition_of_a_defined_term_is_a_remark() -> None:
 @pytest.mark.parametrize(
     ("heading", "first"),
     [("path() argument: route", "For path() argument: route, what is route?"),  # whose route
-     ("About route", "What is route?")],  # the section is about it
+     ("About route", "For URL dispatcher, what is route?")],  # the page names whose
 )  # fmt: skip
 def test_a_parameter_named_alone_is_asked_under_its_section(heading: str, first: str) -> None:
     page = f"# URL dispatcher\n\n## {heading}\n\nroute is a string that contains a URL pattern.\n"
@@ -499,6 +501,35 @@ def test_what_an_example_invocation_does_is_not_asked() -> None:
     facts = read_pages([Document("cli", "Command Line Interface", page)]).facts
     assert [pf.fact.questions[0] for pf in facts] == [
         "For Command Line Interface, how can you specify an extra file to load?"  # an option has its program
+    ]
+
+
+@pytest.mark.parametrize(
+    ("title", "sentence", "first"),
+    [("Class-based views", "A view is a callable which takes a request and returns a response.",
+      "What is a view?"),  # the page is about views
+     ("Aggregation", "aggregate() is a terminal clause for a QuerySet that returns a dictionary.",
+      "For Aggregation, what is aggregate()?"),  # whose aggregate()? pandas has one too
+     ("Custom template tags", "token.contents is a string of the raw contents of the tag.",
+      "For Custom template tags, what is token.contents?"),
+     ("Providing initial data", "## Fixtures\n\nA fixture is a collection of data that Django can import.",
+      "For Providing initial data, what is a fixture?"),  # a fixture in Django's sense, not pytest's
+     ("Waitress", "Waitress is a pure Python WSGI server.", "What is Waitress?")],  # the page's subject
+)  # fmt: skip
+def test_a_term_in_its_pages_sense_is_asked_under_the_page(title: str, sentence: str, first: str) -> None:
+    facts = read_pages([Document("p", title, f"# {title}\n\n{sentence}\n")]).facts
+    assert [pf.fact.questions[0] for pf in facts if pf.fact.rule == "definition"] == [first]
+
+
+def test_a_definition_in_a_note_is_a_remark() -> None:
+    page = (
+        "# Creating forms from models\n\nNote\n\nIt is important to see how the two are related.\n\n"
+        "ModelForm is a regular Form which can automatically generate certain fields.\n\n"
+        "## Widgets\n\nA widget is an object that renders a form field as HTML.\n"
+    )
+    facts = read_pages([Document("f", "Creating forms from models", page)]).facts
+    assert [pf.fact.answer for pf in facts if pf.fact.rule == "definition"] == [
+        "an object that renders a form field as HTML"
     ]
 
 
