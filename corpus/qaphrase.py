@@ -35,8 +35,10 @@ UNIT_PATTERN = _UNIT  # for rules that place a unit in a pattern
 
 
 def clean(text: str) -> str:
-    """Whitespace collapsed, backticks and emphasis markers removed, trailing punctuation dropped."""
-    text = re.sub(r"[`*]|(?<!\w)_(?=\w)|(?<=\w)_(?!\w)", "", text)
+    """Whitespace collapsed, backticks and emphasis markers removed, trailing punctuation dropped. An
+    underscore goes only as a pair around words (``_word_``): ``Model._default_manager`` keeps its own."""
+    text = re.sub(r"[`*]", "", text)
+    text = re.sub(r"(?<![\w.])_([^_\s](?:[^_]*[^_\s])?)_(?!\w)", r"\1", text)
     return " ".join(text.split()).strip(" .;,:")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from corpus.model import Document
-from corpus.qaphrase import specific
+from corpus.qaphrase import clean, specific
 from corpus.trainset import contains, paragraphs, read_pages, window
 
 PAGE = """# Session settings
@@ -356,6 +356,10 @@ def test_sentences_that_ask_nothing(sentence: str) -> None:
         ("## Installing\n\nRun pip install django.\n", None),  # a heading that asks nothing
         ("## Why no rollback hook?\n\nA rollback hook is harder to implement than a commit hook.\n", None),
         ("## How do I get started?\n\nDownload the code.\n\nInstall Django.\n", None),  # step 1 of 2
+        ("## Should I use the stable version or development version?\n\nIn production, you should be using "
+         "a stable release.\n", ("In production, you should be using a stable release",
+          "In FAQ, should I use the stable version or development version?",
+          "For FAQ, should I use the stable version or development version?")),  # of what? the page says
         ("## When and how might I remind the team of a patch?\n\nA polite message to the list is one "
          "way to get attention.\n", None),  # two questions, one answer
         ("## How are the backward relationships possible?\n\nOther object-relational mappers require "
@@ -531,6 +535,16 @@ def test_a_definition_in_a_note_is_a_remark() -> None:
     assert [pf.fact.answer for pf in facts if pf.fact.rule == "definition"] == [
         "an object that renders a form field as HTML"
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("Model._default_manager", "Model._default_manager"),  # an underscore of the name stays
+     ("the _emphasis_ word", "the emphasis word"), ("`Signal.send()`.", "Signal.send()"),
+     ("**bold** __init__()", "bold __init__()")],
+)  # fmt: skip
+def test_clean_drops_markup_not_names(text: str, expected: str) -> None:
+    assert clean(text) == expected
 
 
 def test_a_changelog_page_is_not_read_and_says_so() -> None:
