@@ -389,7 +389,10 @@ def purposes(sentence: str, where: Where) -> Iterator[Fact]:
     if vague_goal(goal) or loose_answer(answer, sentence):
         return
     # "to install the package": which package? (the tutorial's; the page is not about packages)
-    if (thing := re.fullmatch(r"[a-z]+ the ([a-z]+)", goal)) and not topical(thing.group(1), where):
+    # (the page's title, not a section's "Using your own package": four readers asked which package)
+    if (thing := re.fullmatch(r"[a-z]+ the ([a-z]+)", goal)) and not topical(
+        thing.group(1), Where(where.title, "")
+    ):
         return
     if partial_instruction(answer, m.string[m.end("ans") :]) or circular(answer, goal):
         return

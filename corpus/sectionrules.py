@@ -81,6 +81,10 @@ def heading_questions(text: str, where: Where) -> Iterator[Fact]:
     if re.match(r"^\w+ and \w+ ", heading):  # "When and how might I ...?": two questions, one sentence
         return
     answer = first_sentence(text)
+    # "Why does Django include Python's license file?" / "Django includes code from the Python standard
+    # library.": a why's first sentence sets the scene; a reason says because, so, to or since
+    if heading.startswith("Why") and answer and not re.search(r"\b(?:because|since|so|to|as)\b", answer):
+        return
     asks_yes_no = bool(_YES_NO.match(heading))
     if answer and asks_yes_no and _REPLY.match(answer):
         answer = yes_no_answer(text, answer)

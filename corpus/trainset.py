@@ -271,7 +271,10 @@ def read_pages(docs: Iterable[Document], max_facts_per_page: int = 0) -> PageRea
         examples = example_names(codes[doc.doc_id], classes, api, lone)
         kept = []
         for pf in facts:
-            new = tuple(q for q in pf.fact.questions if q.lower() not in asked and q.lower() not in ambiguous)
+            new = tuple(
+                q for q in pf.fact.questions
+                if q.lower() not in asked and q.lower() not in ambiguous and not gives_away(q, pf.fact.answer)
+            )  # fmt: skip
             if not new or not contains(doc.text, pf.fact.answer) or about_example(pf.fact, examples):
                 continue
             if pf.fact.rule == "definition" and defined_before(pf.fact.evidence, doc.text):
@@ -316,6 +319,15 @@ def defined_before(evidence: str, text: str) -> bool:
 def _loose(phrase: str) -> str:
     """A pattern for ``phrase`` across the page's line breaks."""
     return r"\s+".join(re.escape(w) for w in phrase.split())
+
+
+def gives_away(question: str, answer: str) -> bool:
+    """Whether a question holds its own answer, as a scope taken from a heading can ("For The
+    PermissionRequiredMixin mixin, how do you apply permission checks ...?"): a last guard behind
+    the rules' own checks."""
+    core = re.sub(r"^(?:the|an?) ", "", answer.strip(), flags=re.I)
+    # case kept: "the flask command" does not give away the answer "Flask"
+    return len(core) >= 4 and re.search(r"(?<!\w)" + re.escape(core) + r"(?!\w)", question) is not None
 
 
 def two_answers(facts: Iterable[Fact]) -> set[str]:

@@ -6,7 +6,7 @@ import pytest
 
 from corpus.model import Document
 from corpus.qaphrase import clean, specific
-from corpus.trainset import contains, paragraphs, read_pages, window
+from corpus.trainset import contains, gives_away, paragraphs, read_pages, window
 
 PAGE = """# Session settings
 
@@ -360,6 +360,8 @@ def test_sentences_that_ask_nothing(sentence: str) -> None:
          "a stable release.\n", ("In production, you should be using a stable release",
           "In FAQ, should I use the stable version or development version?",
           "For FAQ, should I use the stable version or development version?")),  # of what? the page says
+        ("## Why does Django include Python’s license file?\n\nDjango includes code from the Python "
+         "standard library.\n", None),  # the scene, not the reason
         ("## When and how might I remind the team of a patch?\n\nA polite message to the list is one "
          "way to get attention.\n", None),  # two questions, one answer
         ("## How are the backward relationships possible?\n\nOther object-relational mappers require "
@@ -545,6 +547,21 @@ def test_a_definition_in_a_note_is_a_remark() -> None:
 )  # fmt: skip
 def test_clean_drops_markup_not_names(text: str, expected: str) -> None:
     assert clean(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "expected"),
+    [("For The PermissionRequiredMixin mixin, how do you apply checks?", "the PermissionRequiredMixin", True),
+     ("For Command Line Interface, by what is the flask command installed?", "Flask", False),  # case kept
+     ("In what are some Python libraries implemented?", "C", False)],  # too short to tell
+)  # fmt: skip
+def test_a_question_that_holds_its_answer_is_not_asked(question: str, answer: str, expected: bool) -> None:
+    assert gives_away(question, answer) is expected
+
+
+def test_the_thing_a_goal_names_is_the_pages_not_a_sections() -> None:
+    page = "# Reusable apps\n\n## Using your own package\n\nTo install the package, use pip:\n"
+    assert read_pages([Document("r", "Reusable apps", page)]).facts == []
 
 
 def test_a_changelog_page_is_not_read_and_says_so() -> None:
