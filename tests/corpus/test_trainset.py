@@ -194,8 +194,8 @@ def test_window_centres_on_its_sentence() -> None:
         ("Django comes with a utility called inspectdb that can create models by introspecting an "
          "existing database.", "kind", "inspectdb",
          "For Rennal 7 Mini, which utility can create models by introspecting an existing database?"),
-        ("Some Python libraries are also implemented in C.", "passive", "C",
-         "In what are some Python libraries implemented?"),
+        ("The PyNaCl package is also implemented in C.", "passive", "C",
+         "In what is the PyNaCl package implemented?"),
         ("Django (‘the framework for perfectionists’) is a high-level Python web framework.", "definition",
          "a high-level Python web framework", "What is Django?"),
         # a list goes on only where an item stands between the comma and "and"; "a signal" in the
@@ -207,8 +207,8 @@ def test_window_centres_on_its_sentence() -> None:
          "the connect() method of a signal", "For Rennal 7 Mini, how do you subscribe to a signal?"),
         # a fourth round: a version is asked "in which version"; a purpose after the agent, a second
         # predicate after the definition and a single-letter "A" are not part of the question's words
-        ("Some parameters in send_file were renamed in 2.0.", "passive", "2.0",
-         "In which version were some parameters in send_file renamed?"),
+        ("The attachment_filename parameter was renamed in 2.0.", "passive", "2.0",
+         "In which version was the attachment_filename parameter renamed?"),
         ("The development server is provided by Werkzeug for convenience.", "passive", "Werkzeug",
          "For Rennal 7 Mini, by what is the development server provided?"),
         ("A copy of the Python license is included with Django for compliance with its terms.", "passive",
@@ -337,6 +337,8 @@ def test_sentence_rules(sentence: str, rule: str, answer: str, first: str) -> No
         "The --http option starts an HTTP server at 127.0.0.1 port 8000.",  # the example's address
         "The leading and trailing quotes are removed in format_string[1:-1].",  # a line of the example
         "To install the package, use pip:",  # which package?
+        "Some Python libraries are also implemented in C.",  # which ones?
+        "The name of the table is taken from LOCATION.",  # which table? names nothing of its own
     ],
 )
 def test_sentences_that_ask_nothing(sentence: str) -> None:
@@ -566,7 +568,7 @@ def test_the_thing_a_goal_names_is_the_pages_not_a_sections() -> None:
 
 def test_a_changelog_page_is_not_read_and_says_so() -> None:
     page = "# Changes\n\nattachment_filename is renamed to download_name.\n"
-    other = "# Uploads\n\nThe upload folder is located at /srv/uploads on Linux.\n"
+    other = "# Uploads\n\nThe UPLOAD_FOLDER directory is located at /srv/uploads on Linux.\n"
     out = read_pages([Document("changes", "Changes", page), Document("uploads", "Uploads", other)])
     assert out.changelogs == ["changes"]
     assert [pf.doc_id for pf in out.facts] == ["uploads"]
