@@ -98,7 +98,9 @@ def vague_goal(goal: str) -> bool:
     ):
         return True
     aside = re.search(r"\([^()]*\s[^()]*\)", goal)  # "(for instance to add extra validation)", not "login()"
-    return bool(aside or re.search(r"\b(?:it|them|so)$| but ", goal)) or len(goal.split()) < 3
+    # "to render it with some variables": "it" points back; "to be explicit": "how do you be ...?"
+    pronoun = re.search(r"\b(?:it|them|so)$|^\w+ (?:it|them)\b|^be ", goal)  # not "a key only if it ..."
+    return bool(aside or pronoun or " but " in goal) or len(goal.split()) < 3
 
 
 def loose_answer(answer: str, sentence: str) -> bool:

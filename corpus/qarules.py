@@ -152,7 +152,12 @@ def defaults(sentence: str, where: Where) -> Iterator[Fact]:
             idents = IDENT.findall(sentence[: m.start("val")])
             # a heading that is a function ("get_send_file_max_age()") has no default: "This
             # defaults to None" under it is about something its text named
-            heading = IDENT.fullmatch(where.topic) and not where.topic.endswith(")")
+            # nor a class ("jinja2.Environment": "The default is False" there is one of its arguments')
+            last = where.topic.rsplit(".", 1)[-1]
+            heading = (
+                IDENT.fullmatch(where.topic) and not where.topic.endswith(")") and not last[:1].isupper()
+            )
+            heading = heading or (IDENT.fullmatch(where.topic) and last.isupper())  # a setting: ENV
             subj = idents[-1] if idents else where.topic if heading else None
         val = short(m.group("val"), 6)
         if subj and clean(subj).endswith(")"):
@@ -220,6 +225,10 @@ def passive_answer(answer: str, prep: str, where: Where) -> str | None:
     head, sep, _ = answer.partition(" for ")
     if sep and prep != "for" and specific(head, where.names):
         answer = head
+    if prep == "by" and answer.split()[0].endswith("ing"):
+        return None  # "created by calling undefined": a how, not a by-what
+    if prep != "by" and " by " in answer:
+        answer = answer.split(" by ")[0]  # "separated from the variable by a pipe symbol" -> the variable
     if re.fullmatch(r"the [a-z]+", answer) and not topical(answer, where):
         return None
     return answer

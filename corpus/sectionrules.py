@@ -82,8 +82,12 @@ def heading_questions(text: str, where: Where) -> Iterator[Fact]:
         return
     answer = first_sentence(text)
     # "Why does Django include Python's license file?" / "Django includes code from the Python standard
-    # library.": a why's first sentence sets the scene; a reason says because, so, to or since
-    if heading.startswith("Why") and answer and not re.search(r"\b(?:because|since|so|to|as)\b", answer):
+    # library.": a why's first sentence sets the scene; a reason says because, since, so or in order to
+    if (
+        heading.startswith("Why")
+        and answer
+        and not re.search(r"\b(?:because|since|so that|so|in order to)\b", answer)
+    ):
         return
     asks_yes_no = bool(_YES_NO.match(heading))
     if answer and asks_yes_no and _REPLY.match(answer):

@@ -339,6 +339,10 @@ def test_sentence_rules(sentence: str, rule: str, answer: str, first: str) -> No
         "To install the package, use pip:",  # which package?
         "Some Python libraries are also implemented in C.",  # which ones?
         "The name of the table is taken from LOCATION.",  # which table? names nothing of its own
+        # from a third corpus, Jinja 3.1's pages (Debian python-jinja2-doc), read by no rule before
+        "To render it with some variables, call the render() method.",  # render what?
+        "Use parentheses in Jinja to be explicit about what order you want.",  # "how do you be ...?"
+        "Undefined objects are created by calling undefined.",  # a how, not a by-what
     ],
 )
 def test_sentences_that_ask_nothing(sentence: str) -> None:
@@ -564,6 +568,17 @@ def test_a_question_that_holds_its_answer_is_not_asked(question: str, answer: st
 def test_the_thing_a_goal_names_is_the_pages_not_a_sections() -> None:
     page = "# Reusable apps\n\n## Using your own package\n\nTo install the package, use pip:\n"
     assert read_pages([Document("r", "Reusable apps", page)]).facts == []
+
+
+def test_a_class_heading_has_no_default_but_a_setting_heading_does() -> None:
+    page = (
+        "# API\n\n### jinja2.Environment\n\nThe default is False, which strips a single newline.\n\n"
+        "### SESSION_COOKIE_SECURE\n\nThe default is False, which sends the cookie over plain HTTP too.\n"
+    )
+    facts = read_pages([Document("api", "API", page)]).facts
+    assert [(pf.fact.answer, pf.fact.questions[0]) for pf in facts] == [
+        ("False", "What is the default value of SESSION_COOKIE_SECURE?")
+    ]
 
 
 def test_a_changelog_page_is_not_read_and_says_so() -> None:
