@@ -44,7 +44,8 @@ def base_verb(verb: str) -> str:
 
 
 # A tail ending in one of these was cut inside a phrase ("to the directory from", "other than the one in").
-_DANGLING = frozenset("a an the of in on at to for from with by as and or".split())  # noqa: SIM905
+# ... or on a verb whose object was cut ("directories where Django should look": look for what?).
+_DANGLING = frozenset("a an the of in on at to for from with by as and or look".split())  # noqa: SIM905
 
 
 # "store that file on the filesystem": "that" pointing back, not opening a clause ("a view that needs to").
@@ -297,6 +298,10 @@ def kind_which(sentence: str, where: Where) -> Iterator[Fact]:
     if not m and not _SUPPOSED.search(sentence):
         m = _KIND_CALLED.search(sentence)  # "a utility called inspectdb": any kind noun names it
     if not m or m.group("kind") in VAGUE or m.group("verb") in _NOT_VERBS:
+        return
+    # "... SQLCompiler objects ... they have a compile() method which returns ...": the method is the
+    # pronoun's, which the question cannot name (six readers failed it)
+    if re.search(r"\b(?:they|it|these|those) (?:have|has|provide|provides)\b[^,;]*$", sentence[: m.start()]):
         return
     kind, answer, verb, rest = m.group("kind"), clean(m.group("id")), m.group("verb"), clean(m.group("rest"))
     # "Which method takes two arguments?" has many answers

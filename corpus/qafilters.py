@@ -106,6 +106,8 @@ def vague_goal(goal: str) -> bool:
 def loose_answer(answer: str, sentence: str) -> bool:
     """An answer that needs the passage: "the same technique", "the blinker library directly" (a
     remark on how), or a literal used in the code after a colon ("use the special 'static' endpoint
-    name:", as Flask audits found)."""
-    literal = re.search(r"'[^']+'|\"[^\"]+\"", answer) and sentence.rstrip().endswith(":")
+    name:", "use the name zero:", as Flask and Django audits found)."""
+    literal = (
+        re.search(r"'[^']+'|\"[^\"]+\"", answer) or answer.startswith("the name ")
+    ) and sentence.rstrip().endswith(":")
     return bool(literal or re.search(r"\b(?:same|above|following|corresponding)\b| [a-z]+ly$", answer))

@@ -343,6 +343,12 @@ def test_sentence_rules(sentence: str, rule: str, answer: str, first: str) -> No
         "To render it with some variables, call the render() method.",  # render what?
         "Use parentheses in Jinja to be explicit about what order you want.",  # "how do you be ...?"
         "Undefined objects are created by calling undefined.",  # a how, not a by-what
+        # from a last two-reader sample of the Django pages
+        "SQLCompiler objects are not documented, but they have a compile() method which returns a "
+        "tuple containing an SQL string.",  # the method is the pronoun's
+        "You can set the FIXTURE_DIRS setting to a list of additional directories where Django should "
+        "look.",  # look for what?
+        "If you want to reverse all migrations applied for an app, use the name zero:",  # in the code
     ],
 )
 def test_sentences_that_ask_nothing(sentence: str) -> None:
