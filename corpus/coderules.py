@@ -170,9 +170,11 @@ _BARE_METHOD = re.compile(r"[a-z_]\w*\(\)")
 
 
 def owned(questions: tuple[str, ...], kind: str, answer: str, where: Where) -> tuple[str, ...]:
-    """Questions whose answer is a method named without its class (``save()``) asked under their
-    section: many classes have a ``save()``, and "which method returns the saved instances?" read on
-    its own means the wrong one (a hand audit: a model formset's, not a model's)."""
+    """The questions of a kind fact with the scope they need: a command-line option under its
+    program's page; a method named without its class (``save()``) under its section, since many
+    classes have a ``save()`` and "which method returns the saved instances?" read on its own means
+    the wrong one (a hand audit: a model formset's, not a model's); any other question that names
+    nothing under its page or its API entry (``corpus.qaphrase.about``)."""
     # a command-line option belongs to the program the page is about: "which option starts an HTTP
     # server at 127.0.0.1 port 8000?" is uWSGI's --http, not any server's (a Flask audit)
     option = re.match(r"^(?:the )?--?[a-z]", answer)  # "--http", "the --env-file option"

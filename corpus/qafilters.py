@@ -1,6 +1,7 @@
 """What hand audits of generated pairs found misread, as small pure predicates the question rules
-(:mod:`corpus.qarules`) consult: each names a sentence shape whose question or answer came out
-wrong on the Django or Flask pages (docs/trainset_audit_flask.md)."""
+(:mod:`corpus.qarules`, :mod:`corpus.coderules`) consult: each names a sentence shape whose question
+or answer came out wrong on the Django or Flask pages (docs/trainset_audit_flask.md,
+docs/trainset_audit_round4.md)."""
 
 from __future__ import annotations
 

@@ -34,8 +34,10 @@ from corpus.qaphrase import (
     about,
     clean,
     lowered,
-    names_something,
+    name_like,
+    page_sense,
     plural,
+    says_whose,
     short,
     specific,
     topical,
@@ -72,29 +74,6 @@ def definition_answer(sentence: str, m: re.Match) -> str | None:
     # a plain-text file, representing a single language, that contains ..." is not "a plain-text file"
     answer = short(m.group("defn"), 12)
     return answer if answer and len(answer.split()) > THIN_DEFINITION else None
-
-
-def says_whose(term: str, where: Where) -> bool:
-    """Whether the section or page names more than the term itself ("path() argument: route",
-    "DiscoverRunner.build_suite()"), so a "For <topic>," scope says whose the term is; not where the
-    page is about the term ("How to use Django with Apache and mod_wsgi", "About pip")."""
-    if term in where.title.lower():
-        return False
-    return bool(
-        {w.lower() for w in re.findall(r"[\w().-]+", where.topic)} - {term, "about", "the", "a", "an"}
-    )
-
-
-def page_sense(term: str, where: Where) -> bool:
-    """Whether a defined term means what its page says only in the page's field: a common noun ("a
-    view", "a fixture"), a method without its class ("aggregate()") or an argument's attribute
-    ("token.contents"); not a name ("Waitress", "TimestampSigner") nor the page's own subject."""
-    plain = re.sub(r"^(?:an?|the) ", "", term)
-    if plain.lower() in where.title.lower():
-        return False
-    return bool(re.fullmatch(r"[a-z_]\w*\(\)|[a-z]\w*\.\w+", plain)) or not (
-        names_something(plain) or plain[:1].isupper()
-    )
 
 
 def definitions(sentence: str, where: Where) -> Iterator[Fact]:
@@ -299,35 +278,6 @@ def subject(phrase: str, where: Where, generic: bool = False) -> str | None:
     )
     named = specific(text, where.names) or determined
     return text if named or (generic and len(words) <= 4) else None
-
-
-# Titles that name a part of a documentation set, not a thing its sentences are about.
-DOC_PARTS = frozenset(
-    "api cli faq changes changelog glossary index overview introduction quickstart tutorial reference "  # noqa: SIM905
-    "installation contents news history".split()
-)
-
-
-def name_like(title: str) -> bool:
-    """Whether a page title names a thing a pronoun or "the battery" can belong to: a product with a
-    number ("Rennal 7 Mini") or one word spelled as a name ("uWSGI", "mod_wsgi", "nginx"). Not an
-    activity or a guide ("Writing your first Django app, part 2", "How to deploy with WSGI"), a topic
-    ("Password management in Django", "Signals": doc sets write every heading in Title Case, so
-    capitals tell nothing) or a part of the docs ("API": a Flask audit found "For API, to what is the
-    object coerced?")."""
-    words = clean(title).split()
-    if not 0 < len(words) <= 5 or re.search(r"[,:;?]", title) or words[0].endswith("ing"):
-        return False
-    if words[0].lower() in {"how", "what", "why", "when"}:
-        return False
-    if any(ch.isdigit() for ch in title):
-        return True
-    word = words[0]
-    return (
-        len(words) == 1
-        and word.lower() not in DOC_PARTS
-        and (word[0].islower() or word[1:] != word[1:].lower())
-    )
 
 
 _ACTIVE_NUM = re.compile(

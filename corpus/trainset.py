@@ -179,7 +179,9 @@ def read_page(doc: Document) -> tuple[list[PageFact], list[Span]]:
 # many paragraphs after it count as inside the box: a definition there is said in passing (four
 # readers of the Django pages failed "ModelForm is a regular Form which can automatically generate
 # certain fields", from a Note; the page defines it at the top).
-_ASIDE = frozenset("note warning tip hint important caution attention see also seealso".split())  # noqa: SIM905
+_ASIDE = frozenset(
+    ("note", "warning", "tip", "hint", "important", "caution", "attention", "see also", "seealso")
+)
 ASIDE_PARAGRAPHS = 2
 
 
@@ -230,9 +232,8 @@ def example_names(
     ``add_argument('poll_ids', ...)``), never defines or calls, is the example's too (a Django
     audit: "Which view needs the outermost captured argument to be reversed?" -> blog_articles)."""
     local = {n.strip() for m in _LOCAL_DEF.finditer(code) for g in m.groups() if g for n in g.split(",")}
-    values = {
-        n for n in lone if re.search(rf"\b{n}\b", code) and not re.search(rf"def {n}\b|\b{n}\s*[(=]", code)
-    }
+    in_code = lone & set(_NAME_TOKEN.findall(code))  # tokenised once: ``lone`` holds thousands of names
+    values = {n for n in in_code if not re.search(rf"def {n}\b|\b{n}\s*[(=]", code)}
     return (classes | frozenset(local) | values) - api
 
 
@@ -258,15 +259,16 @@ def read_pages(docs: Iterable[Document], max_facts_per_page: int = 0) -> PageRea
     out = PageReading()
     asked: set[str] = set()
     docs = list(docs)
+    # a changelog is not read at all: its stale answers would also make other pages' questions look
+    # ambiguous (two_answers) and its code would count as the corpus's
+    out.changelogs = [doc.doc_id for doc in docs if changelog(doc)]
+    docs = [doc for doc in docs if doc.doc_id not in out.changelogs]
     codes, classes, api = corpus_names(docs)
     mentions = Counter(n for doc in docs for n in set(_SNAKE.findall(doc.text)))
     lone = frozenset(n for n, k in mentions.items() if k == 1)
     pages = {doc.doc_id: read_page(doc) for doc in docs}
     ambiguous = two_answers(pf.fact for facts, _ in pages.values() for pf in facts)
     for doc in docs:
-        if changelog(doc):
-            out.changelogs.append(doc.doc_id)
-            continue
         facts, spans = pages[doc.doc_id]
         examples = example_names(codes[doc.doc_id], classes, api, lone)
         kept = []
@@ -312,7 +314,7 @@ def defined_before(evidence: str, text: str) -> bool:
     here = re.search(_loose(evidence[:60]), text)
     if not m or here is None:
         return False
-    first = re.search(r"(?:^|[.!?:]\s+|\n\s*)(" + _loose(m.group(0)) + ")", text)
+    first = re.search(r"(?:^|[.!?:]\s+|\n\s*)(" + _loose(m.group(0)) + r")\b", text)  # "a", not "also"
     return first is not None and first.start(1) < here.start()
 
 
@@ -345,8 +347,9 @@ def two_answers(facts: Iterable[Fact]) -> set[str]:
 
 
 def names_nothing(question: str) -> bool:
-    """A question whose own words (past a "For <page>," scope) hold no identifier, number or name."""
-    return not names_something(re.sub(r"^For [^,]+, ", "", question))
+    """A question whose own words (past a "For <page>," or "In <page>," scope) hold no identifier,
+    number or name."""
+    return not names_something(re.sub(r"^(?:For|In) [^,]+, ", "", question))
 
 
 def contains(text: str, span: str) -> bool:

@@ -6,7 +6,16 @@ import pytest
 
 from corpus.model import Document
 from corpus.qaphrase import clean, specific
-from corpus.trainset import contains, gives_away, paragraphs, read_pages, window
+from corpus.trainset import (
+    contains,
+    defined_before,
+    gives_away,
+    is_aside_title,
+    names_nothing,
+    paragraphs,
+    read_pages,
+    window,
+)
 
 PAGE = """# Session settings
 
@@ -587,12 +596,25 @@ def test_a_class_heading_has_no_default_but_a_setting_heading_does() -> None:
     ]
 
 
+def test_review_cases_of_the_page_level_checks() -> None:
+    """A two-word admonition title, an earlier "is also ...", and an "In <page>," scope."""
+    assert is_aside_title(["See also"]) and not is_aside_title(["See"])
+    text = "Celery is also available as a package. Celery is a task queue for background work."
+    assert not defined_before("Celery is a task queue for background work.", text)
+    assert names_nothing("In Writing views, how do you go on?")
+
+
 def test_a_changelog_page_is_not_read_and_says_so() -> None:
     page = "# Changes\n\nattachment_filename is renamed to download_name.\n"
     other = "# Uploads\n\nThe UPLOAD_FOLDER directory is located at /srv/uploads on Linux.\n"
     out = read_pages([Document("changes", "Changes", page), Document("uploads", "Uploads", other)])
     assert out.changelogs == ["changes"]
     assert [pf.doc_id for pf in out.facts] == ["uploads"]
+    # nor do its stale answers make another page's question look ambiguous
+    old = "# Changes\n\nTo run the tests, use the nose command.\n"
+    now = "# Tests\n\nTo run the tests, use the pytest command.\n"
+    out = read_pages([Document("changes", "Changes", old), Document("tests", "Tests", now)])
+    assert [pf.fact.answer for pf in out.facts] == ["the pytest command"]
 
 
 def test_a_name_no_other_page_uses_and_the_code_only_passes_around_is_the_examples() -> None:
