@@ -15,7 +15,18 @@ from collections.abc import Iterator
 
 import corpus.qarules  # noqa: F401  (its sentence rules are registered, and so run, before these)
 from corpus.qafilters import announces
-from corpus.qaphrase import ANSWER_END, IDENT, IDENT_PATTERN, about, clean, lowered, short, specific, topical
+from corpus.qaphrase import (
+    ANSWER_END,
+    IDENT,
+    IDENT_PATTERN,
+    about,
+    clean,
+    lowered,
+    scoped,
+    short,
+    specific,
+    topical,
+)
 from corpus.qawords import VAGUE
 from corpus.rulebook import Fact, Where, register_rule
 
@@ -114,8 +125,8 @@ def code_does(sentence: str, where: Where) -> Iterator[Fact]:
     tail = " by default" if m.group("lead") else ""
     # the page as a scope that reads with any title ("What does send_messages() take in Sending
     # email?" did not): "For Sending email, what does send_messages() take?"
-    scoped = f"For {clean(where.title)}, {head[0].lower()}{head[1:]}{tail}?"
-    yield Fact(answer, scoped_if_bare(subj, (f"{head}{tail}?", scoped), where), "code", sentence)
+    qs = (f"{head}{tail}?", scoped(f"{head}{tail}?", clean(where.title)))
+    yield Fact(answer, scoped_if_bare(subj, qs, where), "code", sentence)
 
 
 def scoped_if_bare(subj: str, questions: tuple[str, ...], where: Where) -> tuple[str, ...]:
@@ -127,7 +138,7 @@ def scoped_if_bare(subj: str, questions: tuple[str, ...], where: Where) -> tuple
         return questions
     title = clean(where.title)
     head = questions[0].rstrip("?")
-    return (f"For {title}, {head[0].lower()}{head[1:]}?", f"In {title}, {head[0].lower()}{head[1:]}?")
+    return (scoped(f"{head}?", title), scoped(f"{head}?", title, "In"))
 
 
 # Class names count here too ("The RemoteUserMiddleware authentication middleware ..."): the kind noun
@@ -179,7 +190,7 @@ def owned(questions: tuple[str, ...], kind: str, answer: str, where: Where) -> t
     # server at 127.0.0.1 port 8000?" is uWSGI's --http, not any server's (a Flask audit)
     option = re.match(r"^(?:the )?--?[a-z]", answer)  # "--http", "the --env-file option"
     if option and clean(where.title).lower() not in " ".join(questions).lower():
-        return tuple(f"For {clean(where.title)}, {q[0].lower()}{q[1:]}" for q in questions)
+        return tuple(scoped(q, clean(where.title)) for q in questions)
     if kind != "method" or not _BARE_METHOD.fullmatch(answer):
         # "which property can you access to see what the resource folder is?": whose folder? a question
         # naming nothing is asked under its page, as the sentence rules' are (corpus.qaphrase.about),
@@ -189,7 +200,7 @@ def owned(questions: tuple[str, ...], kind: str, answer: str, where: Where) -> t
         return tuple(about(q, scope) for q in questions)
     # a heading that names the answer gives it away ("For Overriding the clean() method, which method ...")
     scope = where.title if answer.lower() in where.topic.lower() else where.topic
-    return tuple(f"For {clean(scope)}, {q[0].lower()}{q[1:]}" for q in questions)
+    return tuple(scoped(q, clean(scope)) for q in questions)
 
 
 _IMPERATIVE = frozenset({"use", "set", "pass", "add", "call", "run"})

@@ -125,7 +125,12 @@ def about(question: str, where: Where) -> str:
     """A question that names its page's topic when its own words name nothing specific."""
     if names_something(question.rstrip("?")):
         return question
-    return f"For {clean(where.title)}, {question[0].lower()}{question[1:]}"
+    return scoped(question, clean(where.title))
+
+
+def scoped(question: str, scope: str, prep: str = "For") -> str:
+    """``question`` asked under ``scope``: "For Sending email, what does send_messages() take?"."""
+    return f"{prep} {scope}, {question[0].lower()}{question[1:]}"
 
 
 def plural(unit: str) -> str:

@@ -38,6 +38,7 @@ from corpus.qaphrase import (
     page_sense,
     plural,
     says_whose,
+    scoped,
     short,
     specific,
     topical,
@@ -102,11 +103,11 @@ def definitions(sentence: str, where: Where) -> Iterator[Fact]:
     # "What is test_labels?", "What is route?": a parameter or attribute named alone is asked under the
     # section (or page) that says whose it is (a Django audit)
     if re.fullmatch(r"[a-z][a-z0-9_]*", term) and says_whose(term, where):
-        qs = tuple(f"For {clean(where.topic)}, {q[0].lower()}{q[1:]}" for q in qs)
+        qs = tuple(scoped(q, clean(where.topic)) for q in qs)
     # "What does a view refer to?", "What is aggregate()?", "What is token.contents?": a common noun, a
     # method without its class or an argument's attribute is the page's sense of it (two readers)
     elif page_sense(term, where):
-        qs = tuple(f"For {clean(where.title)}, {q[0].lower()}{q[1:]}" for q in qs)
+        qs = tuple(scoped(q, clean(where.title)) for q in qs)
     yield Fact(answer, qs, "definition", sentence)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from corpus.qaphrase import SENTENCE_BREAK, clean, names_something
+from corpus.qaphrase import SENTENCE_BREAK, clean, names_something, scoped
 from corpus.rulebook import Fact, Where, register_rule
 
 _ASKS = re.compile(
@@ -102,11 +102,11 @@ def heading_questions(text: str, where: Where) -> Iterator[Fact]:
         or not low <= len(answer.split()) <= high
     ):
         return
-    title, asked = clean(where.title), f"{heading[0].lower()}{heading[1:]}"
+    title = clean(where.title)
     # "Should I use the stable version or development version?": of what? a heading that names nothing
     # is asked under its page both times (two Django readers)
-    first = heading if names_something(heading.rstrip("?")) else f"In {title}, {asked}"
-    yield Fact(clean(answer), (first, f"For {title}, {asked}"), "heading", answer)
+    first = heading if names_something(heading.rstrip("?")) else scoped(heading, title, "In")
+    yield Fact(clean(answer), (first, scoped(heading, title)), "heading", answer)
 
 
 register_rule("heading", heading_questions, section=True)
