@@ -333,7 +333,9 @@ _MEANS = re.compile(
 
 
 _ADVERBS = frozenset("only just always never first still simply easily usually really".split())  # noqa: SIM905
-_NOT_MEANS = re.compile(r"\b(?:yourself|itself|themselves|ourselves|if|when|unless|you|you[’']re)\b")
+_NOT_MEANS = re.compile(
+    r"\b(?:yourself|itself|themselves|ourselves|if|when|unless|you)\b"
+)  # "you" also in "you're"
 
 
 def means(sentence: str, where: Where) -> Iterator[Fact]:

@@ -150,11 +150,14 @@ def defaults(sentence: str, where: Where) -> Iterator[Fact]:
                          f"By default, what is {s} set to?"), "default", sentence)  # fmt: skip
 
 
+# The prepositions a passive fact's answer follows; an answer opening with one of them again ("passed
+# in from the constructor") misread the verb (passive_answer).
+_PREP_WORDS = tuple("in at by for on to from with through under into after within".split())  # noqa: SIM905
+_PREPOSITIONS = frozenset(_PREP_WORDS)
 _PASSIVE = re.compile(
     r"^(?P<subj>[^,;:]{3,60}?) (?P<be>is|are|was|were) (?:(?:only|also|usually|always) )?"
     r"(?P<verb>[a-z]+(?:ed|en|lt|wn|ld|ne|ng|de|ed up|ut|un|ot))"
-    r" (?P<prep>in|at|by|for|on|to|from|with|through|under|into|after|within) (?P<ans>[^,;()]{1,50}?)"
-    + ANSWER_END
+    r" (?P<prep>" + "|".join(_PREP_WORDS) + r") (?P<ans>[^,;()]{1,50}?)" + ANSWER_END
 )
 
 
@@ -191,7 +194,6 @@ _PASSIVE_QUESTIONS = {
 # "Django is committed to API stability": a stance, not one fact; "documented in Making queries": where
 # the docs say more (two audits found both vague); "not": no verb
 _NO_FACT_VERBS = frozenset("not committed dedicated devoted documented described discussed explained".split())  # noqa: SIM905
-_PREPOSITIONS = frozenset("in at by for on to from with through under into after within".split())  # noqa: SIM905
 
 
 def passive_answer(answer: str, prep: str, where: Where) -> str | None:
