@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from compare.answering.readers import parse_readers
 from compare.answering.routing import check_route
 from compare.engines.llamacpp import PRECISIONS
 from compare.scenarios.registry import SCENARIOS
@@ -52,19 +53,6 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         "train": {"epochs": 8},
     },
 }
-
-
-# The hybrid's readers (compare/pipeline/reader.py): the closed-book adapter or the RAFT-trained one.
-READERS = ("sft", "raft")
-
-
-def parse_readers(text: str) -> list[str]:
-    """``"sft,raft"`` -> ``["sft", "raft"]``, each a known reader (one line naming the others)."""
-    names = [x.strip() for x in text.split(",") if x.strip()]
-    bad = [x for x in names if x not in READERS]
-    if bad or not names:
-        raise UserError(f"`hybrid_readers` takes a comma list of {', '.join(READERS)}, got {text!r}")
-    return list(dict.fromkeys(names))
 
 
 @dataclass(frozen=True)
@@ -180,10 +168,14 @@ class BenchConfig:
     serving_precisions: str = field(
         default="shipped,q8_0,q4_0", metadata={"help": "llamacpp weight types the serving scenario tries"}
     )
-    # The hybrid's reader (compare/pipeline/reader.py): the closed-book sft adapter, or one trained RAFT-style
-    # on train questions with retrieved chunks and cited answers; more than one: dev chooses.
+    # The hybrid's reader (compare/answering/readers.py): the closed-book sft adapter, one trained
+    # RAFT-style on train questions with retrieved chunks and cited answers, or the sft adapter
+    # trained on further with them (mix); more than one: dev chooses.
     hybrid_readers: str = field(
-        default="sft", metadata={"help": "adapters the hybrid may read with, chosen on dev: sft, raft"}
+        default="sft", metadata={"help": "adapters the hybrid may read with, chosen on dev: sft, raft, mix"}
+    )
+    mix_epochs: int = field(
+        default=1, metadata={"help": "epochs the mix reader trains on from the sft adapter"}
     )
 
     # The routed hybrid (compare/pipeline/route.py): how it picks between RAG's answer, the
@@ -210,7 +202,7 @@ class BenchConfig:
             raise UserError(f"`profile` must be one of {', '.join(PROFILES)}, got {self.profile!r}")
         if not self.system_names:
             raise UserError("`systems` must name at least one system, e.g. base,rag")
-        for name in ("context_k", "context_budget", "max_new_tokens", "batch_size"):
+        for name in ("context_k", "context_budget", "max_new_tokens", "batch_size", "mix_epochs"):
             if getattr(self, name) < 1:
                 raise UserError(f"`{name}` must be a positive integer, got {getattr(self, name)!r}")
         if not 0 <= self.rag_shots <= 3:

@@ -170,7 +170,9 @@ class AdapterTrainer:
         self.chat = spec.chat if spec else bool(getattr(tokenizer, "chat_template", None))
         self.attention = set_attention(model, cfg.attention)
         self.model = apply_lora(model, cfg).to(self.device)
-        if init_adapter is not None:  # continued training (a knowledge update) starts from these weights
+        # continued training (a knowledge update, a reader trained on) starts from these weights
+        self.init_adapter = None if init_adapter is None else str(init_adapter)
+        if init_adapter is not None:
             load_adapter_weights(self.model, Path(init_adapter))
         self.data, self.dev = self._examples(raft, raft_system, replay)
         self._optimizer()
@@ -443,6 +445,7 @@ class AdapterTrainer:
             "attention": self.attention, "share_prefix": self.cfg.share_prefix,
             "fused": self.fused_off is None, "fused_off": self.fused_off, "matmul": self.matmul,
             "examples": self.data.counts, "too_long": self.data.too_long[:50], "dev_examples": len(self.dev),
+            "starts_from": self.init_adapter,
             "steps": st.step, "epochs_done": st.epoch, "tokens_seen": st.tokens,
             "supervised_tokens": st.supervised, "train_seconds": round(st.seconds, 4),
             "wall_seconds": round(st.seconds + st.eval_seconds, 4),

@@ -23,10 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from compare.answering.executors import ExecutorConfig, ModelRef, executor_items, open_executor
+from compare.answering.readers import READERS, parse_readers
 from compare.answering.routing import ROUTE_ABOUT, compose
 from compare.answering.specs import SystemSpec, get_systems, is_composed
 from compare.answering.systems import Resources, answer_questions, build_prompts, single_requests
-from compare.config import PROFILES, BenchConfig, parse_readers
+from compare.config import PROFILES, BenchConfig
 from compare.engines.registry import EngineConfig, attach_engine, engine_items
 from compare.engines.registry import describe as describe_engine
 from compare.harness.records import Answer
@@ -176,9 +177,10 @@ def build_resources(
         readers = parse_readers(bench.hybrid_readers)
         names += [r for r in (readers if bench.tune else readers[:1]) if r not in names]
     tune_ft = bench.tune and "sft" in names  # dev tuning trains the sft adapter (lr grid, epochs)
+    later = [n for n in names if n in READERS and READERS[n].continues]  # after what they continue
     adapters = {}
     for n in names:
-        if n != "sft" or not tune_ft:
+        if (n != "sft" or not tune_ft) and n not in later:
             adapters[n], trained = adapter_stage(ds, n, configs, retriever, cache)
             merge_facts(facts, trained)
     model, tok = load_model(train.model, train.device, train.dtype, train.trust_remote_code)
@@ -195,6 +197,10 @@ def build_resources(
     if tune_ft:
         adapters["sft"], tuned = tuned_sft(ds, configs, res, cache, recipes or {}, untried)
         merge_facts(facts, tuned)
+    for n in later:  # e.g. mix: the (tuned) sft adapter trained on with contexts
+        start = {"init_adapter": str(adapters[READERS[n].continues])}
+        adapters[n], trained = adapter_stage(ds, n, configs, retriever, cache, start)
+        merge_facts(facts, trained)
     for n in names:
         res.add_adapter(n, adapters[n])
     return res, facts

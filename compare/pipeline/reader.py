@@ -8,9 +8,10 @@ see: each train question with retrieved chunks (the oracle and distractors), the
 adapter learns when the context lacks the answer; for another share the page in the context says
 something else than the train answer (another answer of the same form put in its place) and the
 target is what the page says, so the adapter learns to follow the context over what it memorised
-(the freshness scenario measures it after a re-index update). The ``raft`` adapter also keeps the closed-book
-pairs (finetune.data), so it is a mix of both. Which reader the hybrid uses is a dev choice like
-every other knob (``bench.hybrid_readers``).
+(the freshness scenario measures it after a re-index update). The context-trained adapters also
+keep the closed-book pairs (finetune.data); ``raft`` trains from the base weights, ``mix`` trains
+the closed-book adapter on (compare.answering.readers). Which reader the hybrid uses is a dev
+choice like every other knob (``bench.hybrid_readers``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from compare.answering.readers import READERS
 from corpus.model import Dataset, QAItem, styled
 from retrieval.context import assemble_context
 
@@ -99,8 +101,13 @@ def reading_with(spec: Any, name: str) -> Any:
 
     if name == spec.adapter:
         return spec
-    about = f"the {name} adapter (trained with retrieved chunks) and retrieved chunks"
-    return replace(spec, adapter=name, examples=False, about=about)
+    reader = READERS[name]
+    return replace(
+        spec,
+        adapter=name,
+        examples=not reader.contexts,
+        about=f"{reader.about} ({name}), and retrieved chunks",
+    )
 
 
 def choose_reader(dev_accuracy: Mapping[str, float]) -> str:

@@ -11,10 +11,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from compare.answering.readers import READERS, parse_readers
 from compare.answering.routing import UNTUNED_ROUTE
 from compare.answering.specs import ComposedSpec, SystemSpec, is_composed
 from compare.answering.systems import cached_answers
-from compare.config import parse_readers
 from compare.harness.run_record import Facts
 from compare.harness.stages import StageCache, digest
 from compare.pipeline.reader import raft_examples
@@ -44,20 +44,24 @@ def adapter_stage(
     ds: Dataset, name: str, configs: dict, retriever: Any, cache: StageCache,
     kwargs: dict | None = None, train: TrainConfig | None = None, stop_epochs: int | None = None,
 ) -> tuple[Path, Facts]:  # fmt: skip
-    """The cached adapter ``name`` (``sft``: questions closed book; ``raft``: questions with
-    retrieved contexts and cited answers, in the prompt the RAG system uses; others: the trainer
-    arguments in ``kwargs``, e.g. a replay mix or the adapter a continued training starts from),
-    and its card and seconds as facts."""
+    """The cached adapter ``name`` (``sft``: questions closed book; a reader trained with contexts,
+    compare.answering.readers: questions with retrieved contexts and cited answers, in the prompt
+    the RAG system uses, besides the closed-book pairs; others: the trainer arguments in
+    ``kwargs``, e.g. a replay mix or the adapter a continued training starts from), and its card
+    and seconds as facts."""
     train, kwargs = train or configs["train"], dict(kwargs or {})
-    if name == "raft":
+    reader = READERS.get(name)
+    if reader and reader.contexts:
         system = rag_messages("", Context("", (), (), 0, 0), style_description(ds))[0]["content"]
         b = configs["bench"]
         examples = raft_examples(ds, retriever, b.context_k, b.context_budget, b.seed)
-        kwargs = {"raft": examples, "raft_system": system}
+        kwargs |= {"raft": examples, "raft_system": system}
         # room for the whole context (up to context_budget tokens) besides the system prompt, the
         # question, the chunk markup and the answer: at 384 tokens 228 of the quick bench's 234 RAFT
         # examples were cut, and the adapter learned to answer "I don't know" to everything
         train = replace(train, max_length=max(train.max_length, b.context_budget + RAFT_PROMPT_TOKENS))
+        if reader.continues:  # a short training on from the adapter in kwargs["init_adapter"]
+            train = replace(train, epochs=b.mix_epochs)
     until = f" (the first {stop_epochs})" if stop_epochs else ""
     log.info(f"\n[adapter:{name}] {train.epochs} epochs{until}, lr {train.lr}, batch {train.batch_size}")
     path, card = cache.adapter(ds, train, name, kwargs, stop_epochs=stop_epochs)

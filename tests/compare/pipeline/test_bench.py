@@ -9,6 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from compare.answering.readers import READERS
+
 
 def bench_args(mini_dir: Path, model: Path, runs: Path, *extra: str) -> list:
     tiny = [
@@ -212,6 +214,8 @@ def test_the_hybrid_reader_is_chosen_on_dev_among_sft_and_raft(
     [
         (["bench.hybrid_readers=raft", "bench.tune_k=1"], {"sft", "raft"}),  # one reader: that one, tuned
         (["bench.hybrid_readers=raft,sft", "bench.tune=false"], {"sft", "raft"}),  # no tuning: the first
+        (["bench.hybrid_readers=mix", "bench.tune_k=1", "train.epochs=2"], {"sft", "mix"}),  # on from sft
+        (["bench.hybrid_readers=mix", "bench.tune=false", "train.epochs=2"], {"sft", "mix"}),  # untuned
     ],
 )
 def test_the_hybrid_reads_with_the_reader_it_is_given(
@@ -224,7 +228,15 @@ def test_the_hybrid_reads_with_the_reader_it_is_given(
     (run,) = [p for p in runs.iterdir() if not p.name.startswith(".")]
     summary = json.loads((run / "summary.json").read_text())
     assert set(summary["adapters"]) == trained
-    assert "[hybrid] the raft adapter (trained with retrieved chunks) and retrieved chunks" in out
+    (reader,) = trained - {"sft"}
+    assert f"[hybrid] {READERS[reader].about} ({reader}), and retrieved chunks" in out
+    card, sft = summary["adapters"][reader], summary["adapters"]["sft"]
+    assert card["examples"]["raft"] >= 1 and card["examples"]["qa"] >= 1  # contexts and closed book
+    if reader == "mix":  # one epoch (bench.mix_epochs) on from the sft adapter the ft system serves
+        assert card["epochs_done"] == card["config"]["epochs"] == 1 < sft["config"]["epochs"]
+        assert card["starts_from"] == sft.get("adapter", str(Path(sft["path"]) / "adapter"))
+    else:
+        assert card["starts_from"] is None  # from the base weights
 
 
 def test_hybrid_readers_names_the_known_ones(
@@ -232,7 +244,7 @@ def test_hybrid_readers_names_the_known_ones(
 ) -> None:
     args = bench_args(mini_dir, tiny_model_dir, tmp_path / "runs", "--set", "bench.hybrid_readers=sft,rafts")
     rc, _, err = run_cli(*args)
-    assert rc == 2 and "`hybrid_readers` takes a comma list of sft, raft, got 'sft,rafts'" in err
+    assert rc == 2 and "`hybrid_readers` takes a comma list of sft, raft, mix, got 'sft,rafts'" in err
 
 
 def test_saved_config_round_trips_and_later_flags_win(tmp_path: Path) -> None:

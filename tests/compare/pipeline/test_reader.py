@@ -3,7 +3,7 @@ dev choice between readers."""
 
 import pytest
 
-from compare.config import parse_readers
+from compare.answering.readers import parse_readers
 from compare.pipeline.reader import (
     choose_reader,
     cited_answer,
@@ -140,7 +140,7 @@ def test_choose_reader_without_readers():
 
 @pytest.mark.parametrize("text", ["sft,oracle", "", " , "])
 def test_parse_readers_names_the_known_readers(text):
-    with pytest.raises(ValueError, match="`hybrid_readers` takes a comma list of sft, raft"):
+    with pytest.raises(ValueError, match="`hybrid_readers` takes a comma list of sft, raft, mix"):
         parse_readers(text)
 
 
