@@ -11,6 +11,10 @@ Importable without torch, so the config can check a name and list the others.
   mix of closed-book pairs and RAFT examples: one adapter that has learned both, for the price of
   one short training instead of a second whole one (a RAFT example is about 15 times as long as a
   closed-book pair, so a RAFT epoch costs what the whole closed-book schedule does).
+- ``distill``: as ``mix``, but the in-context targets are what the RAG system (base weights, its
+  prompt with worked examples) answered to the train questions: prompt distillation (Snell et al.
+  2022, "Learning by distilling context"); the reader learns the worked examples' behaviour and
+  is prompted without them, so its prompts are shorter.
 """
 
 from __future__ import annotations
@@ -22,13 +26,15 @@ from corpus.errors import UserError
 
 @dataclass(frozen=True)
 class Reader:
-    """How a reader adapter is trained: on RAFT examples or not, and from which adapter's weights
-    (``None``: from the base weights, for the training config's epochs)."""
+    """How a reader adapter is trained: on in-context examples or not, from which adapter's
+    weights (``None``: from the base weights, for the training config's epochs), and whose answers
+    its in-context targets are (``None``: the train answers, cited; else that system's)."""
 
     name: str
     about: str
     contexts: bool
     continues: str | None = None
+    teacher: str | None = None
 
 
 READERS: dict[str, Reader] = {}
@@ -46,6 +52,13 @@ for _reader in (
         "the closed-book adapter trained on further with questions in retrieved chunks",
         contexts=True,
         continues="sft",
+    ),
+    Reader(
+        "distill",
+        "the closed-book adapter trained on further to answer without worked examples as RAG does with them",
+        contexts=True,
+        continues="sft",
+        teacher="rag",
     ),
 ):
     register_reader(_reader)

@@ -36,7 +36,7 @@ from compare.harness.stages import StageCache, digest, questions_digest
 from compare.pipeline.abstain import gate_stage
 from compare.pipeline.index_stages import index_stage, retrievability_stage
 from compare.pipeline.model_axis import model_axis, model_slug
-from compare.pipeline.reader import reading_with
+from compare.pipeline.reader import distill_examples, reading_with
 from compare.pipeline.report import finish_run
 from compare.pipeline.tune_stages import (
     adapter_stage,
@@ -198,8 +198,12 @@ def build_resources(
         adapters["sft"], tuned = tuned_sft(ds, configs, res, cache, recipes or {}, untried)
         merge_facts(facts, tuned)
     for n in later:  # e.g. mix: the (tuned) sft adapter trained on with contexts
-        start = {"init_adapter": str(adapters[READERS[n].continues])}
-        adapters[n], trained = adapter_stage(ds, n, configs, retriever, cache, start)
+        reader, kwargs = READERS[n], {"init_adapter": str(adapters[READERS[n].continues])}
+        if reader.teacher:  # its targets: the teacher's answers to the train questions
+            rcfg = configs["retrieval"]
+            key = digest("teacher", facts["index"]["key"], rcfg.retriever, rcfg.rrf_k, train.model)
+            kwargs["raft"] = distill_examples(ds, reader.teacher, res, cache, key)
+        adapters[n], trained = adapter_stage(ds, n, configs, retriever, cache, kwargs)
         merge_facts(facts, trained)
     for n in names:
         res.add_adapter(n, adapters[n])

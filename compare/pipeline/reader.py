@@ -93,6 +93,25 @@ def raft_examples(ds: Dataset, retriever: Any, k: int, budget: int, seed: int) -
     return out
 
 
+def distill_examples(ds: Dataset, teacher: str, res: Any, cache: Any, key: str) -> list[tuple[str, str, str]]:
+    """(question, numbered context, the ``teacher`` system's answer) for every train question:
+    what the teacher's prompt, worked examples included, makes the model answer, as the target of
+    a reader prompted without them (compare.answering.readers, ``distill``). The teacher's answers
+    are cached under ``key`` and what they depend on."""
+    from dataclasses import replace
+
+    from compare.answering.specs import SYSTEMS
+    from compare.answering.systems import build_prompts, cached_answers
+
+    train = ds.questions("train")
+    if not train:
+        return []
+    spec = replace(SYSTEMS[teacher], name=f"{teacher}@teacher")
+    _, contexts, _ = build_prompts(spec, train, res)
+    answers, _ = cached_answers(cache, spec, train, res, key)
+    return [(q.question, c.text, a.text) for q, c, a in zip(train, contexts, answers, strict=True)]
+
+
 def reading_with(spec: Any, name: str) -> Any:
     """The hybrid ``spec`` with adapter ``name`` as its reader (itself when that is its adapter).
     A context-trained reader learned the prompt without worked examples (finetune.data), as the

@@ -54,8 +54,9 @@ def adapter_stage(
     if reader and reader.contexts:
         system = rag_messages("", Context("", (), (), 0, 0), style_description(ds))[0]["content"]
         b = configs["bench"]
-        examples = raft_examples(ds, retriever, b.context_k, b.context_budget, b.seed)
-        kwargs |= {"raft": examples, "raft_system": system}
+        if "raft" not in kwargs:  # a distilled reader's come with it (compare.pipeline.reader)
+            kwargs["raft"] = raft_examples(ds, retriever, b.context_k, b.context_budget, b.seed)
+        kwargs["raft_system"] = system
         # room for the whole context (up to context_budget tokens) besides the system prompt, the
         # question, the chunk markup and the answer: at 384 tokens 228 of the quick bench's 234 RAFT
         # examples were cut, and the adapter learned to answer "I don't know" to everything

@@ -216,6 +216,7 @@ def test_the_hybrid_reader_is_chosen_on_dev_among_sft_and_raft(
         (["bench.hybrid_readers=raft,sft", "bench.tune=false"], {"sft", "raft"}),  # no tuning: the first
         (["bench.hybrid_readers=mix", "bench.tune_k=1", "train.epochs=2"], {"sft", "mix"}),  # on from sft
         (["bench.hybrid_readers=mix", "bench.tune=false", "train.epochs=2"], {"sft", "mix"}),  # untuned
+        (["bench.hybrid_readers=distill", "bench.tune=false", "train.epochs=2"], {"sft", "distill"}),
     ],
 )
 def test_the_hybrid_reads_with_the_reader_it_is_given(
@@ -232,7 +233,11 @@ def test_the_hybrid_reads_with_the_reader_it_is_given(
     assert f"[hybrid] {READERS[reader].about} ({reader}), and retrieved chunks" in out
     card, sft = summary["adapters"][reader], summary["adapters"]["sft"]
     assert card["examples"]["raft"] >= 1 and card["examples"]["qa"] >= 1  # contexts and closed book
-    if reader == "mix":  # one epoch (bench.mix_epochs) on from the sft adapter the ft system serves
+    if reader == "distill":  # its in-context targets: RAG's answers to the train questions
+        taught = [json.loads(p.read_text()) for p in (runs / ".cache" / "answers").glob("*.json")]
+        (teacher,) = [r["batched"] for r in taught if r["batched"][0]["system"] == "rag@teacher"]
+        assert len(teacher) == card["examples"]["raft"]
+    if reader in ("mix", "distill"):  # one epoch (bench.mix_epochs) on from the sft adapter ft serves
         assert card["epochs_done"] == card["config"]["epochs"] == 1 < sft["config"]["epochs"]
         assert card["starts_from"] == sft.get("adapter", str(Path(sft["path"]) / "adapter"))
     else:
