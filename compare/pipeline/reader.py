@@ -136,3 +136,10 @@ def choose_reader(dev_accuracy: Mapping[str, float]) -> str:
         raise ValueError("no readers to choose from")
     names = list(dev_accuracy)
     return max(names, key=lambda r: (round(dev_accuracy[r], 12), -names.index(r)))
+
+
+def reader_note(name: str, reader: Mapping[str, Any]) -> str:
+    """The report's line on a system's reader: each reader's dev accuracy and the one chosen, so
+    the report shows what training the adapter for context bought over the naive combination."""
+    tried = ", ".join(f"{r} {a:.3f}" for r, a in reader["dev_accuracy"].items())
+    return f"- {name}: reader **{reader['chosen']}** (dev accuracy: {tried}; compare.answering.readers)"

@@ -16,6 +16,7 @@ from compare.harness.run_record import merge_facts, write_summary
 from compare.pipeline.abstain import Threshold, gate_line
 from compare.pipeline.model_axis import axis_lines
 from compare.pipeline.plots import write_plots
+from compare.pipeline.reader import reader_note
 from compare.pipeline.route import route_note
 from compare.scenarios.registry import scenarios
 from compare.scenarios.report import scenario_lines
@@ -441,6 +442,7 @@ def tuning_lines(tuning: Mapping[str, Any]) -> list[str]:
             f"{t['default_dev_accuracy']:.3f} | {_kv(t['chosen'])} | {t['dev_accuracy']:.3f} |"
         )
     notes = [f"- {n}: {t['note']}" for n, t in tuning.get("systems", {}).items() if t.get("note")]
+    notes += [reader_note(n, t["reader"]) for n, t in tuning.get("systems", {}).items() if t.get("reader")]
 
     notes += [route_note(name, r) for name, r in tuning.get("routes", {}).items()]
     return [*lines, "", *notes, *([""] if notes else [])]

@@ -205,6 +205,9 @@ def test_the_hybrid_reader_is_chosen_on_dev_among_sft_and_raft(
     best = max(reader["dev_accuracy"].values())
     assert reader["dev_accuracy"][reader["chosen"]] == best == hybrid["dev_accuracy"]
     assert "[tune:hybrid] reader on dev: sft" in out and f"-> {reader['chosen']}" in out
+    tried = ", ".join(f"{r} {a:.3f}" for r, a in reader["dev_accuracy"].items())
+    report = (run / "report.md").read_text()
+    assert f"- hybrid: reader **{reader['chosen']}** (dev accuracy: {tried};" in report
     config = json.loads((run / "config.json").read_text())
     assert config["bench"]["hybrid_readers"] == "sft,raft"
 
