@@ -252,7 +252,9 @@ def test_hybrid_readers_names_the_known_ones(
 ) -> None:
     args = bench_args(mini_dir, tiny_model_dir, tmp_path / "runs", "--set", "bench.hybrid_readers=sft,rafts")
     rc, _, err = run_cli(*args)
-    assert rc == 2 and "`hybrid_readers` takes a comma list of sft, raft, mix, distill, got 'sft,rafts'" in err
+    assert (
+        rc == 2 and "`hybrid_readers` takes a comma list of sft, raft, mix, distill, got 'sft,rafts'" in err
+    )
 
 
 def test_saved_config_round_trips_and_later_flags_win(tmp_path: Path) -> None:

@@ -140,7 +140,9 @@ def test_choose_reader_without_readers():
 
 @pytest.mark.parametrize("text", ["sft,oracle", "", " , "])
 def test_parse_readers_names_the_known_readers(text):
-    with pytest.raises(ValueError, match="`hybrid_readers` takes a comma list of sft, raft, mix, distill, got"):
+    with pytest.raises(
+        ValueError, match="`hybrid_readers` takes a comma list of sft, raft, mix, distill, got"
+    ):
         parse_readers(text)
 
 
