@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from compare.answering.readers import parse_readers
+from compare.answering.readers import NO_ORACLE, parse_readers
 from compare.answering.routing import check_route
 from compare.engines.llamacpp import PRECISIONS
 from compare.scenarios.registry import SCENARIOS
@@ -174,6 +174,10 @@ class BenchConfig:
     hybrid_readers: str = field(
         default="sft", metadata={"help": "adapters the hybrid may read with, chosen on dev: sft, raft, mix"}
     )
+    raft_no_oracle: str = field(
+        default="memory",
+        metadata={"help": "what a RAFT example without its oracle chunk teaches: memory or abstain"},
+    )
     mix_epochs: int = field(
         default=1, metadata={"help": "epochs the mix reader trains on from the sft adapter"}
     )
@@ -188,6 +192,8 @@ class BenchConfig:
     def __post_init__(self) -> None:
         parse_readers(self.hybrid_readers)
         check_route(self.route)
+        if self.raft_no_oracle not in NO_ORACLE:
+            raise UserError(f"`raft_no_oracle` must be {' or '.join(NO_ORACLE)}, got {self.raft_no_oracle!r}")
         signals = self.abstain_signal_names
         if not signals or any(x not in SIGNALS for x in signals):
             raise UserError(

@@ -61,17 +61,20 @@ def context_hits(hits: Sequence[Any], sources: Sequence[str], keep_oracle: bool,
     return list(hits[:n]) if keep_oracle else [h for h in hits if h.doc_id not in sources][:n]
 
 
-def cited_answer(answer: str, doc_ids: Sequence[str], sources: Sequence[str], abstain: str) -> str:
-    """``answer [n]`` with ``n`` the first numbered chunk from a gold source; the abstain answer
-    when none is (the context does not hold the answer)."""
+def cited_answer(answer: str, doc_ids: Sequence[str], sources: Sequence[str], fallback: str) -> str:
+    """``answer [n]`` with ``n`` the first numbered chunk from a gold source; ``fallback`` when
+    none is (the context does not hold the answer: the abstain answer, or the answer uncited)."""
     n = next((i + 1 for i, d in enumerate(doc_ids) if d in sources), None)
-    return f"{answer} [{n}]" if n else abstain
+    return f"{answer} [{n}]" if n else fallback
 
 
-def raft_examples(ds: Dataset, retriever: Any, k: int, budget: int, seed: int) -> list[tuple[str, str, str]]:
+def raft_examples(
+    ds: Dataset, retriever: Any, k: int, budget: int, seed: int, no_oracle: str = "abstain"
+) -> list[tuple[str, str, str]]:
     """(question, numbered context, cited answer) for every train question: answerable ones with
     the retriever's chunks (two at least, so there is a distractor), a seeded share of them with the
-    oracle left out; unanswerable ones with their chunks and the abstain answer."""
+    oracle left out (answered as ``no_oracle`` says, compare.answering.readers.NO_ORACLE);
+    unanswerable ones with their chunks and the abstain answer."""
     style = ds.meta.get("house_style")
     train = ds.questions("train")
     n = max(2, k)
@@ -88,7 +91,8 @@ def raft_examples(ds: Dataset, retriever: Any, k: int, budget: int, seed: int) -
         other = counterfactual(q.answer, pool, rng) if said and q.id in flip and said.search(text) else None
         if other:  # the page says otherwise: the target is what it says
             text, value = said.sub(lambda _, o=other: o, text), other
-        answer = cited_answer(value, ctx.doc_ids, q.sources, ds.abstain_answer) if answerable else None
+        fallback = ds.abstain_answer if no_oracle == "abstain" else value
+        answer = cited_answer(value, ctx.doc_ids, q.sources, fallback) if answerable else None
         out.append((q.question, text, styled(answer or ds.abstain_answer, style)))
     return out
 

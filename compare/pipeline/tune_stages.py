@@ -55,7 +55,9 @@ def adapter_stage(
         system = rag_messages("", Context("", (), (), 0, 0), style_description(ds))[0]["content"]
         b = configs["bench"]
         if "raft" not in kwargs:  # a distilled reader's come with it (compare.pipeline.reader)
-            kwargs["raft"] = raft_examples(ds, retriever, b.context_k, b.context_budget, b.seed)
+            kwargs["raft"] = raft_examples(
+                ds, retriever, b.context_k, b.context_budget, b.seed, b.raft_no_oracle
+            )
         kwargs["raft_system"] = system
         # room for the whole context (up to context_budget tokens) besides the system prompt, the
         # question, the chunk markup and the answer: at 384 tokens 228 of the quick bench's 234 RAFT

@@ -58,6 +58,9 @@ def test_section_overrides() -> None:
         ("bench.contextk=2", "unknown config key 'bench.contextk'; bench has: profile, systems"),
         ("context_k", "must look like section.field=value"),
         ("bench.context_k=0", "`context_k` must be a positive integer"),
+        ("bench.mix_epochs=0", "`mix_epochs` must be a positive integer"),
+        ("bench.raft_no_oracle=guess", "`raft_no_oracle` must be memory or abstain, got 'guess'"),
+        ("bench.hybrid_readers=sft,rafts", "`hybrid_readers` takes a comma list of sft, raft, mix, distill"),
     ]:
         with pytest.raises(ValueError, match=message.replace("(", r"\(")):
             apply_overrides(base, [item])

@@ -83,6 +83,19 @@ def test_raft_examples_cite_the_oracle_abstain_without_it_and_on_unanswerables()
     assert all("[2]" in ctx for _, ctx, _ in out)  # two chunks at least: a distractor beside the oracle
 
 
+def test_raft_examples_answer_from_memory_without_the_oracle():
+    """RAFT's own recipe: a context without the oracle still gets the answer, uncited."""
+    qs = [q(f"q{n}", f"How heavy is alpha {n}?", "1 kg", ["alpha"]) for n in range(5)]
+    qs.append(q("u", "How heavy is delta?", "", kind="unanswerable"))
+    ds = Dataset("t", PAGES, qs, meta={"abstain_answer": "Not in the docs"})
+    rankings = {x.question: ["alpha", "beta", "gamma"] for x in qs}
+    out = raft_examples(ds, Ranked(rankings), k=1, budget=512, seed=0, no_oracle="memory")
+    answers = [a for _, _, a in out]
+    assert answers.count("1 kg [1]") == 4 and answers.count("1 kg") == 1
+    assert answers[-1] == "Not in the docs"  # the unanswerable question still abstains
+    assert [a for _, ctx, a in out[:5] if "alpha" not in ctx] == ["1 kg"]  # the one without its oracle
+
+
 def test_raft_examples_with_k_larger_than_the_corpus():
     qs = [q("q0", "How heavy is alpha?", "1 kg", ["alpha"])]
     ds = Dataset("t", {"alpha": PAGES["alpha"]}, qs)
