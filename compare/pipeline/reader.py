@@ -146,4 +146,10 @@ def reader_note(name: str, reader: Mapping[str, Any]) -> str:
     """The report's line on a system's reader: each reader's dev accuracy and the one chosen, so
     the report shows what training the adapter for context bought over the naive combination."""
     tried = ", ".join(f"{r} {a:.3f}" for r, a in reader["dev_accuracy"].items())
-    return f"- {name}: reader **{reader['chosen']}** (dev accuracy: {tried}; compare.answering.readers)"
+    line = f"- {name}: reader **{reader['chosen']}** (dev accuracy: {tried}; compare.answering.readers)"
+    closed = reader.get("closed_book")
+    if closed:
+        (start, a), (chosen, b) = closed.items()
+        serves = "so one adapter could serve both" if b >= a else "so ft keeps its own"
+        line += f"; closed book on dev {chosen} {b:.3f} against {start} {a:.3f}, {serves}"
+    return line

@@ -13,7 +13,7 @@ from typing import Any
 
 from compare.answering.readers import READERS, parse_readers
 from compare.answering.routing import UNTUNED_ROUTE
-from compare.answering.specs import ComposedSpec, SystemSpec, is_composed
+from compare.answering.specs import SYSTEMS, ComposedSpec, SystemSpec, is_composed
 from compare.answering.systems import cached_answers
 from compare.harness.run_record import Facts
 from compare.harness.stages import StageCache, digest
@@ -158,12 +158,29 @@ def tune_prompts(
             readers = parse_readers(configs["bench"].hybrid_readers) if is_hybrid(spec) else []
             if len(readers) > 1 or (readers and readers[0] != spec.adapter):  # one other reader: it
                 spec = tuner.reader(spec, key, readers)
+                closed_book_check(tuner, spec, key)
             else:
                 tuner.prompts(spec, key(spec))
             if configs["bench"].abstain_gate:
                 tuner.abstention(spec, key(spec), spec.name in read_by_composed)
         out.append(spec)
     return out, {**tuner.facts, "stage_seconds": {"tune:prompts": round(time.perf_counter() - t0, 1)}}
+
+
+def closed_book_check(tuner: Any, spec: SystemSpec, key: Any) -> None:
+    """Where the hybrid's reader is the closed-book adapter trained on (``mix``, ``distill``), its
+    closed-book dev accuracy beside the adapter it came from: as good, and one adapter could serve
+    both ft and the hybrid. Recorded with the reader choice (the report's reader note)."""
+    start = READERS[spec.adapter].continues
+    if not start:
+        return
+    accuracy = {}
+    for name in (start, spec.adapter):
+        closed = replace(SYSTEMS["ft"], name="ft@tune", adapter=name)
+        accuracy[name] = round(tuner.score(closed, key(closed))[0], 4)
+    tuner.out["systems"][spec.name]["reader"]["closed_book"] = accuracy
+    said = ", ".join(f"{n} {a:.3f}" for n, a in accuracy.items())
+    log.info(f"[tune:{spec.name}] closed book on dev: {said}")
 
 
 def untuned_route(spec: ComposedSpec, bench: Any) -> ComposedSpec:

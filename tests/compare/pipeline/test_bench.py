@@ -240,6 +240,10 @@ def test_the_hybrid_reads_with_the_reader_it_is_given(
         taught = [json.loads(p.read_text()) for p in (runs / ".cache" / "answers").glob("*.json")]
         (teacher,) = [r["batched"] for r in taught if r["batched"][0]["system"] == "rag@teacher"]
         assert len(teacher) == card["examples"]["raft"]
+    tuned = summary.get("tuning", {}).get("systems", {}).get("hybrid", {}).get("reader")
+    if tuned and reader == "mix":  # its closed-book dev accuracy beside the adapter it came from
+        assert set(tuned["closed_book"]) == {"sft", "mix"}
+        assert "closed book on dev mix" in (run / "report.md").read_text()
     if reader in ("mix", "distill"):  # one epoch (bench.mix_epochs) on from the sft adapter ft serves
         assert card["epochs_done"] == card["config"]["epochs"] == 1 < sft["config"]["epochs"]
         assert card["starts_from"] == sft.get("adapter", str(Path(sft["path"]) / "adapter"))

@@ -11,6 +11,7 @@ from compare.pipeline.reader import (
     counterfactual,
     no_oracle_ids,
     raft_examples,
+    reader_note,
     shape,
 )
 from corpus.model import Chunk, Dataset, Document, QAItem
@@ -161,3 +162,24 @@ def test_parse_readers_names_the_known_readers(text):
 
 def test_parse_readers_keeps_order_and_drops_repeats():
     assert parse_readers("raft, sft,raft") == ["raft", "sft"]
+
+
+@pytest.mark.parametrize(
+    ("closed", "tail"),
+    [
+        (None, "compare.answering.readers)"),
+        (
+            {"sft": 0.4, "mix": 0.4},
+            "closed book on dev mix 0.400 against sft 0.400, so one adapter could serve both",
+        ),
+        ({"sft": 0.4, "mix": 0.3}, "closed book on dev mix 0.300 against sft 0.400, so ft keeps its own"),
+    ],
+)
+def test_reader_note_says_whether_one_adapter_serves_both(closed, tail):
+    reader = {"chosen": "mix", "dev_accuracy": {"sft": 0.5, "mix": 0.625}} | (
+        {"closed_book": closed} if closed else {}
+    )
+    line = reader_note("hybrid", reader)
+    assert line.startswith("- hybrid: reader **mix** (dev accuracy: sft 0.500, mix 0.625;") and line.endswith(
+        tail
+    )
