@@ -36,10 +36,11 @@ from compare.harness.stages import StageCache, digest, questions_digest
 from compare.pipeline.abstain import gate_stage
 from compare.pipeline.index_stages import index_stage, retrievability_stage
 from compare.pipeline.model_axis import model_axis, model_slug
-from compare.pipeline.reader import distill_examples, reading_with
+from compare.pipeline.reader import reading_with
 from compare.pipeline.report import finish_run
 from compare.pipeline.tune_stages import (
     adapter_stage,
+    continued_reader,
     is_hybrid,
     recipe_config,
     style_description,
@@ -198,14 +199,12 @@ def build_resources(
         adapters["sft"], tuned = tuned_sft(ds, configs, res, cache, recipes or {}, untried)
         merge_facts(facts, tuned)
     for n in later:  # e.g. mix: the (tuned) sft adapter trained on with contexts
-        reader, kwargs = READERS[n], {"init_adapter": str(adapters[READERS[n].continues])}
-        if reader.teacher:  # its targets: the teacher's answers to the train questions
-            rcfg = configs["retrieval"]
-            key = digest("teacher", facts["index"]["key"], rcfg.retriever, rcfg.rrf_k, train.model)
-            kwargs["raft"] = distill_examples(ds, reader.teacher, res, cache, key)
-        adapters[n], trained = adapter_stage(ds, n, configs, retriever, cache, kwargs)
+        if READERS[n].teacher and bench.tune:  # after dev tunes its teacher (tune_stages.taught_readers)
+            continue
+        start = str(adapters[READERS[n].continues])
+        adapters[n], trained = continued_reader(ds, n, configs, res, cache, start, facts["index"]["key"])
         merge_facts(facts, trained)
-    for n in names:
+    for n in adapters:
         res.add_adapter(n, adapters[n])
     return res, facts
 
@@ -418,7 +417,7 @@ def choose_readers(
     """The systems as dev tuning leaves them (prompt knobs, the hybrid's reader, the abstention
     gate); untuned, the hybrid reads with the first reader listed."""
     if configs["bench"].tune and res.retriever is not None:
-        specs, facts = tune_prompts(ds, configs, job.specs, res, job.cache, keys)
+        specs, facts = tune_prompts(ds, configs, job.specs, res, job.cache, keys, summary.get("adapters", {}))
         merge_facts(summary, facts)
         return specs
     first = parse_readers(configs["bench"].hybrid_readers)[0]

@@ -15,9 +15,9 @@ from compare.answering.readers import READERS, parse_readers
 from compare.answering.routing import UNTUNED_ROUTE
 from compare.answering.specs import SYSTEMS, ComposedSpec, SystemSpec, is_composed
 from compare.answering.systems import cached_answers
-from compare.harness.run_record import Facts
+from compare.harness.run_record import Facts, merge_facts
 from compare.harness.stages import StageCache, digest
-from compare.pipeline.reader import raft_examples
+from compare.pipeline.reader import distill_examples, raft_examples
 from compare.pipeline.route import choose_route, route_effects, route_line
 from compare.pipeline.tuning import Tuner
 from compare.trainset.build import answers_taught
@@ -136,14 +136,46 @@ def is_hybrid(spec: SystemSpec) -> bool:
     return spec.retrieval and spec.adapter == "sft"
 
 
+def continued_reader(
+    ds: Dataset, name: str, configs: dict, res: Any, cache: StageCache, start: str, index_key: str
+) -> tuple[Path, Facts]:
+    """Reader ``name`` trained on from the adapter folder ``start`` (compare.answering.readers);
+    where it has a teacher, its in-context targets are the teacher's answers with the knobs
+    ``res`` has for it now (dev-tuned, when tuning ran before)."""
+    reader, kwargs = READERS[name], {"init_adapter": start}
+    if reader.teacher:
+        rcfg = configs["retrieval"]
+        key = digest("teacher", index_key, rcfg.retriever, rcfg.rrf_k, configs["train"].model)
+        kwargs["raft"] = distill_examples(ds, reader.teacher, res, cache, key)
+    return adapter_stage(ds, name, configs, res.retriever, cache, kwargs)
+
+
+def taught_readers(
+    ds: Dataset, configs: dict, res: Any, cache: StageCache, keys: dict, cards: dict, readers: list
+) -> Facts:
+    """The readers with a teacher not trained yet (compare.pipeline.bench leaves them to dev
+    tuning, so the teacher answers with the knobs dev chose for it), trained and put on the model;
+    their cards and seconds as facts, their keys added to ``keys``."""
+    facts: Facts = {}
+    for name in (r for r in readers if r not in res.adapters):
+        card = cards[READERS[name].continues]
+        start = card.get("adapter") or str(Path(card["path"]) / "adapter")
+        path, trained = continued_reader(ds, name, configs, res, cache, start, keys["index"])
+        res.add_adapter(name, path)
+        keys[name] = trained["adapters"][name]["key"]
+        merge_facts(facts, trained)
+    return facts
+
+
 def tune_prompts(
-    ds: Dataset, configs: dict, specs: list, res: Any, cache: StageCache, keys: dict
+    ds: Dataset, configs: dict, specs: list, res: Any, cache: StageCache, keys: dict, cards: dict
 ) -> tuple[list[SystemSpec], Facts]:
     """Prompt knobs of every retrieving system chosen on dev (they stay set in ``res.tuned``), the
-    hybrid's reader among ``bench.hybrid_readers``; returns the systems as dev chose them, and the
-    trials as facts."""
+    hybrid's reader among ``bench.hybrid_readers`` (``cards``: the trained adapters' cards, those a
+    reader is trained on from); returns the systems as dev chose them, and the trials and any
+    reader trained here as facts."""
     t0 = time.perf_counter()
-    tuner = Tuner(ds, configs, res, cache)
+    tuner, trained = Tuner(ds, configs, res, cache), {}
 
     def key(spec: SystemSpec) -> str:
         return digest(keys.get(spec.adapter or "", ""), keys["index"], keys["retriever"], keys["model"])
@@ -157,6 +189,7 @@ def tune_prompts(
             log.info(f"\n[tune:{spec.name}] prompt knobs on dev")
             readers = parse_readers(configs["bench"].hybrid_readers) if is_hybrid(spec) else []
             if len(readers) > 1 or (readers and readers[0] != spec.adapter):  # one other reader: it
+                merge_facts(trained, taught_readers(ds, configs, res, cache, keys, cards, readers))
                 spec = tuner.reader(spec, key, readers)
                 closed_book_check(tuner, spec, key)
             else:
@@ -164,7 +197,8 @@ def tune_prompts(
             if configs["bench"].abstain_gate:
                 tuner.abstention(spec, key(spec), spec.name in read_by_composed)
         out.append(spec)
-    return out, {**tuner.facts, "stage_seconds": {"tune:prompts": round(time.perf_counter() - t0, 1)}}
+    seconds = round(time.perf_counter() - t0 - sum(trained.get("stage_seconds", {}).values()), 1)
+    return out, merge_facts({**tuner.facts, "stage_seconds": {"tune:prompts": seconds}}, trained)
 
 
 def closed_book_check(tuner: Any, spec: SystemSpec, key: Any) -> None:

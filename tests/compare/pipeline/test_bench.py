@@ -220,6 +220,10 @@ def test_the_hybrid_reader_is_chosen_on_dev_among_sft_and_raft(
         (["bench.hybrid_readers=mix", "bench.tune_k=1", "train.epochs=2"], {"sft", "mix"}),  # on from sft
         (["bench.hybrid_readers=mix", "bench.tune=false", "train.epochs=2"], {"sft", "mix"}),  # untuned
         (["bench.hybrid_readers=distill", "bench.tune=false", "train.epochs=2"], {"sft", "distill"}),
+        (
+            ["bench.hybrid_readers=distill", "bench.tune_k=1", "train.epochs=2"],
+            {"sft", "distill"},
+        ),  # in tuning
     ],
 )
 def test_the_hybrid_reads_with_the_reader_it_is_given(
