@@ -279,6 +279,7 @@ def test_saved_config_round_trips_and_later_flags_win(tmp_path: Path) -> None:
     again = resolve_configs(args)
     assert again["train"].lr == 0.003 and again["bench"].system_names == ["rag", "ft"]
     assert again["bench"].profile == "full" and again["bench"].facts == 0 and again["train"].epochs == 8
+    assert again["bench"].hybrid_readers == "sft,mix"  # the full profile lets dev try the mix reader
     assert again["bench"].context_k == 2 and again["train"].device == "cpu"
     assert again["train"].target_modules == first["train"].target_modules
 
