@@ -176,14 +176,15 @@ class BenchConfig:
     # RAFT-style on train questions with retrieved chunks and cited answers, or the sft adapter
     # trained on further with them (mix); more than one: dev chooses.
     hybrid_readers: str = field(
-        default="sft", metadata={"help": "adapters the hybrid may read with, chosen on dev: sft, raft, mix"}
+        default="sft",
+        metadata={"help": "adapters the hybrid may read with, chosen on dev: sft, raft, mix, distill"},
     )
     raft_no_oracle: str = field(
         default="memory",
         metadata={"help": "what a RAFT example without its oracle chunk teaches: memory or abstain"},
     )
     mix_epochs: int = field(
-        default=1, metadata={"help": "epochs the mix reader trains on from the sft adapter"}
+        default=1, metadata={"help": "epochs mix and distill train on from the sft adapter"}
     )
 
     # The routed hybrid (compare/pipeline/route.py): how it picks between RAG's answer, the

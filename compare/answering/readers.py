@@ -6,7 +6,8 @@ Importable without torch, so the config can check a name and list the others.
   training for context buys).
 - ``raft``: a second adapter trained from the base weights, for the whole schedule, on the
   closed-book pairs and the RAFT examples (oracle and distractor chunks, cited answers, a share
-  without the oracle answered "I don't know", a share whose page holds a newer value).
+  without the oracle answered as ``bench.raft_no_oracle`` says, a share whose page holds another
+  value, the unanswerable train questions answered "I don't know").
 - ``mix``: the closed-book adapter trained on for ``bench.mix_epochs`` epochs more with the same
   mix of closed-book pairs and RAFT examples: one adapter that has learned both, for the price of
   one short training instead of a second whole one (a RAFT example is about 15 times as long as a

@@ -25,7 +25,7 @@ from typing import Any
 from compare.answering.executors import ExecutorConfig, ModelRef, executor_items, open_executor
 from compare.answering.readers import READERS, parse_readers
 from compare.answering.routing import ROUTE_ABOUT, compose
-from compare.answering.specs import SystemSpec, get_systems, is_composed
+from compare.answering.specs import SYSTEMS, SystemSpec, get_systems, is_composed
 from compare.answering.systems import Resources, answer_questions, build_prompts, single_requests
 from compare.config import PROFILES, BenchConfig
 from compare.engines.registry import EngineConfig, attach_engine, engine_items
@@ -198,6 +198,10 @@ def build_resources(
     if tune_ft:
         adapters["sft"], tuned = tuned_sft(ds, configs, res, cache, recipes or {}, untried)
         merge_facts(facts, tuned)
+        chosen = tuned.get("trainset", {}).get("recipe")
+        ds = (
+            with_train(ds, recipes[chosen]) if recipes and chosen else ds
+        )  # what sft learned, the readers too
     for n in later:  # e.g. mix: the (tuned) sft adapter trained on with contexts
         if READERS[n].teacher and bench.tune:  # after dev tunes its teacher (tune_stages.taught_readers)
             continue
@@ -419,16 +423,20 @@ def choose_readers(
     if configs["bench"].tune and res.retriever is not None:
         specs, facts = tune_prompts(ds, configs, job.specs, res, job.cache, keys, summary.get("adapters", {}))
         merge_facts(summary, facts)
-        return specs
-    first = parse_readers(configs["bench"].hybrid_readers)[0]
-    return [
-        untuned_route(s, configs["bench"])
-        if is_composed(s)
-        else reading_with(s, first)
-        if is_hybrid(s)
-        else s
-        for s in job.specs
-    ]
+    else:
+        first = parse_readers(configs["bench"].hybrid_readers)[0]
+        specs = [
+            untuned_route(s, configs["bench"])
+            if is_composed(s)
+            else reading_with(s, first)
+            if is_hybrid(s)
+            else s
+            for s in job.specs
+        ]
+    # the adapter each system reads with where it is not its registry's (the hybrid's reader): costs
+    readers = {s.name: s.adapter for s in specs if s.name in SYSTEMS and s.adapter != SYSTEMS[s.name].adapter}
+    merge_facts(summary, {"readers": readers} if readers else {})
+    return specs
 
 
 def answer_systems(

@@ -4,11 +4,13 @@ The closed-book ``sft`` adapter never saw a context in training, so the hybrid (
 chunks in front of the question) neither reads nor cites: on the bundled dataset it stayed 0.18
 under RAG with citation precision 0.000. RAFT (Zhang et al. 2024) trains the reader on what it will
 see: each train question with retrieved chunks (the oracle and distractors), the answer cited
-``[n]``; for a share of them the oracle is taken out and the answer is the abstain answer, so the
-adapter learns when the context lacks the answer; for another share the page in the context says
-something else than the train answer (another answer of the same form put in its place) and the
-target is what the page says, so the adapter learns to follow the context over what it memorised
-(the freshness scenario measures it after a re-index update). The context-trained adapters also
+``[n]``; for a share of them the oracle is taken out and the answer is the one memorised,
+uncited (or the abstain answer: ``bench.raft_no_oracle``), and the unanswerable train questions
+teach the abstain answer, so the adapter learns when the context lacks the answer; for another
+share the page in the context says something else than the train answer (another answer of the
+same form put in its place) and the target is what the page says, so the adapter learns to
+follow the context over what it memorised (the freshness scenario measures it after a re-index
+update). The context-trained adapters also
 keep the closed-book pairs (finetune.data); ``raft`` trains from the base weights, ``mix`` trains
 the closed-book adapter on (compare.answering.readers). Which reader the hybrid uses is a dev
 choice like every other knob (``bench.hybrid_readers``).
@@ -69,7 +71,7 @@ def cited_answer(answer: str, doc_ids: Sequence[str], sources: Sequence[str], fa
 
 
 def raft_examples(
-    ds: Dataset, retriever: Any, k: int, budget: int, seed: int, no_oracle: str = "abstain"
+    ds: Dataset, retriever: Any, k: int, budget: int, seed: int, no_oracle: str = "memory"
 ) -> list[tuple[str, str, str]]:
     """(question, numbered context, cited answer) for every train question: answerable ones with
     the retriever's chunks (two at least, so there is a distractor), a seeded share of them with the

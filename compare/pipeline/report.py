@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from compare.answering.readers import READERS
 from compare.answering.routing import uses_adapter
 from compare.answering.specs import SYSTEMS, is_composed
 from compare.harness.records import engine_label
@@ -58,7 +59,7 @@ def needs(spec: Any, summary: Mapping[str, Any]) -> tuple[str | None, bool]:
     """The adapter (or ``None``) and whether an index a system needs before its first query; a
     routed system needs its parts' index, and their adapter where its rule asks the adapter."""
     if not is_composed(spec):
-        return spec.adapter, spec.retrieval
+        return summary.get("readers", {}).get(spec.name, spec.adapter), spec.retrieval
     parts = [SYSTEMS[p] for p in spec.parts]
     rule = summary.get("routes", {}).get(spec.name, "")
     adapter = next((p.adapter for p in parts if p.adapter), None) if rule and uses_adapter(rule) else None
@@ -71,10 +72,11 @@ def upfront(name: str, adapter: str | None, retrieval: bool, summary: Mapping[st
     if retrieval and "index" in summary:
         seconds += summary["index"]["seconds"]
         size += folder_bytes(Path(summary["index"]["path"]))
-    if adapter and adapter in summary.get("adapters", {}):
-        card = summary["adapters"][adapter]
-        seconds += card["wall_seconds"]
-        size += folder_bytes(Path(card["path"]) / "adapter")
+    cards = summary.get("adapters", {})
+    if adapter and adapter in cards:
+        size += folder_bytes(Path(cards[adapter]["path"]) / "adapter")
+        start = READERS[adapter].continues if adapter in READERS else None  # trained on from it
+        seconds += sum(cards[a]["wall_seconds"] for a in (adapter, start) if a in cards)
     return seconds, size
 
 

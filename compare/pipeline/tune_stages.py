@@ -139,13 +139,15 @@ def is_hybrid(spec: SystemSpec) -> bool:
 def continued_reader(
     ds: Dataset, name: str, configs: dict, res: Any, cache: StageCache, start: str, index_key: str
 ) -> tuple[Path, Facts]:
-    """Reader ``name`` trained on from the adapter folder ``start`` (compare.answering.readers);
-    where it has a teacher, its in-context targets are the teacher's answers with the knobs
-    ``res`` has for it now (dev-tuned, when tuning ran before)."""
+    """Reader ``name`` trained on from the adapter folder ``start`` (compare.answering.readers), at
+    the configured learning rate; where it has a teacher, its in-context targets are the teacher's
+    answers with the knobs ``res`` has for it now (dev-tuned where the teacher system was tuned
+    before the hybrid, as in the default system order; else its defaults)."""
     reader, kwargs = READERS[name], {"init_adapter": start}
     if reader.teacher:
-        rcfg = configs["retrieval"]
-        key = digest("teacher", index_key, rcfg.retriever, rcfg.rrf_k, configs["train"].model)
+        rcfg, train = configs["retrieval"], configs["train"]
+        model = digest(train.model, train.dtype, train.device, res.engine_id)
+        key = digest("teacher", index_key, rcfg.retriever, rcfg.rrf_k, model)
         kwargs["raft"] = distill_examples(ds, reader.teacher, res, cache, key)
     return adapter_stage(ds, name, configs, res.retriever, cache, kwargs)
 
@@ -154,7 +156,8 @@ def taught_readers(
     ds: Dataset, configs: dict, res: Any, cache: StageCache, keys: dict, cards: dict, readers: list
 ) -> Facts:
     """The readers with a teacher not trained yet (compare.pipeline.bench leaves them to dev
-    tuning, so the teacher answers with the knobs dev chose for it), trained and put on the model;
+    tuning, so a teacher tuned before the hybrid answers with the knobs dev chose for it), trained
+    and put on the model;
     their cards and seconds as facts, their keys added to ``keys``."""
     facts: Facts = {}
     for name in (r for r in readers if r not in res.adapters):
@@ -175,7 +178,7 @@ def tune_prompts(
     reader is trained on from); returns the systems as dev chose them, and the trials and any
     reader trained here as facts."""
     t0 = time.perf_counter()
-    tuner, trained = Tuner(ds, configs, res, cache), {}
+    tuner, trained, training = Tuner(ds, configs, res, cache), {}, 0.0
 
     def key(spec: SystemSpec) -> str:
         return digest(keys.get(spec.adapter or "", ""), keys["index"], keys["retriever"], keys["model"])
@@ -189,7 +192,9 @@ def tune_prompts(
             log.info(f"\n[tune:{spec.name}] prompt knobs on dev")
             readers = parse_readers(configs["bench"].hybrid_readers) if is_hybrid(spec) else []
             if len(readers) > 1 or (readers and readers[0] != spec.adapter):  # one other reader: it
+                t1 = time.perf_counter()
                 merge_facts(trained, taught_readers(ds, configs, res, cache, keys, cards, readers))
+                training += time.perf_counter() - t1
                 spec = tuner.reader(spec, key, readers)
                 closed_book_check(tuner, spec, key)
             else:
@@ -197,7 +202,7 @@ def tune_prompts(
             if configs["bench"].abstain_gate:
                 tuner.abstention(spec, key(spec), spec.name in read_by_composed)
         out.append(spec)
-    seconds = round(time.perf_counter() - t0 - sum(trained.get("stage_seconds", {}).values()), 1)
+    seconds = round(time.perf_counter() - t0 - training, 1)  # the readers' training is their own stage
     return out, merge_facts({**tuner.facts, "stage_seconds": {"tune:prompts": seconds}}, trained)
 
 

@@ -228,7 +228,9 @@ def system_freshness(
         # Unchanged questions are re-scored where the weights changed (did the update break
         # them?); a re-index leaves every unchanged page's chunks as they were.
         rescored = unchanged if after_spec and "re-train" in variant else []
-        after = _answers(ctx, after_spec, changed + rescored, res, key) if after_spec else []
+        # the key names the adapter read with (the hybrid's reader is a dev choice)
+        read = digest(key, ctx.keys.get(after_spec.adapter)) if after_spec and after_spec.adapter else key
+        after = _answers(ctx, after_spec, changed + rescored, res, read) if after_spec else []
         afters[name] = after if after_spec else before[spec.name]
         out[name] = {
             "system": spec.name,

@@ -248,6 +248,10 @@ def test_the_hybrid_reads_with_the_reader_it_is_given(
     if tuned and reader == "mix":  # its closed-book dev accuracy beside the adapter it came from
         assert set(tuned["closed_book"]) == {"sft", "mix"}
         assert "closed book on dev mix" in (run / "report.md").read_text()
+    assert summary["readers"] == {"hybrid": reader}  # the hybrid's costs count its reader's training
+    index_s = summary["index"]["seconds"]
+    trainings = card["wall_seconds"] + (sft["wall_seconds"] if READERS[reader].continues else 0.0)
+    assert summary["systems"]["hybrid"]["upfront_seconds"] == pytest.approx(index_s + trainings)
     if reader in ("mix", "distill"):  # one epoch (bench.mix_epochs) on from the sft adapter ft serves
         assert card["epochs_done"] == card["config"]["epochs"] == 1 < sft["config"]["epochs"]
         assert card["starts_from"] == sft.get("adapter", str(Path(sft["path"]) / "adapter"))

@@ -72,7 +72,7 @@ def test_raft_examples_cite_the_oracle_abstain_without_it_and_on_unanswerables()
     qs.append(q("u", "How heavy is delta?", "", kind="unanswerable"))
     ds = Dataset("t", PAGES, qs, meta={"abstain_answer": "Not in the docs"})
     rankings = {x.question: ["alpha", "beta", "gamma"] for x in qs}
-    out = raft_examples(ds, Ranked(rankings), k=1, budget=512, seed=0)
+    out = raft_examples(ds, Ranked(rankings), k=1, budget=512, seed=0, no_oracle="abstain")
     assert len(out) == 6
     answers = [a for _, _, a in out]
     assert answers.count("1 kg [1]") == 4  # the oracle ranked first, numbered [1]
