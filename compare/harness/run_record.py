@@ -108,6 +108,12 @@ def merge_facts(summary: dict[str, Any], *facts: Mapping[str, Any]) -> dict[str,
     return summary
 
 
+def adapter_folder(card: Mapping[str, Any]) -> Path:
+    """The folder an adapter's card points at: the epoch dev tuning chose where it chose one
+    (``adapter``), else the trained adapter in the card's ``path``."""
+    return Path(card.get("adapter") or Path(card["path"]) / "adapter")
+
+
 def write_summary(run: Path, summary: RunSummary | dict[str, Any], indent: int = 2) -> None:
     """``run/summary.json``, written whole or not at all (a reader never sees half a record)."""
     atomic_write_text(Path(run) / "summary.json", json.dumps(summary, indent=indent, default=str) + "\n")

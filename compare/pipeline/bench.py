@@ -198,10 +198,8 @@ def build_resources(
     if tune_ft:
         adapters["sft"], tuned = tuned_sft(ds, configs, res, cache, recipes or {}, untried)
         merge_facts(facts, tuned)
-        chosen = tuned.get("trainset", {}).get("recipe")
-        ds = (
-            with_train(ds, recipes[chosen]) if recipes and chosen else ds
-        )  # what sft learned, the readers too
+        chosen = tuned.get("trainset", {}).get("recipe")  # what sft learned, its readers learn too
+        ds = with_train(ds, recipes[chosen]) if recipes and chosen else ds
     for n in later:  # e.g. mix: the (tuned) sft adapter trained on with contexts
         if READERS[n].teacher and bench.tune:  # after dev tunes its teacher (tune_stages.taught_readers)
             continue

@@ -10,10 +10,10 @@ teach the abstain answer, so the adapter learns when the context lacks the answe
 share the page in the context says something else than the train answer (another answer of the
 same form put in its place) and the target is what the page says, so the adapter learns to
 follow the context over what it memorised (the freshness scenario measures it after a re-index
-update). The context-trained adapters also
-keep the closed-book pairs (finetune.data); ``raft`` trains from the base weights, ``mix`` trains
-the closed-book adapter on (compare.answering.readers). Which reader the hybrid uses is a dev
-choice like every other knob (``bench.hybrid_readers``).
+update). The context-trained adapters also keep the closed-book pairs (finetune.data); ``raft``
+trains from the base weights, ``mix`` and ``distill`` train the closed-book adapter on
+(compare.answering.readers). Which reader the hybrid uses is a dev choice like every other knob
+(``bench.hybrid_readers``).
 """
 
 from __future__ import annotations

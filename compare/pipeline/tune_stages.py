@@ -15,7 +15,7 @@ from compare.answering.readers import READERS, parse_readers
 from compare.answering.routing import UNTUNED_ROUTE
 from compare.answering.specs import SYSTEMS, ComposedSpec, SystemSpec, is_composed
 from compare.answering.systems import cached_answers
-from compare.harness.run_record import Facts, merge_facts
+from compare.harness.run_record import Facts, adapter_folder, merge_facts
 from compare.harness.stages import StageCache, digest
 from compare.pipeline.reader import distill_examples, raft_examples
 from compare.pipeline.route import choose_route, route_effects, route_line
@@ -157,12 +157,10 @@ def taught_readers(
 ) -> Facts:
     """The readers with a teacher not trained yet (compare.pipeline.bench leaves them to dev
     tuning, so a teacher tuned before the hybrid answers with the knobs dev chose for it), trained
-    and put on the model;
-    their cards and seconds as facts, their keys added to ``keys``."""
+    and put on the model; their cards and seconds as facts, their keys added to ``keys``."""
     facts: Facts = {}
     for name in (r for r in readers if r not in res.adapters):
-        card = cards[READERS[name].continues]
-        start = card.get("adapter") or str(Path(card["path"]) / "adapter")
+        start = str(adapter_folder(cards[READERS[name].continues]))
         path, trained = continued_reader(ds, name, configs, res, cache, start, keys["index"])
         res.add_adapter(name, path)
         keys[name] = trained["adapters"][name]["key"]

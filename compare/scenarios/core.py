@@ -25,7 +25,7 @@ from compare.answering.routing import UNTUNED_ROUTE, compose, uses_adapter
 from compare.answering.specs import SYSTEMS, SystemSpec, is_composed
 from compare.answering.systems import Resources, cached_answers
 from compare.harness.records import Answer
-from compare.harness.run_record import merge_facts
+from compare.harness.run_record import adapter_folder, merge_facts
 from compare.harness.stages import digest
 from compare.scenarios.probes import (
     Probe,
@@ -86,7 +86,7 @@ class ScenarioContext:
         bench, train = self.configs["bench"], self.configs["train"]
         train = replace(train, epochs=bench.update_epochs or train.epochs)
         sft = self.adapters["sft"]
-        start = sft.get("adapter") or Path(sft["path"]) / "adapter"  # the epoch dev tuning chose
+        start = adapter_folder(sft)
         self._train(data, "sft-update", {"init_adapter": str(start)}, train)
         return self.adapters["sft-update"]
 

@@ -585,15 +585,27 @@ def test_the_thing_a_goal_names_is_the_pages_not_a_sections() -> None:
     assert read_pages([Document("r", "Reusable apps", page)]).facts == []
 
 
-def test_a_class_heading_has_no_default_but_a_setting_heading_does() -> None:
-    page = (
-        "# API\n\n### jinja2.Environment\n\nThe default is False, which strips a single newline.\n\n"
-        "### SESSION_COOKIE_SECURE\n\nThe default is False, which sends the cookie over plain HTTP too.\n"
-    )
+@pytest.mark.parametrize(
+    ("page", "expected"),
+    [
+        (  # a class heading has no default, a setting heading does
+            "# API\n\n### jinja2.Environment\n\nThe default is False, which strips a single newline.\n\n"
+            "### SESSION_COOKIE_SECURE\n\n"
+            "The default is False, which sends the cookie over plain HTTP too.\n",
+            ("False", "What is the default value of SESSION_COOKIE_SECURE?"),
+        ),
+        (  # under a Sphinx signature heading (corpus.htmlpage) a setting's "Default:" is the setting's,
+            # and a function has no default: "This defaults to None" there is about something else
+            "# API\n\n### SESSION_COOKIE_NAME\n\n"
+            "The name of the session cookie. It defaults to 'session'.\n\n"
+            "### get_send_file_max_age()\n\nThis defaults to None, which tells the browser to revalidate.\n",
+            ("'session'", "What is the default value of SESSION_COOKIE_NAME?"),
+        ),
+    ],
+)
+def test_a_default_belongs_to_a_setting_heading_not_a_class_or_function(page, expected) -> None:
     facts = read_pages([Document("api", "API", page)]).facts
-    assert [(pf.fact.answer, pf.fact.questions[0]) for pf in facts] == [
-        ("False", "What is the default value of SESSION_COOKIE_SECURE?")
-    ]
+    assert [(pf.fact.answer, pf.fact.questions[0]) for pf in facts] == [expected]
 
 
 def test_review_cases_of_the_page_level_checks() -> None:
@@ -629,19 +641,6 @@ def test_a_name_no_other_page_uses_and_the_code_only_passes_around_is_the_exampl
     answers = [pf.fact.answer for pf in facts]
     assert "blog_articles" not in answers
     assert "the URL path of a named view pattern" in answers  # a name the page calls stays
-
-
-def test_a_default_under_a_function_heading_is_not_the_functions() -> None:
-    """Under a Sphinx signature heading (corpus.htmlpage) a setting's "Default:" is the setting's, and
-    a function has no default: "This defaults to None" there is about something else."""
-    page = (
-        "# API\n\n### SESSION_COOKIE_NAME\n\nThe name of the session cookie. It defaults to 'session'.\n\n"
-        "### get_send_file_max_age()\n\nThis defaults to None, which tells the browser to revalidate.\n"
-    )
-    facts = read_pages([Document("api", "API", page)]).facts
-    assert [(f.fact.answer, f.fact.questions[0]) for f in facts] == [
-        ("'session'", "What is the default value of SESSION_COOKIE_NAME?")
-    ]
 
 
 def test_an_instruction_is_answered_with_its_own_verb() -> None:

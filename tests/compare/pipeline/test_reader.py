@@ -67,12 +67,18 @@ def test_cited_answer_numbers_the_first_gold_chunk_or_abstains(doc_ids, expected
     assert cited_answer("1 kg", doc_ids, ("alpha",), "I don't know") == expected
 
 
-def test_raft_examples_cite_the_oracle_abstain_without_it_and_on_unanswerables():
+def alpha_examples(no_oracle: str) -> tuple[list[QAItem], list[tuple[str, str, str]]]:
+    """Five questions about alpha (the oracle ranked first) and one unanswerable, and their RAFT
+    examples (seed 0: one answerable question loses its oracle)."""
     qs = [q(f"q{n}", f"How heavy is alpha {n}?", "1 kg", ["alpha"]) for n in range(5)]
     qs.append(q("u", "How heavy is delta?", "", kind="unanswerable"))
     ds = Dataset("t", PAGES, qs, meta={"abstain_answer": "Not in the docs"})
     rankings = {x.question: ["alpha", "beta", "gamma"] for x in qs}
-    out = raft_examples(ds, Ranked(rankings), k=1, budget=512, seed=0, no_oracle="abstain")
+    return qs, raft_examples(ds, Ranked(rankings), k=1, budget=512, seed=0, no_oracle=no_oracle)
+
+
+def test_raft_examples_cite_the_oracle_abstain_without_it_and_on_unanswerables():
+    qs, out = alpha_examples("abstain")
     assert len(out) == 6
     answers = [a for _, _, a in out]
     assert answers.count("1 kg [1]") == 4  # the oracle ranked first, numbered [1]
@@ -86,11 +92,7 @@ def test_raft_examples_cite_the_oracle_abstain_without_it_and_on_unanswerables()
 
 def test_raft_examples_answer_from_memory_without_the_oracle():
     """RAFT's own recipe: a context without the oracle still gets the answer, uncited."""
-    qs = [q(f"q{n}", f"How heavy is alpha {n}?", "1 kg", ["alpha"]) for n in range(5)]
-    qs.append(q("u", "How heavy is delta?", "", kind="unanswerable"))
-    ds = Dataset("t", PAGES, qs, meta={"abstain_answer": "Not in the docs"})
-    rankings = {x.question: ["alpha", "beta", "gamma"] for x in qs}
-    out = raft_examples(ds, Ranked(rankings), k=1, budget=512, seed=0, no_oracle="memory")
+    _, out = alpha_examples("memory")
     answers = [a for _, _, a in out]
     assert answers.count("1 kg [1]") == 4 and answers.count("1 kg") == 1
     assert answers[-1] == "Not in the docs"  # the unanswerable question still abstains
