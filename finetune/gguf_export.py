@@ -18,8 +18,11 @@ import os
 import re
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+
+from corpus.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -30,11 +33,11 @@ SUPPORTED = {"llama", "gemma3", "qwen2", "qwen3", "mistral"}
 _KEY = re.compile(r"^(?:base_model\.model\.)?(?P<module>.+)\.lora_(?P<ab>[AB])\.weight$")
 
 
-class AdapterExportError(ValueError):
+class AdapterExportError(UserError):
     """An adapter that cannot be written as a GGUF LoRA (the message says why and what to do)."""
 
 
-def gguf_facts(model_gguf: str | Path) -> dict[str, int | str]:
+def gguf_facts(model_gguf: str | Path) -> dict[str, Any]:
     """Architecture, layer and head counts of a GGUF model file (what the adapter must match)."""
     import gguf
 
@@ -47,8 +50,26 @@ def gguf_facts(model_gguf: str | Path) -> dict[str, int | str]:
             raise AdapterExportError(f"{model_gguf}: no {arch}.{key} in the GGUF header")
         return int(field.contents())
 
+    shapes = {t.name: tuple(int(d) for d in t.shape) for t in reader.tensors}
     return {"arch": arch, "layers": num("block_count"), "heads": num("attention.head_count"),
-            "kv_heads": num("attention.head_count_kv")}  # fmt: skip
+            "kv_heads": num("attention.head_count_kv"), "shapes": shapes}  # fmt: skip
+
+
+def base_mismatch(tensors: dict[str, np.ndarray], shapes: dict[str, tuple[int, ...]]) -> str | None:
+    """Why these GGUF LoRA tensors do not fit the model whose tensor shapes (GGUF order: inputs
+    first) are ``shapes``, as when the adapter was trained on another base model; None: they fit."""
+    for name, value in sorted(tensors.items()):
+        base, ab = name.rsplit(".lora_", 1)
+        shape = shapes.get(base)
+        if shape is None:
+            return f"it changes {base}, which the model does not have"
+        fits = value.shape[1] == shape[0] if ab == "a" else value.shape[0] == shape[1]
+        if not fits:
+            side = "inputs" if ab == "a" else "outputs"
+            size = value.shape[1] if ab == "a" else value.shape[0]
+            want = shape[0] if ab == "a" else shape[1]
+            return f"its {base} has {size} {side}, the model's {want}"
+    return None
 
 
 def permute_rows(b: np.ndarray, heads: int) -> np.ndarray:
@@ -97,6 +118,13 @@ def export_lora(adapter_dir: str | Path, model_gguf: str | Path, out: str | Path
             f"adapters for {facts['arch']} models cannot be exported to GGUF yet; use --engine hf"
         )
     tensors = lora_tensors(load_file(str(adapter_dir / "adapter_model.safetensors")), facts)
+    why = base_mismatch(tensors, facts["shapes"])
+    if why:
+        base = cfg.get("base_model_name_or_path") or "another model"
+        raise AdapterExportError(
+            f"{adapter_dir}: this adapter was trained on {base}, not on {Path(model_gguf).name} ({why}); "
+            "serve it with its own base model, or pass --engine hf"
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".gguf.tmp")
     os.close(fd)

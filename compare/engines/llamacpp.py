@@ -18,6 +18,7 @@ import ctypes
 import logging
 import os
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -222,12 +223,17 @@ class _Native:
         # llama-cpp-python prints every llama.cpp log line its logger's level lets through; errors only
         logging.getLogger("llama-cpp-python").setLevel(logging.ERROR)
         self.lc = lc
+        # Freed by a finalizer rather than __del__: it also runs at interpreter exit while the
+        # bindings are still loaded (a __del__ then finds their functions already torn down).
+        self.owned: dict[str, Any] = {}
+        weakref.finalize(self, _release, lc, self.owned)
         mparams = lc.llama_model_default_params()
         # No extra buffer types: llama.cpp's AMX int8 kernels crash on processors that report AMX
         # under a hypervisor that does not grant it (ggml_backend_amx_mul_mat, seen on this box).
         mparams.use_extra_bufts = False
         with _quiet():
             self.model = lc.llama_model_load_from_file(str(model_gguf).encode(), mparams)
+        self.owned["model"] = self.model
         if not self.model:
             raise UserError(f"llama.cpp could not load {model_gguf}; use --engine hf")
         cparams = lc.llama_context_default_params()
@@ -235,16 +241,20 @@ class _Native:
         cparams.n_threads = cparams.n_threads_batch = threads
         cparams.kv_unified = True  # the rows share the prefix cells copied from sequence 0
         with _quiet():
-            self.ctx = lc.llama_init_from_model(self.model, cparams)
+            self.ctx = self.owned["ctx"] = lc.llama_init_from_model(self.model, cparams)
+        if not self.ctx:
+            raise UserError(
+                f"llama.cpp could not make a {n_ctx}-token context for {model_gguf}; use --engine hf"
+            )
         self.lora = None
         if lora:
-            self.lora = lc.llama_adapter_lora_init(self.model, str(lora).encode())
+            self.lora = self.owned["lora"] = lc.llama_adapter_lora_init(self.model, str(lora).encode())
             if not self.lora:
                 raise UserError(f"llama.cpp could not load the adapter {lora}; use --engine hf")
             lc.llama_set_adapters_lora(self.ctx, (lc.llama_adapter_lora_p_ctypes * 1)(self.lora), 1,
                                        (ctypes.c_float * 1)(1.0))  # fmt: skip
         self.seqs = seqs
-        self.batch = lc.llama_batch_init(N_BATCH, 0, 1)
+        self.batch = self.owned["batch"] = lc.llama_batch_init(N_BATCH, 0, 1)
         self.mem = lc.llama_get_memory(self.ctx)
         self.n_vocab = lc.llama_vocab_n_tokens(lc.llama_model_get_vocab(self.model))
 
@@ -290,18 +300,17 @@ class _Native:
             picks[seq] = int(logits.argmax())
         self.batch.n_tokens = 0
 
-    def __del__(self) -> None:
-        lc = getattr(self, "lc", None)
-        if lc is None:
-            return
-        if getattr(self, "batch", None) is not None:
-            lc.llama_batch_free(self.batch)
-        if getattr(self, "ctx", None):
-            lc.llama_free(self.ctx)
-        if getattr(self, "lora", None):
-            lc.llama_adapter_lora_free(self.lora)
-        if getattr(self, "model", None):
-            lc.llama_model_free(self.model)
+
+def _release(lc: Any, owned: dict[str, Any]) -> None:
+    """Free what an engine's native state holds, the context before the model it was made from."""
+    if "batch" in owned:
+        lc.llama_batch_free(owned["batch"])
+    if owned.get("ctx"):
+        lc.llama_free(owned["ctx"])
+    if owned.get("lora"):
+        lc.llama_adapter_lora_free(owned["lora"])
+    if owned.get("model"):
+        lc.llama_model_free(owned["model"])
 
 
 def _torch_threads() -> int:

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from finetune.gguf_export import permute_rows
 
@@ -58,4 +59,21 @@ def write_tiny_gguf(folder: Path, tokenizer, out: Path) -> Path:
     w.write_kv_data_to_file()
     w.write_tensors_to_file()
     w.close()
+    return out
+
+
+def random_lora(folder: Path, out: Path) -> Path:
+    """A LoRA on q/k/v/o of the tiny model with random, non-zero B: it changes the answers."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(1)
+    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
+    targets = ["q_proj", "k_proj", "v_proj", "o_proj", "down_proj"]
+    peft = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, target_modules=targets))
+    with torch.no_grad():
+        for name, p in peft.named_parameters():
+            if "lora_B" in name:
+                p.normal_(0, 0.5)
+    peft.save_pretrained(out)
     return out

@@ -12,7 +12,7 @@ import torch
 from compare.engines.hf import Engine
 from compare.engines.registry import ENGINES, EngineConfig, resolve_engine
 from compare.harness.prompting import render_prompt
-from tests.compare.engines.gguf_tiny import write_tiny_gguf
+from tests.compare.engines.gguf_tiny import random_lora, write_tiny_gguf
 
 needs_llamacpp = pytest.mark.skipif(
     importlib.util.find_spec("llama_cpp") is None, reason="llama-cpp-python is not installed (make setup)"
@@ -70,23 +70,6 @@ def _prompts(tok) -> list[str]:
             for q in QUESTIONS]  # fmt: skip
 
 
-def _random_lora(folder: Path, out: Path) -> Path:
-    """A LoRA on q/k/v/o of the tiny model with random, non-zero B: it changes the answers."""
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM
-
-    torch.manual_seed(1)
-    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
-    targets = ["q_proj", "k_proj", "v_proj", "o_proj", "down_proj"]
-    peft = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, target_modules=targets))
-    with torch.no_grad():
-        for name, p in peft.named_parameters():
-            if "lora_B" in name:
-                p.normal_(0, 0.5)
-    peft.save_pretrained(out)
-    return out
-
-
 @needs_llamacpp
 @pytest.mark.parametrize("with_adapter", [False, True])
 def test_llamacpp_answers_equal_the_reference(tiny_model_dir: Path, tiny_tokenizer, tmp_path: Path,
@@ -102,7 +85,7 @@ def test_llamacpp_answers_equal_the_reference(tiny_model_dir: Path, tiny_tokeniz
     model.generation_config.eos_token_id = tiny_tokenizer.eos_token_id
     lora = None
     if with_adapter:
-        adapter = _random_lora(tiny_model_dir, tmp_path / "adapter")
+        adapter = random_lora(tiny_model_dir, tmp_path / "adapter")
         model = PeftModel.from_pretrained(model, str(adapter)).eval()
         lora = lora_for(adapter, gguf)
     ref = Engine(model, tiny_tokenizer, max_new_tokens=6, stops=(), batch_size=2)
@@ -123,7 +106,7 @@ def test_the_adapter_changes_llamacpp_answers(tiny_model_dir: Path, tiny_tokeniz
     from compare.engines.registry import lora_for
 
     gguf = write_tiny_gguf(tiny_model_dir, tiny_tokenizer, tmp_path / "tiny.gguf")
-    lora = lora_for(_random_lora(tiny_model_dir, tmp_path / "adapter"), gguf)
+    lora = lora_for(random_lora(tiny_model_dir, tmp_path / "adapter"), gguf)
     prompts = _prompts(tiny_tokenizer)
     plain = LlamaCppEngine(gguf, tiny_tokenizer, None, max_new_tokens=6, stops=(), threads=1)
     tuned = LlamaCppEngine(gguf, tiny_tokenizer, lora, max_new_tokens=6, stops=(), threads=1)
