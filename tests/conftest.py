@@ -171,13 +171,18 @@ def tiny_tokenizer():
 @pytest.fixture
 def tiny_model_dir(tmp_path: Path, tiny_tokenizer) -> Path:
     """A local Hugging Face folder (config, safetensors, tokenizer) holding a random tiny Llama."""
+    return write_tiny_llama(tmp_path / "tiny-llama", tiny_tokenizer)
+
+
+def write_tiny_llama(folder: Path, tokenizer, hidden_size: int = 32) -> Path:
+    """A random tiny Llama (2 layers, 4 heads) saved with ``tokenizer`` in ``folder``; another
+    ``hidden_size`` gives another base model of the same shape."""
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
     torch.manual_seed(0)
-    cfg = LlamaConfig(vocab_size=len(tiny_tokenizer), hidden_size=32, intermediate_size=64,
+    cfg = LlamaConfig(vocab_size=len(tokenizer), hidden_size=hidden_size, intermediate_size=64,
                       num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2)  # fmt: skip
-    folder = tmp_path / "tiny-llama"
     LlamaForCausalLM(cfg).save_pretrained(folder, safe_serialization=True)
-    tiny_tokenizer.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
     return folder

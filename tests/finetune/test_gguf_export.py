@@ -12,6 +12,7 @@ from corpus.errors import UserError
 from finetune import gguf_export
 from finetune.gguf_export import base_mismatch, export_lora
 from tests.compare.engines.gguf_tiny import random_lora, write_tiny_gguf
+from tests.conftest import write_tiny_llama
 
 SHAPES = {"blk.0.attn_q.weight": (32, 32), "blk.0.ffn_down.weight": (64, 32)}
 
@@ -37,24 +38,13 @@ def test_base_mismatch(tensors: dict[str, tuple[int, int]], expected: str | None
     assert base_mismatch(arrays, SHAPES) == expected
 
 
-def _wider_model(tmp_path: Path, tokenizer) -> Path:
-    """The tiny Llama's shape with a wider hidden size: another base model."""
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    torch.manual_seed(0)
-    cfg = LlamaConfig(vocab_size=len(tokenizer), hidden_size=48, intermediate_size=64,
-                      num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2)  # fmt: skip
-    folder = tmp_path / "wider-llama"
-    LlamaForCausalLM(cfg).save_pretrained(folder, safe_serialization=True)
-    return folder
-
-
 def test_an_adapter_of_another_base_model_is_refused_and_nothing_is_written(
     tiny_model_dir: Path, tiny_tokenizer, tmp_path: Path
 ) -> None:
     gguf = write_tiny_gguf(tiny_model_dir, tiny_tokenizer, tmp_path / "tiny.gguf")
-    adapter = random_lora(_wider_model(tmp_path, tiny_tokenizer), tmp_path / "adapter")
+    adapter = random_lora(
+        write_tiny_llama(tmp_path / "wider-llama", tiny_tokenizer, 48), tmp_path / "adapter"
+    )
     out = tmp_path / "served" / "lora.gguf"
     want = r"trained on .*wider-llama, not on tiny.gguf \(its .* has 48 inputs, the model's 32\).*--engine hf"
     with pytest.raises(UserError, match=want):
