@@ -219,8 +219,15 @@ register_engine(EngineKind("vllm", ("cuda",), _vllm_missing, _vllm_use, lambda r
 
 def describe(res: Any) -> dict[str, Any]:
     """The engine every latency, throughput and cost figure of a run was measured with."""
-    return {"name": res.engine_name, "precision": ENGINES[res.engine_name].precision(res),
-            "why": res.engine_why}  # fmt: skip
+    out = {
+        "name": res.engine_name,
+        "precision": ENGINES[res.engine_name].precision(res),
+        "why": res.engine_why,
+    }
+    tag = ENGINES[res.engine_name].answer_tag(res)
+    if tag:  # e.g. a float32 KV cache: part of the test answers' cache key through this record
+        out["serving"] = tag.lstrip(":")
+    return out
 
 
 def engine_items(args: Any) -> list[str]:
