@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from compare.engines.hf import Engine
-from compare.engines.registry import ENGINES, EngineConfig, resolve_engine
+from compare.engines.registry import ENGINES, EngineConfig, describe, resolve_engine
 from compare.harness.prompting import render_prompt
 from tests.compare.engines.gguf_tiny import random_lora, write_tiny_gguf
 
@@ -202,5 +202,7 @@ def test_float32_weights_get_a_float32_kv_cache_and_their_answers_a_key_of_their
     if precision:
         gguf = retype_gguf(gguf, tmp_path / f"tiny-{precision}.gguf", precision)
     assert kv_type(gguf) == kv
-    assert ENGINES["llamacpp"].answer_tag(SimpleNamespace(model_gguf=str(gguf))) == tag
+    res = SimpleNamespace(model_gguf=str(gguf), engine_name="llamacpp", engine_why="asked for")
+    assert ENGINES["llamacpp"].answer_tag(res) == tag
+    assert describe(res).get("serving") == (tag.lstrip(":") or None)  # in the answers' cache key
     assert ENGINES["hf"].answer_tag(SimpleNamespace(model_gguf=None)) == ""
