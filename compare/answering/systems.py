@@ -127,8 +127,7 @@ class Resources:
     @property
     def engine_id(self) -> str:
         """The engine and the weights it serves: part of every cached answer's key."""
-        served = Path(self.model_gguf).name if self.model_gguf else ""
-        return f"{self.engine_name}:{served}{ENGINES[self.engine_name].answer_tag(self)}"
+        return f"{self.engine_name}:{Path(self.model_gguf).name if self.model_gguf else ''}"
 
     def cached_engine(self, spec: SystemSpec, make: Callable[[], Any]) -> Any:
         """One engine per system and adapter, so a prompt prefix it cached stays with the adapter it

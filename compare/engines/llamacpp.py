@@ -55,7 +55,6 @@ def missing() -> str | None:
 # (its LLAMA_FTYPE_MOSTLY_* numbers).
 PRECISIONS = ("shipped", "f32", "bf16", "q8_0", "q4_0")
 _QUANTS = {"q8_0": 7, "q4_0": 2}
-_GGML_TYPES = {"f32": 0, "f16": 1}  # ggml_type numbers of the KV cache's element types
 
 
 def serving_file(model_gguf: str | Path, precision: str) -> Path:
@@ -101,14 +100,6 @@ def file_precision(model_gguf: str | Path) -> str:
     return name.removeprefix("MOSTLY_").removeprefix("ALL_")
 
 
-def kv_type(model_gguf: str | Path) -> str:
-    """The KV cache's element type for serving ``model_gguf``: float32 beside float32 weights (what
-    the reference engine attends with, and faster here than float16, which llama.cpp converts on
-    every dot product: 475 against 418 prompt tokens/s after a 620-token prefix), float16 beside
-    reduced-precision weights (llama.cpp's default, half the memory)."""
-    return "f32" if file_precision(model_gguf) == "F32" else "f16"
-
-
 @contextlib.contextmanager
 def _quiet() -> Any:
     """llama.cpp writes its load log to the C-level stderr; keep it off the bench's output."""
@@ -140,10 +131,7 @@ class LlamaCppEngine:
         self.max_new_tokens, self.stops, self.batch_size = max_new_tokens, tuple(stops), batch_size
         self.n_ctx = n_ctx
         self.end_ids = {i for i in (tokenizer.eos_token_id, tokenizer.pad_token_id) if i is not None}
-        self.kv = kv_type(model_gguf)
-        self.state = _Native(
-            model_gguf, lora_gguf, n_ctx, batch_size + 1, threads or _torch_threads(), self.kv
-        )
+        self.state = _Native(model_gguf, lora_gguf, n_ctx, batch_size + 1, threads or _torch_threads())
         self.cached: list[int] = []  # the tokens sequence 0 holds (the last shared prefix)
 
     def count_tokens(self, prompt: str) -> int:
@@ -229,15 +217,7 @@ class _Native:
     """The C-side objects of one engine: model, context (one KV cache shared by the sequences),
     adapter and a token batch; ``feed`` evaluates tokens and returns each sequence's greedy pick."""
 
-    def __init__(
-        self,
-        model_gguf: str | Path,
-        lora: str | Path | None,
-        n_ctx: int,
-        seqs: int,
-        threads: int,
-        kv: str = "f16",
-    ):
+    def __init__(self, model_gguf: str | Path, lora: str | Path | None, n_ctx: int, seqs: int, threads: int):
         import llama_cpp as lc
 
         # llama-cpp-python prints every llama.cpp log line its logger's level lets through; errors only
@@ -260,7 +240,6 @@ class _Native:
         cparams.n_ctx, cparams.n_batch, cparams.n_ubatch, cparams.n_seq_max = n_ctx, N_BATCH, N_BATCH, seqs
         cparams.n_threads = cparams.n_threads_batch = threads
         cparams.kv_unified = True  # the rows share the prefix cells copied from sequence 0
-        cparams.type_k = cparams.type_v = _GGML_TYPES[kv]
         with _quiet():
             self.ctx = self.owned["ctx"] = lc.llama_init_from_model(self.model, cparams)
         if not self.ctx:

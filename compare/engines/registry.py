@@ -17,14 +17,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from compare.engines.llamacpp import (
-    PRECISIONS,
-    LlamaCppEngine,
-    file_precision,
-    kv_type,
-    missing,
-    serving_file,
-)
+from compare.engines.llamacpp import PRECISIONS, LlamaCppEngine, file_precision, missing, serving_file
 from compare.engines.vllm_engine import VllmEngine, load
 from corpus.errors import UserError
 from finetune.gguf_export import export_lora
@@ -70,8 +63,6 @@ class EngineKind:
     precision: Callable[[Any], str]  # resources -> "float32", "Q4_1"
     # auto tries engines in this order (lower first) among those that can run here
     rank: int = 100
-    # what else changes its answers besides the engine and the served file (resources -> "" or ":...")
-    answer_tag: Callable[[Any], str] = lambda res: ""
 
 
 ENGINES: dict[str, EngineKind] = {}
@@ -160,23 +151,8 @@ def _llamacpp_precision(res: Any) -> str:
     return file_precision(res.model_gguf)
 
 
-def _llamacpp_tag(res: Any) -> str:
-    # a float32 KV cache (beside float32 weights) answers a little differently from the float16 one
-    # cached answers were made with before it existed, so it is part of their key
-    kv = kv_type(res.model_gguf)
-    return f":kv-{kv}" if kv != "f16" else ""
-
-
 register_engine(
-    EngineKind(
-        "llamacpp",
-        ("cpu",),
-        _llamacpp_missing,
-        _llamacpp_use,
-        _llamacpp_precision,
-        rank=10,
-        answer_tag=_llamacpp_tag,
-    )
+    EngineKind("llamacpp", ("cpu",), _llamacpp_missing, _llamacpp_use, _llamacpp_precision, rank=10)
 )
 
 
@@ -219,15 +195,8 @@ register_engine(EngineKind("vllm", ("cuda",), _vllm_missing, _vllm_use, lambda r
 
 def describe(res: Any) -> dict[str, Any]:
     """The engine every latency, throughput and cost figure of a run was measured with."""
-    out = {
-        "name": res.engine_name,
-        "precision": ENGINES[res.engine_name].precision(res),
-        "why": res.engine_why,
-    }
-    tag = ENGINES[res.engine_name].answer_tag(res)
-    if tag:  # e.g. a float32 KV cache: part of the test answers' cache key through this record
-        out["serving"] = tag.lstrip(":")
-    return out
+    return {"name": res.engine_name, "precision": ENGINES[res.engine_name].precision(res),
+            "why": res.engine_why}  # fmt: skip
 
 
 def engine_items(args: Any) -> list[str]:

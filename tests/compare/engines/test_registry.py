@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from compare.engines.hf import Engine
-from compare.engines.registry import ENGINES, EngineConfig, describe, resolve_engine
+from compare.engines.registry import ENGINES, EngineConfig, resolve_engine
 from compare.harness.prompting import render_prompt
 from tests.compare.engines.gguf_tiny import random_lora, write_tiny_gguf
 
@@ -187,22 +187,3 @@ def test_the_bundled_model_with_an_adapter_answers_alike_on_both_engines(tmp_pat
     )
     same = sum(a.text == b.text for a, b in zip(want, got, strict=True))
     assert same >= 5, [(a.text, b.text) for a, b in zip(want, got, strict=True)]
-
-
-@pytest.mark.parametrize("precision, kv, tag", [(None, "f32", ":kv-f32"), ("bf16", "f16", "")])
-def test_float32_weights_get_a_float32_kv_cache_and_their_answers_a_key_of_their_own(
-    tiny_model_dir: Path, tiny_tokenizer, tmp_path: Path, precision: str | None, kv: str, tag: str
-) -> None:
-    from types import SimpleNamespace
-
-    from compare.engines.llamacpp import kv_type
-    from finetune.gguf_export import retype_gguf
-
-    gguf = write_tiny_gguf(tiny_model_dir, tiny_tokenizer, tmp_path / "tiny.gguf")
-    if precision:
-        gguf = retype_gguf(gguf, tmp_path / f"tiny-{precision}.gguf", precision)
-    assert kv_type(gguf) == kv
-    res = SimpleNamespace(model_gguf=str(gguf), engine_name="llamacpp", engine_why="asked for")
-    assert ENGINES["llamacpp"].answer_tag(res) == tag
-    assert describe(res).get("serving") == (tag.lstrip(":") or None)  # in the answers' cache key
-    assert ENGINES["hf"].answer_tag(SimpleNamespace(model_gguf=None)) == ""
