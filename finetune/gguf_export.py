@@ -63,12 +63,10 @@ def base_mismatch(tensors: dict[str, np.ndarray], shapes: dict[str, tuple[int, .
         shape = shapes.get(base)
         if shape is None:
             return f"it changes {base}, which the model does not have"
-        fits = value.shape[1] == shape[0] if ab == "a" else value.shape[0] == shape[1]
-        if not fits:
-            side = "inputs" if ab == "a" else "outputs"
-            size = value.shape[1] if ab == "a" else value.shape[0]
-            want = shape[0] if ab == "a" else shape[1]
-            return f"its {base} has {size} {side}, the model's {want}"
+        # lora_a (rank x inputs) meets the weight's inputs, lora_b (outputs x rank) its outputs
+        mine, theirs, side = (1, 0, "inputs") if ab == "a" else (0, 1, "outputs")
+        if value.shape[mine] != shape[theirs]:
+            return f"its {base} has {value.shape[mine]} {side}, the model's {shape[theirs]}"
     return None
 
 
