@@ -29,7 +29,7 @@ from typing import Any
 
 from compare.answering.specs import SystemSpec
 from compare.answering.systems import Resources
-from compare.engines.registry import EngineConfig, attach_engine
+from compare.engines.registry import ENGINES, EngineConfig, attach_engine
 from compare.harness.prompting import plan_batches
 from compare.harness.records import Generation
 from corpus.errors import UserError
@@ -185,7 +185,7 @@ class RayExecutor:
         path = res.adapter_paths.get(spec.adapter or "")
         adapter = (spec.adapter, str(Path(path).resolve())) if spec.adapter and path else None
         workers = self.pool(res.model_ref)
-        plan = plan_batches(prompts, res.batch_size)
+        plan = plan_batches(prompts, res.batch_size, ENGINES[res.engine_name].plan)
         jobs = [(idx, [prompts[i] for i in idx]) for idx in plan]
         out: list[Generation | None] = [None] * len(prompts)
         for idx, gens in self._spread(workers, "generate", jobs, adapter, res.max_new_tokens):

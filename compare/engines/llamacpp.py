@@ -6,9 +6,12 @@ decoding with the same stop strings and token and time accounting as the referen
 Prompts are tokenised by the run's Hugging Face tokenizer and fed as token ids, so both engines see
 the same tokens and count them alike. A batch runs as one sequence per prompt in one KV cache: the
 prefix every prompt shares is computed once (sequence 0) and copied to each row, each row's own
-tokens are prefilled, then one token per unfinished row is decoded per step. Sequence 0 keeps the
-last shared prefix, so a later request that starts with it (a RAG prompt's instructions and worked
-examples) computes only its own tokens: prefix caching, as serving engines do.
+tokens are prefilled, then one token per unfinished row is decoded per step. A row that shares a
+longer prefix with an earlier row of its batch (RAG prompts quoting the same chunk) goes on from that
+row's cells instead of computing them again; batches are planned in prompt order, so such rows
+meet. Sequence 0 keeps the last shared prefix, so a later request that starts with it (a RAG
+prompt's instructions and worked examples) computes only its own tokens: prefix caching, as serving
+engines do (vLLM's automatic prefix caching, SGLang's radix tree).
 """
 
 from __future__ import annotations
@@ -25,7 +28,14 @@ from typing import Any
 
 import numpy as np
 
-from compare.harness.prompting import MIN_SHARED, common_prefix, cut_at_stop, hit_stop, run_in_batches
+from compare.harness.prompting import (
+    MIN_SHARED,
+    common_prefix,
+    cut_at_stop,
+    hit_stop,
+    prefix_sources,
+    run_in_batches,
+)
 from compare.harness.records import Generation
 from corpus.errors import UserError
 from finetune.gguf_export import retype_gguf
@@ -37,6 +47,9 @@ INSTALL_HINT = "pip install llama-cpp-python==0.3.36 (or `make setup`), or pass 
 # KV cells of one engine, shared by a batch's rows: 16 RAG prompts of the quick bench with their
 # shared prefix counted once fit; a batch that does not is split in two.
 N_CTX = 8192
+# How batches are planned (compare.harness.prompting.plan_batches): rows are not padded here, so
+# batches group prompts that share a prefix rather than prompts of one length.
+PLAN = "prefix"
 # Tokens evaluated per llama_decode call (prefill is cut into such chunks).
 N_BATCH = 512
 
@@ -160,9 +173,15 @@ class LlamaCppEngine:
         st.forget(keep)
         st.feed([(0, prefix[keep:], keep, False)])
         self.cached = prefix
-        for i in range(len(rows)):
-            st.copy(0, i + 1, shared)
-        first = st.feed([(i + 1, r[shared:], shared, True) for i, r in enumerate(rows)])
+        sources = prefix_sources(rows, shared)
+        leaders = [i for i, (src, _) in enumerate(sources) if src < 0]
+        first: dict[int, int] = {}
+        # the rows that start from the batch's prefix, then those that go on from a leader's cells
+        for group in (leaders, [i for i in range(len(rows)) if i not in leaders]):
+            for i in group:  # sequence 0 holds the batch's prefix, row i is sequence i + 1
+                src, start = sources[i]
+                st.copy(src + 1, i + 1, start)
+            first |= st.feed([(i + 1, rows[i][sources[i][1] :], sources[i][1], True) for i in group])
         ttft = time.perf_counter() - t0
         out = self._decode(rows, first)
         seconds = time.perf_counter() - t0
@@ -199,7 +218,7 @@ class LlamaCppEngine:
         self, prompts: Sequence[str], progress: Callable[[int], None] | None = None
     ) -> list[Generation]:
         """Answers to ``prompts`` in their order, batched by similar length."""
-        return run_in_batches(self.batch, prompts, self.batch_size, progress)
+        return run_in_batches(self.batch, prompts, self.batch_size, progress, PLAN)
 
     def single(self, prompt: str) -> Generation:
         """One request alone (the kept prefix of an earlier request reused)."""
@@ -257,6 +276,7 @@ class _Native:
         self.batch = self.owned["batch"] = lc.llama_batch_init(N_BATCH, 0, 1)
         self.mem = lc.llama_get_memory(self.ctx)
         self.n_vocab = lc.llama_vocab_n_tokens(lc.llama_model_get_vocab(self.model))
+        self.evaluated = 0  # tokens computed so far (prefill and decode), what prefix reuse saves
 
     def forget(self, keep: int) -> None:
         """Drop every row sequence and sequence 0 past its first ``keep`` tokens."""
@@ -293,6 +313,7 @@ class _Native:
 
     def _decode(self, pending: list[tuple[int, int]], picks: dict[int, int]) -> None:
         rc = self.lc.llama_decode(self.ctx, self.batch)
+        self.evaluated += self.batch.n_tokens
         if rc != 0:
             raise RuntimeError(f"llama_decode failed with code {rc} (KV cache full?); use --engine hf")
         for i, seq in pending:

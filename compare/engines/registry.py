@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from compare.engines.llamacpp import PLAN as LLAMACPP_PLAN
 from compare.engines.llamacpp import PRECISIONS, LlamaCppEngine, file_precision, missing, serving_file
 from compare.engines.vllm_engine import VllmEngine, load
 from corpus.errors import UserError
@@ -63,6 +64,8 @@ class EngineKind:
     precision: Callable[[Any], str]  # resources -> "float32", "Q4_1"
     # auto tries engines in this order (lower first) among those that can run here
     rank: int = 100
+    # how its batches are planned (compare.harness.prompting.plan_batches), by every executor alike
+    plan: str = "length"
 
 
 ENGINES: dict[str, EngineKind] = {}
@@ -152,7 +155,15 @@ def _llamacpp_precision(res: Any) -> str:
 
 
 register_engine(
-    EngineKind("llamacpp", ("cpu",), _llamacpp_missing, _llamacpp_use, _llamacpp_precision, rank=10)
+    EngineKind(
+        "llamacpp",
+        ("cpu",),
+        _llamacpp_missing,
+        _llamacpp_use,
+        _llamacpp_precision,
+        rank=10,
+        plan=LLAMACPP_PLAN,
+    )
 )
 
 

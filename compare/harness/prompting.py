@@ -55,10 +55,37 @@ def hit_stop(new_text: str, stops: Sequence[str]) -> bool:
     return any(s and s in text for s in stops)
 
 
-def plan_batches(prompts: Sequence[str], batch_size: int) -> list[list[int]]:
-    """The prompt indices of each batch: sorted by length (so a batch pads little), then cut in
-    order. An executor that spreads batches over workers uses the same plan, so answers match."""
-    order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
+def prefix_sources(rows: Sequence[Sequence[int]], shared: int) -> list[tuple[int, int]]:
+    """Where each row of a batch starts computing: ``(-1, shared)`` from the prefix every row
+    shares, or ``(j, n)`` from the first ``n`` tokens of an earlier row ``j`` that itself starts
+    from the shared prefix, where that is at least ``MIN_SHARED`` tokens longer (RAG prompts that
+    quote the same chunk). Each row keeps at least one token of its own; ``j`` does too, so its
+    first ``n`` tokens are computed before row ``i`` needs them."""
+    out: list[tuple[int, int]] = []
+    leaders: list[int] = []
+    for i, row in enumerate(rows):
+        shares = ((j, common_prefix([row, rows[j]])) for j in leaders)
+        src, n = max(shares, key=lambda t: t[1], default=(-1, 0))  # the first of equals
+        if n >= shared + MIN_SHARED:
+            out.append((src, n))
+        else:
+            leaders.append(i)
+            out.append((-1, shared))
+    return out
+
+
+PLANS = ("length", "prefix")
+
+
+def plan_batches(prompts: Sequence[str], batch_size: int, plan: str = "length") -> list[list[int]]:
+    """The prompt indices of each batch, cut in order from the prompts sorted by ``plan``:
+    ``length`` (so a batch pads little: engines that pad rows) or ``prefix`` (the prompt text, so
+    prompts that share a prefix meet in one batch: engines that reuse a row's cells for another).
+    An executor that spreads batches over workers uses the same plan, so answers match."""
+    if plan not in PLANS:
+        raise ValueError(f"batch plan must be one of {', '.join(PLANS)}, got {plan!r}")
+    key = (lambda i: len(prompts[i])) if plan == "length" else (lambda i: prompts[i])
+    order = sorted(range(len(prompts)), key=key)
     return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
@@ -67,11 +94,12 @@ def run_in_batches(
     prompts: Sequence[str],
     batch_size: int,
     progress: Callable[[int], None] | None = None,
+    plan: str = "length",
 ) -> list[Any]:
     """``batch`` over the :func:`plan_batches` batches of ``prompts``; results in the caller's
     order (what every engine's ``generate`` does)."""
     out: list[Any] = [None] * len(prompts)
-    for idx in plan_batches(prompts, batch_size):
+    for idx in plan_batches(prompts, batch_size, plan):
         for j, gen in zip(idx, batch([prompts[j] for j in idx]), strict=True):
             out[j] = gen
         if progress:

@@ -149,6 +149,36 @@ def test_llamacpp_shares_a_long_prefix_and_keeps_it_for_later_requests(
     assert [g.text for g in batched] == [g.text for g in ref] == [g.text for g in singles]
 
 
+@needs_llamacpp
+def test_llamacpp_rows_quoting_one_document_share_its_cells(
+    tiny_model_dir: Path, tiny_tokenizer, tmp_path: Path, monkeypatch
+) -> None:
+    """RAG-shaped prompts, two documents each quoted by two questions: the second row of each
+    document goes on from the first's cells (fewer tokens computed), with the answers unchanged."""
+    from compare.engines import llamacpp
+    from compare.engines.llamacpp import LlamaCppEngine
+
+    gguf = write_tiny_gguf(tiny_model_dir, tiny_tokenizer, tmp_path / "tiny.gguf")
+    docs = [" ".join(["the brisil 40 pro battery lasts two days"] * 3), " ".join(["it weighs 200 g"] * 5)]
+    turns = [[{"role": "system", "content": "answer"}, {"role": "user", "content": f"{d}\n\nQuestion: {q}"}]
+             for d in docs for q in QUESTIONS[:2]]  # fmt: skip
+    prompts = [render_prompt(tiny_tokenizer, t) for t in turns]
+    ref = Engine(tiny_model(tiny_model_dir, tiny_tokenizer), tiny_tokenizer, max_new_tokens=5, stops=(),
+                 batch_size=4).generate(prompts)  # fmt: skip
+    evaluated = {}
+    for share in (False, True):
+        if not share:  # every row from the batch's common prefix, as before rows shared cells
+            monkeypatch.setattr(llamacpp, "prefix_sources", lambda rows, shared: [(-1, shared)] * len(rows))
+        else:
+            monkeypatch.undo()
+        fast = LlamaCppEngine(gguf, tiny_tokenizer, None, max_new_tokens=5, stops=(), batch_size=4, threads=1)
+        got = fast.generate(prompts)
+        assert [g.text for g in got] == [g.text for g in ref]
+        evaluated[share] = fast.state.evaluated
+    doc_tokens = min(len(tiny_tokenizer(d)["input_ids"]) for d in docs)
+    assert evaluated[False] - evaluated[True] >= 2 * doc_tokens  # each document computed once, not twice
+
+
 def tiny_model(folder: Path, tok):
     from transformers import AutoModelForCausalLM
 
