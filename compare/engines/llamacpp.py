@@ -153,7 +153,11 @@ class LlamaCppEngine:
     def batch(self, prompts: list[str]) -> list[Generation]:
         """One batch as it is (split in two when its KV cells would not fit the window)."""
         rows = [self.tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
-        need = sum(len(r) for r in rows) + len(rows) * self.max_new_tokens
+        shared = _shared_prefix(rows)
+        sources = prefix_sources(rows, shared)
+        # cells in use: the shared prefix once, each row's own tokens and its new ones
+        need = shared + sum(len(r) - start for r, (_, start) in zip(rows, sources, strict=True))
+        need += len(rows) * self.max_new_tokens
         if need > self.n_ctx and len(rows) > 1:
             half = len(prompts) // 2
             return self.batch(prompts[:half]) + self.batch(prompts[half:])
@@ -162,18 +166,16 @@ class LlamaCppEngine:
                 f"a prompt of {len(rows[0])} tokens and {self.max_new_tokens} new ones do not fit the "
                 f"llamacpp engine's {self.n_ctx}-token window; shorten the context or use --engine hf"
             )
-        return self._run(rows)
+        return self._run(rows, shared, sources)
 
-    def _run(self, rows: list[list[int]]) -> list[Generation]:
+    def _run(self, rows: list[list[int]], shared: int, sources: list[tuple[int, int]]) -> list[Generation]:
         t0 = time.perf_counter()
-        shared = _shared_prefix(rows)
         prefix = rows[0][:shared]
         keep = common_prefix([self.cached, prefix], own=0)
         st = self.state
         st.forget(keep)
         st.feed([(0, prefix[keep:], keep, False)])
         self.cached = prefix
-        sources = prefix_sources(rows, shared)
         leaders = [i for i, (src, _) in enumerate(sources) if src < 0]
         first: dict[int, int] = {}
         # the rows that start from the batch's prefix, then those that go on from a leader's cells
