@@ -219,7 +219,7 @@ class LlamaCppEngine:
     def generate(
         self, prompts: Sequence[str], progress: Callable[[int], None] | None = None
     ) -> list[Generation]:
-        """Answers to ``prompts`` in their order, batched by similar length."""
+        """Answers to ``prompts`` in their order, batched in prompt order (``PLAN``)."""
         return run_in_batches(self.batch, prompts, self.batch_size, progress, PLAN)
 
     def single(self, prompt: str) -> Generation:
