@@ -201,7 +201,9 @@ def run_phase(fn: Any, *args: Any) -> dict[str, Any]:
 
 
 # Our loop again with one part switched off, for each part's share of the speed.
-ABLATIONS = {"ours_torch_matmul": {"matmul": "torch"}, "ours_generic": {"fused": False}}
+# The bf16 arm goes the other way: the large matmuls' inputs rounded to bf16 (mixed precision).
+ABLATIONS = {"ours_torch_matmul": {"matmul": "torch"}, "ours_generic": {"fused": False},
+             "ours_bf16_matmul": {"matmul": "onednn-bf16"}}  # fmt: skip
 
 
 def speed(cfg: TrainConfig, args: argparse.Namespace, peaks: dict[str, float]) -> dict[str, Any]:

@@ -8,6 +8,9 @@ from corpus.errors import UserError
 
 METHODS = ("auto", "lora", "qlora")
 ABSTAIN = ("all", "answered-wordings", "none")
+# The fused path's matmul kernels (finetune/fused.py: pick_linear); onednn-bf16 rounds the large
+# matmuls' inputs to bfloat16 (mixed precision), everything else stays float32.
+MATMULS = ("auto", "onednn", "onednn-bf16", "torch")
 DEFAULT_TARGETS = "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj"
 
 
@@ -84,7 +87,7 @@ class TrainConfig:
     # The fused path's large matmuls. auto: oneDNN on CPU where this torch build has it (fp32 at
     # 2.2x MKL's rate on the AMD Zen 5 box, where MKL takes its AVX2 path), torch's own elsewhere.
     matmul: str = field(
-        default="auto", metadata={"help": "fused path's matmul kernel: auto | onednn | torch"}
+        default="auto", metadata={"help": "fused path's matmul kernel: " + " | ".join(MATMULS)}
     )
     trust_remote_code: bool = field(
         default=False,
@@ -113,8 +116,8 @@ class TrainConfig:
             raise UserError(f"`method` must be one of {', '.join(METHODS)}, got {self.method!r}")
         if not 0 < self.lr < 1:
             raise UserError(f"`lr` must be in (0, 1), got {self.lr!r}")
-        if self.matmul not in ("auto", "onednn", "torch"):
-            raise UserError(f"`matmul` must be auto, onednn or torch, got {self.matmul!r}")
+        if self.matmul not in MATMULS:
+            raise UserError(f"`matmul` must be one of {', '.join(MATMULS)}, got {self.matmul!r}")
         if self.attention not in ("auto", "eager", "sdpa"):
             raise UserError(f"`attention` must be auto, eager or sdpa, got {self.attention!r}")
         if not 0 <= self.dropout < 1:

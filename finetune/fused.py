@@ -59,17 +59,45 @@ def onednn_linear() -> Linear | None:
 
 
 def pick_linear(kind: str, device: str) -> tuple[str, Linear]:
-    """The kernel named by ``TrainConfig.matmul`` for ``device``: (its name, the function)."""
+    """The kernel named by ``TrainConfig.matmul`` for ``device``: (its name, the function). For
+    ``onednn-bf16`` the function is oneDNN's float32 linear; :class:`FusedLlama` gives each weight
+    its own :class:`Bf16Weights` around it."""
     if kind == "torch" or (kind == "auto" and device != "cpu"):
         return "torch", torch_linear
     op = onednn_linear() if device == "cpu" else None
     if op is None:
-        if kind == "onednn":
+        if kind in ("onednn", "onednn-bf16"):
             raise UserError(
-                f"`matmul` onednn: no oneDNN linear on {device} in this torch build; use --matmul torch"
+                f"`matmul` {kind}: no oneDNN linear on {device} in this torch build; use --matmul torch"
             )
         return "torch", torch_linear
-    return "onednn", op
+    return ("onednn-bf16" if kind == "onednn-bf16" else "onednn"), op
+
+
+class Bf16Weights:
+    """A weight's large matmuls in bfloat16 (mixed precision, as autocast does): the input is
+    rounded to bf16 and the result returned in float32; the adapters, their gradients and the
+    optimizer stay float32. On a CPU with native bf16 (AVX512-BF16, AMX) such a matmul runs at
+    about twice the float32 rate. The weight's bf16 copies are made once: ``forward`` (``w``
+    itself) and ``backward`` (its first ``frozen`` rows transposed, what the input gradient
+    multiplies by); :meth:`refresh` copies the rows past ``frozen`` (the adapters' A rows, which
+    change every step) again."""
+
+    def __init__(self, op: Linear, w: torch.Tensor, frozen: int):
+        self.op, self.w, self.frozen = op, w, frozen
+        self.forward = w.detach().to(torch.bfloat16)
+        self.backward = w.detach()[:frozen].t().contiguous().to(torch.bfloat16)
+
+    def refresh(self) -> None:
+        with torch.no_grad():
+            self.forward[self.frozen :].copy_(self.w[self.frozen :])
+
+    def __call__(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        # the fused functions pass the weight itself (contiguous) or its frozen rows transposed
+        low = self.forward if w.is_contiguous() else self.backward
+        if low.shape != w.shape:
+            raise ValueError(f"Bf16Weights of a {tuple(self.w.shape)} weight given {tuple(w.shape)}")
+        return self.op(x.to(torch.bfloat16), low).to(x.dtype)
 
 
 GROUPS = (("self_attn", ("q_proj", "k_proj", "v_proj")), ("self_attn", ("o_proj",)),
@@ -154,6 +182,8 @@ class Group:
             return _FrozenLinear.apply(x, self.wcat, self.linear)
         with torch.no_grad():  # the A parameters changed at the last optimizer step
             torch.cat([a.detach() for a in self.a], out=self.wcat[self.n_out :])
+        if isinstance(self.linear, Bf16Weights):
+            self.linear.refresh()
         return _FusedLinear.apply(x, self.wcat, self.spans, self.n_out, self.scaling, self.linear,
                                   *self.a, *self.b)  # fmt: skip
 
@@ -192,7 +222,7 @@ def fusable(model: Any) -> str | None:
     return None
 
 
-def _group(modules: list[Any], linear: Linear) -> Group:
+def _group(modules: list[Any], linear: Linear, bf16: bool = False) -> Group:
     parts = [_lora_parts(m) for m in modules]
     splits = [base.out_features for base, _ in parts]
     adapted = [(i, lora) for i, (_, lora) in enumerate(parts) if lora is not None]
@@ -212,6 +242,8 @@ def _group(modules: list[Any], linear: Linear) -> Group:
         at += n
     starts = [sum(splits[:i]) for i in range(len(splits))]
     spans = tuple((starts[i], starts[i] + splits[i]) for i, _ in adapted)
+    if bf16:  # after the frozen weights are in the buffer (the A rows are copied on every call)
+        linear = Bf16Weights(linear, wcat, sum(splits))
     return Group(wcat, splits, spans, a, b, scales.pop() if scales else 1.0, linear)
 
 
@@ -219,19 +251,23 @@ class FusedLlama:
     """The fused forward of one (PEFT-wrapped) Llama model; build once, after ``.to(device)``.
 
     ``linear`` runs the large matmuls (the fused projections, their input gradients and the
-    vocabulary head): ``onednn_linear()`` on CPU where it exists, else ``torch_linear``.
+    vocabulary head): ``onednn_linear()`` on CPU where it exists, else ``torch_linear``; with
+    ``bf16``, each weight through its own :class:`Bf16Weights` around it.
     """
 
-    def __init__(self, model: Any, linear: Linear = torch_linear):
+    def __init__(self, model: Any, linear: Linear = torch_linear, bf16: bool = False):
         inner = model.get_base_model() if hasattr(model, "get_base_model") else model
         self.body, self.head = inner.model, inner.lm_head
         cfg = inner.config
         self.heads, self.kv_heads = cfg.num_attention_heads, cfg.num_key_value_heads
         self.head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // self.heads
-        self.linear = linear
+        w = self.head.weight
+        self.linear = Bf16Weights(linear, w, w.shape[0]) if bf16 and not w.requires_grad else linear
         self.layers = []
         for layer in self.body.layers:
-            groups = [_group([getattr(getattr(layer, p), n) for n in names], linear) for p, names in GROUPS]
+            groups = [
+                _group([getattr(getattr(layer, p), n) for n in names], linear, bf16) for p, names in GROUPS
+            ]
             self.layers.append((layer, groups))
 
     def hidden(self, ids: torch.Tensor, prefix: int, rows: torch.Tensor | None = None) -> torch.Tensor:

@@ -240,7 +240,8 @@ class AdapterTrainer:
         why = fusable(self.model)
         if why is None:
             self.matmul, linear = pick_linear(cfg.matmul, self.device)
-            self.dist.fused, self.attention = FusedLlama(self.model, linear), "fused"
+            fused = FusedLlama(self.model, linear, bf16=self.matmul == "onednn-bf16")
+            self.dist.fused, self.attention = fused, "fused"
         return why
 
     @property

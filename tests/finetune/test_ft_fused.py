@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from finetune.config import TrainConfig
-from finetune.fused import FusedLlama, fusable, onednn_linear, pick_linear, torch_linear
+from finetune.fused import Bf16Weights, FusedLlama, fusable, onednn_linear, pick_linear, torch_linear
 from finetune.loss import answer_loss
 from finetune.train import collate
 from tests.finetune.test_ft_train import make_trainer
@@ -139,3 +139,47 @@ def test_matmul_kernel_choice(monkeypatch) -> None:
     assert pick_linear("auto", "cpu")[0] == "torch"
     with pytest.raises(ValueError, match=r"`matmul` onednn: no oneDNN linear on cpu .*--matmul torch"):
         pick_linear("onednn", "cpu")
+
+
+needs_onednn = pytest.mark.skipif(onednn_linear() is None, reason="this torch build has no oneDNN linear")
+
+
+@needs_onednn
+def test_bf16_weights_round_the_matmul_and_refresh_only_the_adapter_rows() -> None:
+    """x @ w.T (forward) and g @ w[:frozen] (input gradient) to bf16 rounding, float32 out; the
+    rows past ``frozen`` (the adapters' A rows) follow the weight after ``refresh``."""
+    name, op = pick_linear("onednn-bf16", "cpu")
+    assert name == "onednn-bf16"
+    torch.manual_seed(0)
+    x, w = torch.randn(5, 64), torch.randn(24, 64)
+    low = Bf16Weights(op, w, 20)
+
+    def rounded(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return a.bfloat16().float() @ b.bfloat16().float().t()
+
+    out = low(x, w)
+    assert out.dtype == torch.float32 and torch.allclose(out, rounded(x, w), rtol=1e-2, atol=1e-2)
+    assert not torch.equal(out, x @ w.t())  # rounded: not the float32 kernel
+    g = torch.randn(5, 20)
+    assert torch.allclose(low(g, w[:20].t()), rounded(g, w[:20].t()), rtol=1e-2, atol=1e-2)
+    with torch.no_grad():
+        w[20:] += 1.0  # an optimizer step on the adapter rows
+    assert not torch.allclose(low(x, w)[:, 20:], rounded(x, w)[:, 20:], atol=0.5)  # not yet seen
+    low.refresh()
+    assert torch.allclose(low(x, w), rounded(x, w), rtol=1e-2, atol=1e-2)
+    with pytest.raises(ValueError, match="given"):
+        low(x, torch.randn(24, 64)[:, :32])
+
+
+@needs_onednn
+def test_bf16_matmul_training_stays_near_float32(tiny_tokenizer, tmp_path: Path) -> None:
+    """Whole runs with the large matmuls in bf16 end near the float32 run's dev losses, and the
+    adapters learn (their A rows reach the bf16 copies every step)."""
+    kw = {"target_modules": ALL, "epochs": 3}
+    f32 = make_trainer(tiny_tokenizer, tmp_path / "a", **kw)
+    bf16 = make_trainer(tiny_tokenizer, tmp_path / "b", matmul="onednn-bf16", **kw)
+    a, b = f32.fit(progress=False), bf16.fit(progress=False)
+    assert (a["matmul"], b["matmul"]) == ("onednn", "onednn-bf16") and b["fused"]
+    for (_, x), (_, y) in zip(a["dev_loss"], b["dev_loss"], strict=True):
+        assert y == pytest.approx(x, rel=0.05) and x != y
+    assert b["dev_loss"][-1][1] < b["dev_loss"][0][1]
