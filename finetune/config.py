@@ -86,6 +86,9 @@ class TrainConfig:
     fused: bool = field(default=True, metadata={"help": "fused LoRA training forward for Llama models"})
     # The fused path's large matmuls. auto: oneDNN on CPU where this torch build has it (fp32 at
     # 2.2x MKL's rate on the AMD Zen 5 box, where MKL takes its AVX2 path), torch's own elsewhere.
+    # onednn-bf16 (opt-in): the same in bf16 with float32 results, 1.45-1.55x the tokens/s on that
+    # box (AVX512-BF16); the adapter it trains scores differently (quick bench: ft +0.09, hybrid
+    # -0.11, docs/benchmarks.md), so float32 stays the default.
     matmul: str = field(
         default="auto", metadata={"help": "fused path's matmul kernel: " + " | ".join(MATMULS)}
     )
