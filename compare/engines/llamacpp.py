@@ -176,14 +176,14 @@ class LlamaCppEngine:
         st.forget(keep)
         st.feed([(0, prefix[keep:], keep, False)])
         self.cached = prefix
-        leaders = [i for i, (src, _) in enumerate(sources) if src < 0]
         first: dict[int, int] = {}
-        # the rows that start from the batch's prefix, then those that go on from a leader's cells
-        for group in (leaders, [i for i in range(len(rows)) if i not in leaders]):
-            for i in group:  # sequence 0 holds the batch's prefix, row i is sequence i + 1
-                src, start = sources[i]
+        # the rows that start from the batch's prefix, then those that go on from a leader's cells;
+        # sequence 0 holds the batch's prefix, row i is sequence i + 1
+        for leading in (True, False):
+            group = [(i, src, start) for i, (src, start) in enumerate(sources) if (src < 0) == leading]
+            for i, src, start in group:
                 st.copy(src + 1, i + 1, start)
-            first |= st.feed([(i + 1, rows[i][sources[i][1] :], sources[i][1], True) for i in group])
+            first |= st.feed([(i + 1, rows[i][start:], start, True) for i, _, start in group])
         ttft = time.perf_counter() - t0
         out = self._decode(rows, first)
         seconds = time.perf_counter() - t0
