@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from corpus.errors import UserError
+from finetune.gguf_header import read_header
 
 log = logging.getLogger(__name__)
 
@@ -39,20 +40,17 @@ class AdapterExportError(UserError):
 
 def gguf_facts(model_gguf: str | Path) -> dict[str, Any]:
     """Architecture, layer and head counts of a GGUF model file (what the adapter must match)."""
-    import gguf
-
-    reader = gguf.GGUFReader(str(model_gguf))
-    arch = str(reader.fields["general.architecture"].contents())
+    header = read_header(model_gguf)
+    arch = str(header.fields["general.architecture"])
 
     def num(key: str) -> int:
-        field = reader.fields.get(f"{arch}.{key}")
-        if field is None:
+        value = header.fields.get(f"{arch}.{key}")
+        if value is None:
             raise AdapterExportError(f"{model_gguf}: no {arch}.{key} in the GGUF header")
-        return int(field.contents())
+        return int(value)
 
-    shapes = {t.name: tuple(int(d) for d in t.shape) for t in reader.tensors}
     return {"arch": arch, "layers": num("block_count"), "heads": num("attention.head_count"),
-            "kv_heads": num("attention.head_count_kv"), "shapes": shapes}  # fmt: skip
+            "kv_heads": num("attention.head_count_kv"), "shapes": dict(header.shapes)}  # fmt: skip
 
 
 def base_mismatch(tensors: dict[str, np.ndarray], shapes: dict[str, tuple[int, ...]]) -> str | None:

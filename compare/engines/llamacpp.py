@@ -39,6 +39,7 @@ from compare.harness.prompting import (
 from compare.harness.records import Generation
 from corpus.errors import UserError
 from finetune.gguf_export import retype_gguf
+from finetune.gguf_header import read_header
 from finetune.models import cache_dir
 
 log = logging.getLogger(__name__)
@@ -106,10 +107,10 @@ def file_precision(model_gguf: str | Path) -> str:
     """The GGUF's weight type as llama.cpp names it (``Q4_1``, ``F16``)."""
     import gguf
 
-    field = gguf.GGUFReader(str(model_gguf)).fields.get("general.file_type")
-    if field is None:
+    value = read_header(model_gguf).fields.get("general.file_type")
+    if value is None:
         return "unknown"
-    name = gguf.LlamaFileType(int(field.contents())).name
+    name = gguf.LlamaFileType(int(value)).name
     return name.removeprefix("MOSTLY_").removeprefix("ALL_")
 
 
