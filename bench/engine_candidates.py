@@ -13,6 +13,13 @@ f32 and q8_0, and the candidates the project did not adopt, each through its own
   ``python -m onnxruntime_genai.models.builder -i <hf folder> -m <hf folder> -o DIR -p fp32 -e cpu``
   (or ``-p int4``), with ``intra_op_num_threads`` set to the thread count in its genai_config.json.
 
+- OpenVINO GenAI (``pip install openvino-genai``), ``--openvino PATH[,PATH]``: a model folder
+  exported by ``optimum-cli export openvino --model <hf folder> --task text-generation-with-past
+  --weight-format fp32 DIR`` (or ``int8``; optimum-intel pins an older transformers, so export
+  from a venv of its own), or a GGUF file, which its own GGUF reader loads directly (q8_0, q4_x;
+  it refuses f32), with ``INFERENCE_PRECISION_HINT`` f32 (on a CPU with AVX512-BF16 it would
+  otherwise compute in bf16) and ``INFERENCE_NUM_THREADS`` the thread count.
+
 ``<hf folder>`` is the bundled model as ftrag loads it (``finetune.models.resolve_model``). A
 candidate that is not installed is skipped and named.
 """
@@ -88,6 +95,38 @@ def ortgenai_run(folder: str, tok):
     return run
 
 
+def openvino_run(path: str, tok):
+    import numpy as np
+    import openvino as ov
+    import openvino_genai as ovg
+
+    pipe = ovg.LLMPipeline(path, "CPU", INFERENCE_NUM_THREADS=THREADS, INFERENCE_PRECISION_HINT="f32")
+
+    class Stamps(ovg.StreamerBase):
+        def __init__(self):
+            super().__init__()
+            self.times: list[float] = []
+
+        def write(self, token):
+            self.times.append(time.perf_counter())
+            return ovg.StreamingStatus.RUNNING
+
+        def end(self):
+            pass
+
+    def run(text: str, ids: list[int], new: int) -> tuple[float, int, float]:
+        cfg = ovg.GenerationConfig(max_new_tokens=new, min_new_tokens=new, do_sample=False)
+        inputs = ovg.TokenizedInputs(
+            ov.Tensor(np.array([ids], dtype=np.int64)), ov.Tensor(np.ones((1, len(ids)), dtype=np.int64))
+        )
+        stamps = Stamps()
+        t0 = time.perf_counter()
+        pipe.generate(inputs, cfg, stamps)
+        return stamps.times[0] - t0, len(stamps.times), stamps.times[-1] - t0
+
+    return run
+
+
 def ours_run(name: str, precision: str, tok):
     from compare.engines.hf import Engine
     from compare.engines.llamacpp import LlamaCppEngine, serving_file
@@ -131,6 +170,9 @@ def candidates(args) -> list[tuple[str, object]]:
         out.append((f"ctranslate2 {Path(folder).name}", lambda tok, f=folder: ct2_run(f, tok)))
     for folder in filter(None, (args.ortgenai or "").split(",")):
         out.append((f"onnxruntime-genai {Path(folder).name}", lambda tok, f=folder: ortgenai_run(f, tok)))
+    for path in filter(None, (args.openvino or "").split(",")):
+        name = Path(path).stem.rsplit("-", 1)[-1] + " gguf" if path.endswith(".gguf") else Path(path).name
+        out.append((f"openvino-genai {name}", lambda tok, f=path: openvino_run(f, tok)))
     return out
 
 
@@ -138,6 +180,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--ct2", help="CTranslate2 model folders, comma-separated")
     ap.add_argument("--ortgenai", help="ONNX Runtime GenAI model folders, comma-separated")
+    ap.add_argument("--openvino", help="GGUF files for OpenVINO GenAI, comma-separated")
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--out", help="write results JSON here")
     args = ap.parse_args()

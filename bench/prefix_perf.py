@@ -15,6 +15,13 @@ the README's run), built once. Then, alternating, ``--reps`` times:
 Reported per k: prompt tokens, tokens computed, seconds (min of the repetitions), the ratio, and
 how many answers are equal. The gain depends on how many questions retrieve the same chunk, so
 the distinct first chunks are reported too.
+
+``--openvino DIR`` adds OpenVINO GenAI's continuous-batching pipeline on the same prompts (a
+folder exported as ``bench/engine_candidates.py`` says; ``pip install openvino-genai``): float32
+compute, a float16 KV cache as llama.cpp's, prefix caching on, 16 sequences at a time, the first
+prompt alone first so the others find the shared instructions and examples cached (its blocks are
+shared only once computed, so prompts scheduled together would each compute them). A fresh
+pipeline per repetition; answers are compared with the llamacpp engine's.
 """
 
 from __future__ import annotations
@@ -80,6 +87,29 @@ def run(
         llamacpp.prefix_sources, llamacpp.PLAN = own, "prefix"
 
 
+def openvino_pass(folder: str, prompts: list[str], tok: object, max_new: int) -> tuple[float, list[str]]:
+    """Seconds and answers of OpenVINO GenAI's continuous batching on ``prompts`` (a new pipeline)."""
+    import numpy as np
+    import openvino as ov
+    import openvino_genai as ovg
+
+    from compare.harness.prompting import cut_at_stop
+
+    sc = ovg.SchedulerConfig()
+    sc.cache_size, sc.enable_prefix_caching, sc.max_num_seqs, sc.max_num_batched_tokens = 2, True, 16, 512
+    props = {"INFERENCE_NUM_THREADS": 2, "INFERENCE_PRECISION_HINT": "f32", "KV_CACHE_PRECISION": "f16"}
+    pipe = ovg.ContinuousBatchingPipeline(folder, sc, "CPU", props)
+    cfg = ovg.GenerationConfig(max_new_tokens=max_new, do_sample=False)
+    cfg.stop_strings = {"\n"}
+    rows = [tok(p, add_special_tokens=False)["input_ids"] for p in prompts]
+    ids = [ov.Tensor(np.array([r], dtype=np.int64)) for r in rows]
+    t0 = time.perf_counter()
+    out = pipe.generate(ids[:1], [cfg]) + pipe.generate(ids[1:], [cfg] * (len(ids) - 1))
+    seconds = time.perf_counter() - t0
+    texts = [tok.decode(r.m_generation_ids[0], skip_special_tokens=True) for r in out]
+    return seconds, [cut_at_stop(t, ("\n",)) for t in texts]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--dataset", default="tessaline")
@@ -87,6 +117,7 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=2)
     ap.add_argument("--precision", default="f32")
     ap.add_argument("--runs", default="runs", help="runs folder whose stage cache holds the index")
+    ap.add_argument("--openvino", help="also OpenVINO GenAI on this exported model folder")
     ap.add_argument("--out", help="write results JSON here")
     args = ap.parse_args()
     from finetune.models import gguf_file
@@ -111,6 +142,13 @@ def main() -> None:
             "ratio": round(after[0] / before[0], 3),
             "same_answers": sum(a == b for a, b in zip(before[2], after[2], strict=True)),
         }  # fmt: skip
+        if args.openvino:
+            ov = [openvino_pass(args.openvino, prompts[k], tok, 32) for _ in range(args.reps)]
+            same = sum(a == b for a, b in zip(ov[0][1], after[2], strict=True))
+            rows[f"k={k}"] |= {
+                "openvino_seconds": [round(s, 1) for s, _ in ov], "openvino_same_answers": same,
+                "openvino_over_after": round(min(s for s, _ in ov) / after[0], 3),
+            }  # fmt: skip
         print(json.dumps(rows[f"k={k}"]), flush=True)
     machine = {"platform": platform.platform(), "cpus": os.cpu_count(), "processor": platform.processor()}
     result = {"machine": machine, "dataset": args.dataset, "model": model,
