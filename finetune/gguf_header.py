@@ -23,6 +23,7 @@ _SCALARS = {
     0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d",
 }  # fmt: skip
 _STRING, _ARRAY = 8, 9
+_SKIPPED = object()  # what an array value reads as (left out of the fields)
 
 
 @dataclass(frozen=True)
@@ -55,9 +56,6 @@ def read_header(path: str | Path) -> GGUFHeader:
             _exact(f, 12, path)  # type (u32) and data offset (u64)
             shapes[name] = tuple(int(d) for d in dims)
     return GGUFHeader(fields, shapes)
-
-
-_SKIPPED = object()
 
 
 def _value(f: BinaryIO, kind: int, path: Any) -> Any:
