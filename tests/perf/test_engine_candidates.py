@@ -14,11 +14,15 @@ import engine_candidates  # noqa: E402
 
 
 def test_candidates_measure_ours_then_each_converted_folder() -> None:
-    args = argparse.Namespace(ct2="/m/ct2-float32,/m/ct2-int8", ortgenai="/m/ortg-int4")
+    gguf = "/c/SmolLM2-135M-Instruct.Q4_1-98362432-q8_0.gguf"
+    args = argparse.Namespace(
+        ct2="/m/ct2-float32,/m/ct2-int8", ortgenai="/m/ortg-int4", openvino=f"/m/ov/fp32,{gguf}"
+    )
     labels = [label for label, _ in engine_candidates.candidates(args)]
     assert labels == ["hf float32", "llamacpp F32", "llamacpp Q8_0", "ctranslate2 ct2-float32",
-                      "ctranslate2 ct2-int8", "onnxruntime-genai ortg-int4"]  # fmt: skip
-    none = argparse.Namespace(ct2=None, ortgenai="")
+                      "ctranslate2 ct2-int8", "onnxruntime-genai ortg-int4", "openvino-genai fp32",
+                      "openvino-genai q8_0 gguf"]  # fmt: skip
+    none = argparse.Namespace(ct2=None, ortgenai="", openvino=None)
     assert len(engine_candidates.candidates(none)) == 3
 
 
