@@ -41,6 +41,8 @@ class AdapterExportError(UserError):
 def gguf_facts(model_gguf: str | Path) -> dict[str, Any]:
     """Architecture, layer and head counts of a GGUF model file (what the adapter must match)."""
     header = read_header(model_gguf)
+    if "general.architecture" not in header.fields:
+        raise AdapterExportError(f"{model_gguf}: no general.architecture in the GGUF header")
     arch = str(header.fields["general.architecture"])
 
     def num(key: str) -> int:

@@ -68,3 +68,18 @@ def test_broken_files_name_the_file(tmp_path, damage, message):
     path.write_bytes(damage(path.read_bytes()))
     with pytest.raises(UserError, match=f"m.gguf: .*{message}"):
         read_header(path)
+
+
+def test_a_model_file_without_architecture_is_one_line(tmp_path):
+    from finetune.gguf_export import AdapterExportError, gguf_facts
+
+    path = tmp_path / "m.gguf"
+    w = gguf.GGUFWriter(str(path), "llama")
+    w.kv_data[0].pop("general.architecture")  # a file written without it
+    w.add_tensor("output_norm.weight", np.ones(4, dtype=np.float32))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    with pytest.raises(AdapterExportError, match=r"m\.gguf: no general\.architecture"):
+        gguf_facts(path)
