@@ -180,7 +180,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--ct2", help="CTranslate2 model folders, comma-separated")
     ap.add_argument("--ortgenai", help="ONNX Runtime GenAI model folders, comma-separated")
-    ap.add_argument("--openvino", help="GGUF files for OpenVINO GenAI, comma-separated")
+    ap.add_argument("--openvino", help="OpenVINO GenAI model folders or GGUF files, comma-separated")
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--out", help="write results JSON here")
     args = ap.parse_args()

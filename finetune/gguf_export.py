@@ -41,15 +41,16 @@ class AdapterExportError(UserError):
 def gguf_facts(model_gguf: str | Path) -> dict[str, Any]:
     """Architecture, layer and head counts of a GGUF model file (what the adapter must match)."""
     header = read_header(model_gguf)
-    if "general.architecture" not in header.fields:
-        raise AdapterExportError(f"{model_gguf}: no general.architecture in the GGUF header")
-    arch = str(header.fields["general.architecture"])
+
+    def need(key: str) -> Any:
+        if key not in header.fields:
+            raise AdapterExportError(f"{model_gguf}: no {key} in the GGUF header")
+        return header.fields[key]
+
+    arch = str(need("general.architecture"))
 
     def num(key: str) -> int:
-        value = header.fields.get(f"{arch}.{key}")
-        if value is None:
-            raise AdapterExportError(f"{model_gguf}: no {arch}.{key} in the GGUF header")
-        return int(value)
+        return int(need(f"{arch}.{key}"))
 
     return {"arch": arch, "layers": num("block_count"), "heads": num("attention.head_count"),
             "kv_heads": num("attention.head_count_kv"), "shapes": dict(header.shapes)}  # fmt: skip
