@@ -71,7 +71,7 @@ def _value(f: BinaryIO, kind: int, path: Any) -> Any:
         elif inner == _STRING:  # each string by its length
             for _ in range(count):
                 f.seek(struct.unpack("<Q", _exact(f, 8, path))[0], 1)
-        else:  # arrays of arrays do not occur in model files
+        elif count:  # arrays of arrays do not occur in model files (an empty one is skipped)
             raise UserError(f"{path}: a GGUF array of type {inner} cannot be read here")
         return _SKIPPED
     raise UserError(f"{path}: unknown GGUF value type {kind} in its header (a damaged file?)")
