@@ -17,7 +17,7 @@ from typing import Any
 
 from compare.answering.specs import SystemSpec
 from compare.engines.registry import ENGINES
-from compare.harness.prompting import render_prompt
+from compare.harness.prompting import plan_batches, render_prompt
 from compare.harness.records import Answer, Generation
 from compare.harness.stages import digest, questions_digest
 from corpus.errors import UserError
@@ -218,18 +218,52 @@ def single_requests(spec: SystemSpec, questions: Sequence[QAItem], res: Resource
     return out
 
 
+def answers_until(
+    spec: SystemSpec,
+    questions: Sequence[QAItem],
+    res: Resources,
+    go_on: Callable[[list[Answer | None]], bool],
+) -> list[Answer | None]:
+    """:func:`answer_questions` one planned batch at a time, asking ``go_on`` (the answers so far,
+    in the questions' order, ``None`` where not yet answered) after each whether to continue.
+
+    The batches are the ones a whole run plans (the engine's plan over every prompt, retrieval for
+    all questions at once), in the same order on the same engine, so each answer made is the one
+    :func:`answer_questions` makes; a stopped run leaves the rest ``None``."""
+    res.check(spec)
+    prompts, contexts, r_s = build_prompts(spec, questions, res)
+    n = max(1, len(questions))
+    out: list[Answer | None] = [None] * len(questions)
+    for idx in plan_batches(prompts, res.batch_size, ENGINES[res.engine_name].plan):
+        wave = [prompts[i] for i in idx]
+        if res.executor is None:
+            with res.engine(spec) as engine:
+                gens = engine.generate(wave)
+        else:
+            gens = res.executor.generate(res, spec, wave)
+        for i, g in zip(idx, gens, strict=True):
+            out[i] = to_answer(spec, questions[i], g, contexts[i], r_s / n)
+        if not go_on(out):
+            break
+    return out
+
+
+def answers_key(spec: SystemSpec, questions: Sequence[QAItem], res: Resources, key: str) -> str:
+    """The cache key of ``spec``'s answers to ``questions``: ``key`` plus everything else they
+    depend on (the questions, the knobs, the engine, the first rendered prompt)."""
+    knobs = (asdict(res.knobs(spec)), res.max_new_tokens, res.batch_size, res.style, res.engine_id)
+    prompt = build_prompts(spec, questions[:1], res)[0][0] if questions else ""
+    return digest(key, spec, questions_digest(questions), knobs, prompt)
+
+
 def cached_answers(
     cache: Any, spec: SystemSpec, questions: Sequence[QAItem], res: Resources, key: str
 ) -> tuple[list[Answer], float]:
-    """Batched answers of ``spec`` on ``questions``, cached by ``key`` plus everything else they
-    depend on (the questions, the knobs, the first rendered prompt), and the seconds making them
-    took (when they were made)."""
-    knobs = (asdict(res.knobs(spec)), res.max_new_tokens, res.batch_size, res.style, res.engine_id)
-    prompt = build_prompts(spec, questions[:1], res)[0][0] if questions else ""
-    full = digest(key, spec, questions_digest(questions), knobs, prompt)
+    """Batched answers of ``spec`` on ``questions``, cached by :func:`answers_key`, and the seconds
+    making them took (when they were made)."""
 
     def produce() -> dict:
         return {"batched": [asdict(a) for a in answer_questions(spec, questions, res)]}
 
-    data, _ = cache.answers(full, produce)
+    data, _ = cache.answers(answers_key(spec, questions, res, key), produce)
     return [Answer(**a) for a in data["batched"]], float(data["seconds"])

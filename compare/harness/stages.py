@@ -96,6 +96,10 @@ class StageCache:
     def path(self, stage: str, key: str) -> Path:
         return self.root / stage / key
 
+    def has(self, stage: str, key: str) -> bool:
+        """Whether :meth:`record` holds ``stage``'s result for ``key``."""
+        return self.path(stage, key + ".json").is_file()
+
     def index(
         self, ds: Dataset, chunking: ChunkConfig, cfg: RetrievalConfig, progress: bool = True
     ) -> tuple[Any, Any, dict]:

@@ -14,6 +14,10 @@ recorded, so the budgets can be compared.
   best one continues: successive halving), then the epoch with the best dev accuracy, read from
   the adapter every epoch leaves behind (no training again).
 
+A prompt trial stops as soon as it can no longer beat the trials before it (raced,
+compare.pipeline.search): the choice, its answers and every test score stay those of the whole
+search, at a fraction of the cost of the trials that lose by far.
+
 The selection functions are pure; :class:`Tuner` wires them to the cache, the model and the split.
 """
 
@@ -34,6 +38,7 @@ from compare.config import PROMPT_VARIANTS, BenchConfig
 from compare.harness.stages import digest
 from compare.pipeline.abstain import QUOTED, apply_gate, choose_gate, gate_line, quoted_signals, with_support
 from compare.pipeline.reader import choose_reader, reading_with
+from compare.pipeline.search import Trial, best_possible, coordinate_search, pick, raced_answers
 from compare.scoring.evaluate import score_answer
 from compare.trainset.config import MIN_TAUGHT_DEV, untaught_reason
 from corpus.model import Dataset, QAItem
@@ -49,53 +54,6 @@ LOSS_PATIENCE = 2
 RETRIEVER_METRIC = "mrr@10"  # the rank of the first relevant chunk is what a 1-3 chunk prompt needs
 
 
-@dataclass(frozen=True)
-class Trial:
-    """One setting tried on dev: its knobs, dev accuracy and the compute seconds it cost."""
-
-    knobs: dict[str, Any]
-    accuracy: float
-    seconds: float
-    label: str = ""
-
-
-def pick(trials: Sequence[Trial]) -> Trial:
-    """The trial with the highest dev accuracy; a tie keeps the earlier one (grids list the
-    configured default or the cheaper setting first, so a tie never moves away from it)."""
-    if not trials:
-        raise ValueError("no trials to pick from")
-    best = trials[0]
-    for t in trials[1:]:
-        if t.accuracy > best.accuracy + 1e-12:
-            best = t
-    return best
-
-
-def coordinate_search(
-    start: Mapping[str, Any],
-    axes: Sequence[Sequence[Mapping[str, Any]]],
-    evaluate: Callable[[dict[str, Any]], Trial],
-) -> tuple[dict[str, Any], list[Trial]]:
-    """One knob at a time from ``start``: each axis's options (partial knob dicts) are tried with
-    the best knobs so far, and the best stays. A setting is evaluated once however often it
-    comes up. Returns the chosen knobs and every trial in the order run."""
-    current, seen, trials = dict(start), {}, []
-
-    def run(knobs: dict[str, Any]) -> Trial:
-        key = tuple(sorted(knobs.items()))
-        if key not in seen:
-            seen[key] = evaluate(knobs)
-            trials.append(seen[key])
-        return seen[key]
-
-    incumbent = run(current)
-    for options in axes:
-        tried = [incumbent] + [run(current | dict(o)) for o in options]
-        incumbent = pick(tried)
-        current = dict(incumbent.knobs)
-    return current, trials
-
-
 def tune_sample(questions: Sequence[QAItem], n: int, seed: int) -> list[QAItem]:
     """A seeded sample of ``n`` answerable questions (all when ``n`` is 0 or larger), in id order."""
     pool = sorted((q for q in questions if q.kind != "unanswerable"), key=lambda q: q.id)
@@ -107,10 +65,13 @@ def tune_sample(questions: Sequence[QAItem], n: int, seed: int) -> list[QAItem]:
 def dev_accuracy(questions: Sequence[QAItem], answers: Sequence[Any], style: Mapping | None) -> float:
     """Share of answerable questions answered correctly (the harness's accuracy)."""
     by_id = {a.qid: a for a in answers}
-    scores = [
-        score_answer(q, by_id[q.id], {}, style)["correct"] for q in questions if q.kind != "unanswerable"
-    ]
+    scores = [dev_correct(q, by_id[q.id], style) for q in questions if q.kind != "unanswerable"]
     return fmean(scores) if scores else 0.0
+
+
+def dev_correct(q: QAItem, answer: Any, style: Mapping | None) -> float:
+    """Whether ``answer`` answers ``q`` correctly, as the harness scores it (1.0 or 0.0)."""
+    return score_answer(q, answer, {}, style)["correct"]
 
 
 def dev_budget(ds: Dataset, bench: BenchConfig, train: TrainConfig) -> BenchConfig:
@@ -177,6 +138,21 @@ class Tuner:
         answers, seconds = cached_answers(self.cache, spec, self.questions, self.res, digest("tune", key))
         return dev_accuracy(self.questions, answers, self.style), seconds
 
+    def raced(self, spec: SystemSpec, key: str, knobs: dict[str, Any], bar: float) -> Trial:
+        """The trial of ``knobs``, stopped once it cannot beat ``bar`` (compare.pipeline.race)."""
+        n = len(self.questions)
+        answers, seconds = raced_answers(
+            self.cache, spec, self.questions, self.res, digest("tune", key), bar,
+            lambda q, a: dev_correct(q, a, self.style),
+        )  # fmt: skip
+        if len(answers) == n:
+            return Trial(knobs, dev_accuracy(self.questions, answers, self.style), seconds)
+        by_id = {a.qid: a for a in answers}
+        scores = [dev_correct(q, by_id[q.id], self.style) for q in self.questions if q.id in by_id]
+        most = best_possible(scores, n)
+        label = f"stopped after {len(answers)} of {n} questions: at most {most:.3f}, not above {bar:.3f}"
+        return Trial(knobs, most, seconds, label, len(answers))
+
     def record(
         self, system: str, chosen: Trial, trials: Sequence[Trial], default: Trial | None = None,
         extra: float = 0.0,
@@ -189,12 +165,16 @@ class Tuner:
             "default": first.knobs,
             "default_dev_accuracy": round(first.accuracy, 4),
             "trials": [
-                asdict(t) | {"accuracy": round(t.accuracy, 4), "seconds": round(t.seconds, 1)} for t in trials
+                {k: v for k, v in asdict(t).items() if v is not None}
+                | {"accuracy": round(t.accuracy, 4), "seconds": round(t.seconds, 1)}
+                for t in trials
             ],
             "seconds": round(sum(t.seconds for t in trials) + extra, 1),
         }
+        stopped = sum(t.answered is not None for t in trials)
+        early = f" ({stopped} stopped once they could not win)" if stopped else ""
         log.info(
-            f"[tune:{system}] {len(trials)} trials on {len(self.questions)} dev questions: "
+            f"[tune:{system}] {len(trials)} trials on {len(self.questions)} dev questions{early}: "
             f"{_knobs(first.knobs)} {first.accuracy:.3f} -> {_knobs(chosen.knobs)} {chosen.accuracy:.3f}"
         )
 
@@ -206,15 +186,13 @@ class Tuner:
 
         same: dict[str, Trial] = {}  # first rendered prompt -> trial: variants a model renders alike
 
-        def evaluate(knobs: dict[str, Any]) -> Trial:
+        def evaluate(knobs: dict[str, Any], bar: float) -> Trial:
             self.res.tuned[spec.name] = {k: v for k, v in knobs.items() if v != base[k]}
             prompt = build_prompts(trial_spec, self.questions[:1], self.res)[0][0] if self.questions else ""
             if prompt in same:  # e.g. "completion" for a model without a chat template: not run twice
-                return Trial(
-                    knobs, same[prompt].accuracy, 0.0, f"same prompt as {_knobs(same[prompt].knobs)}"
-                )
-            acc, seconds = self.score(trial_spec, key)
-            same[prompt] = Trial(knobs, acc, seconds)
+                return replace(same[prompt], knobs=knobs, seconds=0.0,
+                               label=f"same prompt as {_knobs(same[prompt].knobs)}")  # fmt: skip
+            same[prompt] = self.raced(trial_spec, key, knobs, bar)
             return same[prompt]
 
         axes = prompt_axes(spec, parse_list(bench.tune_prompts), parse_list(bench.tune_k, int))

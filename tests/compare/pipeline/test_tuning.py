@@ -45,7 +45,7 @@ def test_coordinate_search_follows_one_knob_at_a_time(name: str) -> None:
     table, expected = SURFACES[name]
     calls = []
 
-    def evaluate(knobs: dict[str, Any]) -> Trial:
+    def evaluate(knobs: dict[str, Any], bar: float) -> Trial:
         calls.append(dict(knobs))
         return Trial(knobs, table.get((knobs["shots"], knobs["k"]), 0.1), 1.0)
 
@@ -246,12 +246,11 @@ def test_prompt_tuning_sets_the_chosen_knobs_and_reads_only_dev(monkeypatch: pyt
     t = Tuner(ds, {"bench": bench}, res, None)
     seen = []
 
-    def score(spec: SystemSpec, key: str) -> tuple[float, float]:
-        knobs = res.tuned.get("rag", {})
-        seen.append(knobs)
-        return (0.8 if knobs == {"shots": 1} else 0.4), 2.0
+    def raced(spec: SystemSpec, key: str, knobs: dict, bar: float) -> Trial:
+        seen.append(res.tuned.get("rag", {}))
+        return Trial(knobs, 0.8 if seen[-1] == {"shots": 1} else 0.4, 2.0)
 
-    t.score = score
+    t.raced = raced
     chosen = t.prompts(SystemSpec("rag", None, True, ""), "key")
     assert chosen == {"k": 1, "context_budget": 512, "shots": 1, "layout": "auto"}
     assert res.tuned["rag"] == {"shots": 1}  # only what differs from the defaults
