@@ -45,9 +45,14 @@ from finetune.models import cache_dir
 log = logging.getLogger(__name__)
 
 INSTALL_HINT = "pip install llama-cpp-python==0.3.36 (or `make setup`), or pass --engine hf"
-# KV cells of one engine, shared by a batch's rows: 16 RAG prompts of the quick bench with their
-# shared prefix counted once fit; a batch that does not is split in two.
+# KV cells of one engine, shared by a batch's rows: the longest prompt it serves, with its new tokens.
 N_CTX = 8192
+# Cells a batch may use before it is split in two. Every query of a batch's prefill scans the mask of
+# every cell in use, its own row's or not, so that work grows with the batch's tokens times its cells:
+# 48 k=3 dev prompts of the quick bench (16-row batches of 9,000 cells, split in two at 8,192) took
+# 78 s, 65 s with batches cut at 3,072 cells, answers the same (docs/benchmarks.md). k=1 and
+# closed-book batches of 16 rows use fewer cells and stay whole.
+SPLIT_CELLS = 3072
 # How batches are planned (compare.harness.prompting.plan_batches): rows are not padded here, so
 # batches group prompts that share a prefix rather than prompts of one length.
 PLAN = "prefix"
@@ -152,14 +157,14 @@ class LlamaCppEngine:
         return len(self.tokenizer(prompt, add_special_tokens=False)["input_ids"])
 
     def batch(self, prompts: list[str]) -> list[Generation]:
-        """One batch as it is (split in two when its KV cells would not fit the window)."""
+        """One batch as it is (split in two while it would use more than ``SPLIT_CELLS`` KV cells)."""
         rows = [self.tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
         shared = _shared_prefix(rows)
         sources = prefix_sources(rows, shared)
         # cells in use: the shared prefix once, each row's own tokens and its new ones
         need = shared + sum(len(r) - start for r, (_, start) in zip(rows, sources, strict=True))
         need += len(rows) * self.max_new_tokens
-        if need > self.n_ctx and len(rows) > 1:
+        if need > min(self.n_ctx, SPLIT_CELLS) and len(rows) > 1:
             half = len(prompts) // 2
             return self.batch(prompts[:half]) + self.batch(prompts[half:])
         if need > self.n_ctx:
