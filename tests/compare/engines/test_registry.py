@@ -129,6 +129,29 @@ def test_llamacpp_stop_strings_end_the_answer(tiny_model_dir: Path, tiny_tokeniz
 
 
 @needs_llamacpp
+def test_a_batch_over_the_split_size_runs_in_parts_with_the_same_answers(
+    tiny_model_dir: Path, tiny_tokenizer, tmp_path: Path, monkeypatch
+) -> None:
+    from compare.engines import llamacpp
+    from compare.engines.llamacpp import LlamaCppEngine
+
+    gguf = write_tiny_gguf(tiny_model_dir, tiny_tokenizer, tmp_path / "tiny.gguf")
+    prompts = _prompts(tiny_tokenizer)
+    ref = Engine(tiny_model(tiny_model_dir, tiny_tokenizer), tiny_tokenizer, max_new_tokens=5, stops=(),
+                 batch_size=4).generate(prompts)  # fmt: skip
+    runs = {}
+    for cells in (llamacpp.N_CTX, 1):
+        monkeypatch.setattr(llamacpp, "SPLIT_CELLS", cells)
+        fast = LlamaCppEngine(gguf, tiny_tokenizer, None, max_new_tokens=5, stops=(), batch_size=4, threads=1)
+        sizes: list[int] = []
+        run = fast._run
+        fast._run = lambda rows, *a, sizes=sizes, run=run: sizes.append(len(rows)) or run(rows, *a)  # type: ignore[method-assign]
+        assert [g.text for g in fast.generate(prompts)] == [g.text for g in ref]
+        runs[cells] = sizes
+    assert list(runs.values()) == [[4], [1, 1, 1, 1]]  # whole within the split size; halved while over it
+
+
+@needs_llamacpp
 def test_llamacpp_shares_a_long_prefix_and_keeps_it_for_later_requests(
     tiny_model_dir: Path, tiny_tokenizer, tmp_path: Path
 ) -> None:
