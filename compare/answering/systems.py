@@ -224,27 +224,32 @@ def answers_until(
     res: Resources,
     go_on: Callable[[list[Answer | None]], bool],
 ) -> list[Answer | None]:
-    """:func:`answer_questions` one planned batch at a time, asking ``go_on`` (the answers so far,
-    in the questions' order, ``None`` where not yet answered) after each whether to continue.
+    """:func:`answer_questions` one batch at a time, asking ``go_on`` (the answers so far, in the
+    questions' order, ``None`` where not yet answered) after each whether to continue.
 
-    The batches are the ones a whole run plans (the engine's plan over every prompt, retrieval for
-    all questions at once), in the same order on the same engine, so each answer made is the one
-    :func:`answer_questions` makes; a stopped run leaves the rest ``None``."""
+    The batches are the ones a whole run makes (retrieval for all questions at once, then the
+    engine's own plan over every prompt, its parts included), run in the same order on the same
+    engine, so each answer made is the one :func:`answer_questions` makes; a stopped run leaves
+    the rest ``None``. Spread over an executor's workers, the batches are the planned ones."""
     res.check(spec)
     prompts, contexts, r_s = build_prompts(spec, questions, res)
     n = max(1, len(questions))
     out: list[Answer | None] = [None] * len(questions)
-    for idx in plan_batches(prompts, res.batch_size, ENGINES[res.engine_name].plan):
-        wave = [prompts[i] for i in idx]
-        if res.executor is None:
-            with res.engine(spec) as engine:
-                gens = engine.generate(wave)
-        else:
-            gens = res.executor.generate(res, spec, wave)
-        for i, g in zip(idx, gens, strict=True):
+
+    def run(idx: list[int], generate: Callable[[list[str]], list[Generation]]) -> bool:
+        for i, g in zip(idx, generate([prompts[i] for i in idx]), strict=True):
             out[i] = to_answer(spec, questions[i], g, contexts[i], r_s / n)
-        if not go_on(out):
-            break
+        return go_on(out)
+
+    if res.executor is not None:
+        for idx in plan_batches(prompts, res.batch_size, ENGINES[res.engine_name].plan):
+            if not run(idx, lambda wave: res.executor.generate(res, spec, wave)):
+                break
+        return out
+    with res.engine(spec) as engine:
+        for idx in engine.plan(prompts):
+            if not run(idx, engine.generate):
+                break
     return out
 
 

@@ -15,7 +15,14 @@ from typing import Any
 import torch
 import transformers
 
-from compare.harness.prompting import MIN_SHARED, common_prefix, cut_at_stop, hit_stop, run_in_batches
+from compare.harness.prompting import (
+    MIN_SHARED,
+    common_prefix,
+    cut_at_stop,
+    hit_stop,
+    plan_batches,
+    run_in_batches,
+)
 from compare.harness.records import Generation
 
 # transformers 5 renamed generate's ``past_key_values`` to ``cache``.
@@ -135,6 +142,10 @@ class Engine:
     ) -> list[Generation]:
         """Answers to ``prompts`` in their order, batched by similar length."""
         return run_in_batches(self.batch, prompts, self.batch_size, progress)
+
+    def plan(self, prompts: Sequence[str]) -> list[list[int]]:
+        """The prompt indices of each batch :meth:`generate` runs, in its order."""
+        return plan_batches(prompts, self.batch_size)
 
     def single(self, prompt: str) -> Generation:
         """One request alone: its wall time is the latency a user sees (a prompt prefix kept from

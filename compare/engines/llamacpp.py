@@ -33,6 +33,7 @@ from compare.harness.prompting import (
     common_prefix,
     cut_at_stop,
     hit_stop,
+    plan_batches,
     prefix_sources,
     run_in_batches,
 )
@@ -157,22 +158,41 @@ class LlamaCppEngine:
         return len(self.tokenizer(prompt, add_special_tokens=False)["input_ids"])
 
     def batch(self, prompts: list[str]) -> list[Generation]:
-        """One batch as it is (split in two while it would use more than ``SPLIT_CELLS`` KV cells)."""
+        """One batch, in the parts :meth:`_parts` cuts it into."""
         rows = [self.tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+        out: list[Generation] = []
+        for part in self._parts(rows):
+            sub = [rows[j] for j in part]
+            shared = _shared_prefix(sub)
+            out += self._run(sub, shared, prefix_sources(sub, shared))
+        return out
+
+    def plan(self, prompts: Sequence[str]) -> list[list[int]]:
+        """The prompt indices of each part :meth:`generate` runs, in the order it runs them: the
+        batches of the prompt-order plan, each cut as :meth:`_parts` cuts it."""
+        out = []
+        for idx in plan_batches(prompts, self.batch_size, PLAN):
+            rows = [self.tokenizer(prompts[i], add_special_tokens=False)["input_ids"] for i in idx]
+            out += [[idx[j] for j in part] for part in self._parts(rows)]
+        return out
+
+    def _parts(self, rows: list[list[int]]) -> list[list[int]]:
+        """The row indices of each part a batch runs in: halved while it would use more than
+        ``SPLIT_CELLS`` KV cells (a single row: up to the window)."""
         shared = _shared_prefix(rows)
         sources = prefix_sources(rows, shared)
         # cells in use: the shared prefix once, each row's own tokens and its new ones
         need = shared + sum(len(r) - start for r, (_, start) in zip(rows, sources, strict=True))
         need += len(rows) * self.max_new_tokens
         if need > min(self.n_ctx, SPLIT_CELLS) and len(rows) > 1:
-            half = len(prompts) // 2
-            return self.batch(prompts[:half]) + self.batch(prompts[half:])
+            half = len(rows) // 2
+            return self._parts(rows[:half]) + [[half + j for j in p] for p in self._parts(rows[half:])]
         if need > self.n_ctx:
             raise UserError(
                 f"a prompt of {len(rows[0])} tokens and {self.max_new_tokens} new ones do not fit the "
                 f"llamacpp engine's {self.n_ctx}-token window; shorten the context or use --engine hf"
             )
-        return self._run(rows, shared, sources)
+        return [list(range(len(rows)))]
 
     def _run(self, rows: list[list[int]], shared: int, sources: list[tuple[int, int]]) -> list[Generation]:
         t0 = time.perf_counter()

@@ -73,5 +73,9 @@ class VllmEngine:
             progress(len(prompts))
         return out
 
+    def plan(self, prompts: Sequence[str]) -> list[list[int]]:
+        """One part: vLLM schedules its own batches."""
+        return [list(range(len(prompts)))]
+
     def single(self, prompt: str) -> Generation:
         return self.batch([prompt])[0]
