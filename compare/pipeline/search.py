@@ -1,17 +1,16 @@
 """The search over dev trials: the trial record, the pick, coordinate search, and racing.
 
 Racing: a prompt trial stops once it can no longer beat the trials before it. Coordinate search
-keeps a trial only when its dev accuracy is above that
-of every earlier trial of its axis (a tie keeps the earlier one). After each planned batch of
-answers, the best a trial can still reach is its right answers so far with every unanswered
-question right; once that is not above the bar, the rest of its answers cannot change the choice.
-The quick bench's k=3 trials, three to four times the prompt of the others and far behind them on
-dev, are where this pays.
+keeps a trial only when its dev accuracy is above that of every earlier trial of its axis (a tie
+keeps the earlier one). After each batch of answers the engine runs, the best a trial can still
+reach is its right answers so far with every unanswered question right; once that is not above the
+bar, the rest of its answers cannot change the choice. The quick bench's k=3 trials, three times
+the prompt of the others and far behind them on dev, are where this pays.
 
 The answers made are the ones an unraced trial makes (compare.answering.systems.answers_until:
 the same batches in the same order on the same engine), so the knobs chosen, their dev answers
 and every test score are those of the whole search; a stopped trial records how many questions it
-answered and its bound instead of an accuracy.
+answered, and its bound in place of an accuracy.
 """
 
 from __future__ import annotations
@@ -50,8 +49,8 @@ class Trial:
     accuracy: float
     seconds: float
     label: str = ""
-    # questions answered when a raced trial stopped (compare.pipeline.race; its accuracy is then
-    # the most it could have reached); None: every one
+    # questions answered when a raced trial stopped (its accuracy is then the most it could have
+    # reached); None: every one
     answered: int | None = None
 
 
@@ -75,7 +74,7 @@ def coordinate_search(
     """One knob at a time from ``start``: each axis's options (partial knob dicts) are tried with
     the best knobs so far, and the best stays. A setting is evaluated once however often it
     comes up. ``evaluate(knobs, bar)`` is told the accuracy the setting must beat to be chosen
-    (-inf for the start), so it may stop early (compare.pipeline.race). Returns the chosen knobs
+    (-inf for the start), so it may stop early (:func:`raced_answers`). Returns the chosen knobs
     and every trial in the order run."""
     current, seen, trials = dict(start), {}, []
 

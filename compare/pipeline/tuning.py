@@ -139,7 +139,7 @@ class Tuner:
         return dev_accuracy(self.questions, answers, self.style), seconds
 
     def raced(self, spec: SystemSpec, key: str, knobs: dict[str, Any], bar: float) -> Trial:
-        """The trial of ``knobs``, stopped once it cannot beat ``bar`` (compare.pipeline.race)."""
+        """The trial of ``knobs``, stopped once it cannot beat ``bar`` (compare.pipeline.search)."""
         n = len(self.questions)
         answers, seconds = raced_answers(
             self.cache, spec, self.questions, self.res, digest("tune", key), bar,
