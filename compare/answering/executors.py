@@ -113,6 +113,11 @@ class LocalExecutor:
         with res.engine(spec) as engine:
             return engine.generate(prompts, progress)
 
+    def plan(self, res: Any, spec: Any, prompts: Sequence[str]) -> list[list[int]]:
+        """The prompt indices of each batch :meth:`generate` runs, in order: the engine's own plan."""
+        with res.engine(spec) as engine:
+            return engine.plan(prompts)
+
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "workers": 1}
 
@@ -185,8 +190,7 @@ class RayExecutor:
         path = res.adapter_paths.get(spec.adapter or "")
         adapter = (spec.adapter, str(Path(path).resolve())) if spec.adapter and path else None
         workers = self.pool(res.model_ref)
-        plan = plan_batches(prompts, res.batch_size, ENGINES[res.engine_name].plan)
-        jobs = [(idx, [prompts[i] for i in idx]) for idx in plan]
+        jobs = [(idx, [prompts[i] for i in idx]) for idx in self.plan(res, spec, prompts)]
         out: list[Generation | None] = [None] * len(prompts)
         for idx, gens in self._spread(workers, "generate", jobs, adapter, res.max_new_tokens):
             for i, g in zip(idx, gens, strict=True):
@@ -194,6 +198,10 @@ class RayExecutor:
             if progress:
                 progress(len(idx))
         return [g for g in out if g is not None]
+
+    def plan(self, res: Any, spec: Any, prompts: Sequence[str]) -> list[list[int]]:
+        """The prompt indices of each batch :meth:`generate` sends to a worker."""
+        return plan_batches(prompts, res.batch_size, ENGINES[res.engine_name].plan)
 
     def _spread(self, workers: list[Any], method: str, jobs: list[tuple[Any, Any]], *args: Any) -> Iterator:
         """``(tag, result)`` of ``worker.method(payload, *args)`` for every job, each worker given

@@ -17,7 +17,7 @@ from typing import Any
 
 from compare.answering.specs import SystemSpec
 from compare.engines.registry import ENGINES
-from compare.harness.prompting import plan_batches, render_prompt
+from compare.harness.prompting import render_prompt
 from compare.harness.records import Answer, Generation
 from compare.harness.stages import digest, questions_digest
 from corpus.errors import UserError
@@ -230,26 +230,28 @@ def answers_until(
     The batches are the ones a whole run makes (retrieval for all questions at once, then the
     engine's own plan over every prompt, its parts included), run in the same order on the same
     engine, so each answer made is the one :func:`answer_questions` makes; a stopped run leaves
-    the rest ``None``. Spread over an executor's workers, the batches are the planned ones."""
+    the rest ``None``. An executor says how it runs them (in this process: the engine's plan)."""
     res.check(spec)
     prompts, contexts, r_s = build_prompts(spec, questions, res)
     n = max(1, len(questions))
     out: list[Answer | None] = [None] * len(questions)
 
-    def run(idx: list[int], generate: Callable[[list[str]], list[Generation]]) -> bool:
-        for i, g in zip(idx, generate([prompts[i] for i in idx]), strict=True):
-            out[i] = to_answer(spec, questions[i], g, contexts[i], r_s / n)
-        return go_on(out)
+    def generate(wave: list[str]) -> list[Generation]:
+        if res.executor is not None:
+            return res.executor.generate(res, spec, wave)
+        with res.engine(spec) as engine:
+            return engine.generate(wave)
 
     if res.executor is not None:
-        for idx in plan_batches(prompts, res.batch_size, ENGINES[res.engine_name].plan):
-            if not run(idx, lambda wave: res.executor.generate(res, spec, wave)):
-                break
-        return out
-    with res.engine(spec) as engine:
-        for idx in engine.plan(prompts):
-            if not run(idx, engine.generate):
-                break
+        parts = res.executor.plan(res, spec, prompts)
+    else:
+        with res.engine(spec) as engine:
+            parts = engine.plan(prompts)
+    for idx in parts:
+        for i, g in zip(idx, generate([prompts[i] for i in idx]), strict=True):
+            out[i] = to_answer(spec, questions[i], g, contexts[i], r_s / n)
+        if not go_on(out):
+            break
     return out
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import torch
 
+from compare.answering.executors import LocalExecutor
 from compare.answering.specs import SYSTEMS
 from compare.answering.systems import Resources, answer_questions, answers_key
 from compare.harness.stages import StageCache
@@ -92,6 +93,8 @@ def test_a_raced_trial_makes_the_whole_runs_answers_until_it_cannot_win(
         return float(q.id in right)
 
     res, cache = _resources(tiny_model_dir, tiny_tokenizer, tmp_path, engine), StageCache(tmp_path / "cache")
+    if split_cells:  # as the bench runs it: through the executor that generates in this process
+        res.executor = LocalExecutor()
     # to beat 0.5 (5 of 10) at most 5 may be wrong: batches of 3 show 6 answers before it is out
     answers, _ = raced_answers(cache, spec, qs, res, key, 0.5, correct)
     wrong = sum(a.qid not in right for a in answers)
