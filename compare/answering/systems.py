@@ -199,13 +199,27 @@ def answer_questions(
     timings are each question's share of its batch."""
     res.check(spec)  # before retrieval: a missing index or adapter is named, not an AttributeError
     prompts, contexts, r_s = build_prompts(spec, questions, res)
-    if res.executor is None:  # here, in this process
-        with res.engine(spec) as engine:
-            gens = engine.generate(prompts, progress)
-    else:
-        gens = res.executor.generate(res, spec, prompts, progress)
+    gens = _generate(res, spec, prompts, progress)
     n = max(1, len(questions))
     return [to_answer(spec, q, g, c, r_s / n) for q, g, c in zip(questions, gens, contexts, strict=True)]
+
+
+def _generate(
+    res: Resources, spec: SystemSpec, prompts: Sequence[str], progress: Callable[[int], None] | None = None
+) -> list[Generation]:
+    """``prompts`` answered here, in this process, or on the workers of ``res.executor``."""
+    if res.executor is not None:
+        return res.executor.generate(res, spec, prompts, progress)
+    with res.engine(spec) as engine:
+        return engine.generate(prompts, progress)
+
+
+def _plan(res: Resources, spec: SystemSpec, prompts: Sequence[str]) -> list[list[int]]:
+    """The prompt indices of each batch :func:`_generate` runs, in its order."""
+    if res.executor is not None:
+        return res.executor.plan(res, spec, prompts)
+    with res.engine(spec) as engine:
+        return engine.plan(prompts)
 
 
 def single_requests(spec: SystemSpec, questions: Sequence[QAItem], res: Resources) -> list[Answer]:
@@ -236,19 +250,8 @@ def answers_until(
     n = max(1, len(questions))
     out: list[Answer | None] = [None] * len(questions)
 
-    def generate(wave: list[str]) -> list[Generation]:
-        if res.executor is not None:
-            return res.executor.generate(res, spec, wave)
-        with res.engine(spec) as engine:
-            return engine.generate(wave)
-
-    if res.executor is not None:
-        parts = res.executor.plan(res, spec, prompts)
-    else:
-        with res.engine(spec) as engine:
-            parts = engine.plan(prompts)
-    for idx in parts:
-        for i, g in zip(idx, generate([prompts[i] for i in idx]), strict=True):
+    for idx in _plan(res, spec, prompts):
+        for i, g in zip(idx, _generate(res, spec, [prompts[i] for i in idx]), strict=True):
             out[i] = to_answer(spec, questions[i], g, contexts[i], r_s / n)
         if not go_on(out):
             break
