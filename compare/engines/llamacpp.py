@@ -45,7 +45,8 @@ from finetune.models import cache_dir
 
 log = logging.getLogger(__name__)
 
-INSTALL_HINT = "pip install llama-cpp-python==0.3.36 (or `make setup`), or pass --engine hf"
+# `make setup` builds 0.3.36 with our patches (patches/llama-cpp-python); the stock release answers too.
+INSTALL_HINT = "run `make setup` (or pip install llama-cpp-python==0.3.36), or pass --engine hf"
 # KV cells of one engine, shared by a batch's rows: the longest prompt it serves, with its new tokens.
 N_CTX = 8192
 # Cells a batch may use before it is split in two. Every query of a batch's prefill scans the mask of

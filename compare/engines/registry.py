@@ -11,6 +11,7 @@ effect. Add one with :func:`register_engine`.
 from __future__ import annotations
 
 import contextlib
+import importlib.metadata
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
@@ -66,6 +67,9 @@ class EngineKind:
     rank: int = 100
     # how its batches are planned (compare.harness.prompting.plan_batches), by every executor alike
     plan: str = "length"
+    # the distribution whose build computes the answers, recorded with every run (its version is
+    # part of the answers' cache key: another build of the same engine may answer differently)
+    package: str = ""
 
 
 ENGINES: dict[str, EngineKind] = {}
@@ -118,7 +122,17 @@ def _hf_precision(res: Any) -> str:
     return str(next(res.model.parameters()).dtype).removeprefix("torch.")
 
 
-register_engine(EngineKind("hf", ("cpu", "cuda", "mps"), lambda gguf: None, _hf_use, _hf_precision, rank=50))
+register_engine(
+    EngineKind(
+        "hf",
+        ("cpu", "cuda", "mps"),
+        lambda gguf: None,
+        _hf_use,
+        _hf_precision,
+        rank=50,
+        package="transformers",
+    )
+)
 
 
 # --- llamacpp: the GGUF file, adapters exported to GGUF LoRAs ----------------------------------
@@ -163,6 +177,7 @@ register_engine(
         _llamacpp_precision,
         rank=10,
         plan=LLAMACPP_PLAN,
+        package="llama-cpp-python",
     )
 )
 
@@ -201,13 +216,27 @@ def _vllm_use(res: Any, spec: Any) -> Iterator[Any]:
     yield res.cached_engine(spec, make)
 
 
-register_engine(EngineKind("vllm", ("cuda",), _vllm_missing, _vllm_use, lambda res: "bfloat16", rank=5))
+register_engine(
+    EngineKind("vllm", ("cuda",), _vllm_missing, _vllm_use, lambda res: "bfloat16", rank=5, package="vllm")
+)
 
 
 def describe(res: Any) -> dict[str, Any]:
-    """The engine every latency, throughput and cost figure of a run was measured with."""
-    return {"name": res.engine_name, "precision": ENGINES[res.engine_name].precision(res),
-            "why": res.engine_why}  # fmt: skip
+    """The engine every latency, throughput and cost figure of a run was measured with, and its
+    build ("llama-cpp-python 0.3.36+ftrag.1": `make setup` builds it with our patches)."""
+    kind = ENGINES[res.engine_name]
+    return {"name": res.engine_name, "precision": kind.precision(res), "why": res.engine_why,
+            "build": package_build(kind.package)}  # fmt: skip
+
+
+def package_build(package: str) -> str:
+    """``"name version"`` of an installed distribution ("" when none is named or installed)."""
+    if not package:
+        return ""
+    try:
+        return f"{package} {importlib.metadata.version(package)}"
+    except importlib.metadata.PackageNotFoundError:
+        return ""
 
 
 def engine_items(args: Any) -> list[str]:

@@ -240,3 +240,13 @@ def test_the_bundled_model_with_an_adapter_answers_alike_on_both_engines(tmp_pat
     )
     same = sum(a.text == b.text for a, b in zip(want, got, strict=True))
     assert same >= 5, [(a.text, b.text) for a, b in zip(want, got, strict=True)]
+
+
+@pytest.mark.parametrize(
+    "package, expected",
+    [("torch", "torch 2.13.0"), ("", ""), ("no-such-distribution-here", "")],
+)
+def test_the_engine_build_names_the_installed_distribution(package: str, expected: str) -> None:
+    from compare.engines.registry import package_build
+
+    assert package_build(package).split("+")[0] == expected
