@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from compare.answering.specs import SystemSpec
-from compare.answering.systems import Resources
+from compare.answering.systems import Resources, generate_here, plan_here
 from compare.engines.registry import ENGINES, EngineConfig, attach_engine
 from compare.harness.prompting import plan_batches
 from compare.harness.records import Generation
@@ -110,13 +110,11 @@ class LocalExecutor:
     def generate(
         self, res: Any, spec: Any, prompts: Sequence[str], progress: Callable[[int], None] | None = None
     ) -> list[Any]:
-        with res.engine(spec) as engine:
-            return engine.generate(prompts, progress)
+        return generate_here(res, spec, prompts, progress)
 
     def plan(self, res: Any, spec: Any, prompts: Sequence[str]) -> list[list[int]]:
         """The prompt indices of each batch :meth:`generate` runs, in order: the engine's own plan."""
-        with res.engine(spec) as engine:
-            return engine.plan(prompts)
+        return plan_here(res, spec, prompts)
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "workers": 1}

@@ -204,22 +204,34 @@ def answer_questions(
     return [to_answer(spec, q, g, c, r_s / n) for q, g, c in zip(questions, gens, contexts, strict=True)]
 
 
+def generate_here(
+    res: Resources, spec: SystemSpec, prompts: Sequence[str], progress: Callable[[int], None] | None = None
+) -> list[Generation]:
+    """``prompts`` answered in this process, by the spec's engine (what the local executor does)."""
+    with res.engine(spec) as engine:
+        return engine.generate(prompts, progress)
+
+
+def plan_here(res: Resources, spec: SystemSpec, prompts: Sequence[str]) -> list[list[int]]:
+    """The prompt indices of each batch :func:`generate_here` runs, in order: the engine's plan."""
+    with res.engine(spec) as engine:
+        return engine.plan(prompts)
+
+
 def _generate(
     res: Resources, spec: SystemSpec, prompts: Sequence[str], progress: Callable[[int], None] | None = None
 ) -> list[Generation]:
     """``prompts`` answered here, in this process, or on the workers of ``res.executor``."""
     if res.executor is not None:
         return res.executor.generate(res, spec, prompts, progress)
-    with res.engine(spec) as engine:
-        return engine.generate(prompts, progress)
+    return generate_here(res, spec, prompts, progress)
 
 
 def _plan(res: Resources, spec: SystemSpec, prompts: Sequence[str]) -> list[list[int]]:
     """The prompt indices of each batch :func:`_generate` runs, in its order."""
     if res.executor is not None:
         return res.executor.plan(res, spec, prompts)
-    with res.engine(spec) as engine:
-        return engine.plan(prompts)
+    return plan_here(res, spec, prompts)
 
 
 def single_requests(spec: SystemSpec, questions: Sequence[QAItem], res: Resources) -> list[Answer]:

@@ -7,13 +7,28 @@ the Hugging Face tokenizer, so the GGUF vocabulary is only what llama.cpp needs 
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from finetune.gguf_export import permute_rows
+
+needs_llamacpp = pytest.mark.skipif(
+    importlib.util.find_spec("llama_cpp") is None, reason="llama-cpp-python is not installed (make setup)"
+)
+
+
+def tiny_model(folder: Path, tok):
+    """The reference (hf) side of an engine test: the tiny Llama folder as a float32 model."""
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32).eval()
+    model.generation_config.eos_token_id = tok.eos_token_id
+    return model
 
 
 def write_tiny_gguf(folder: Path, tokenizer, out: Path) -> Path:

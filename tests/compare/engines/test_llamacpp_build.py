@@ -3,8 +3,6 @@ llama.cpp's own, and batches of long rows answer as the reference engine does.""
 
 from __future__ import annotations
 
-import importlib.metadata
-import importlib.util
 import os
 import subprocess
 import sys
@@ -12,26 +10,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from compare.engines.hf import Engine
+from compare.engines.registry import package_build
 from compare.harness.prompting import render_prompt
-from tests.compare.engines.gguf_tiny import write_tiny_gguf
-
-needs_llamacpp = pytest.mark.skipif(
-    importlib.util.find_spec("llama_cpp") is None, reason="llama-cpp-python is not installed (make setup)"
-)
-
-
-def _patched() -> bool:
-    try:
-        return "+ftrag" in importlib.metadata.version("llama-cpp-python")
-    except importlib.metadata.PackageNotFoundError:
-        return False
-
+from tests.compare.engines.gguf_tiny import needs_llamacpp, tiny_model, write_tiny_gguf
 
 needs_patched = pytest.mark.skipif(
-    not _patched(), reason="the stock llama-cpp-python build (make setup builds ours)"
+    "+ftrag" not in package_build("llama-cpp-python"),
+    reason="the stock llama-cpp-python build (make setup builds ours)",
 )
 
 # Logits of every position of one prompt, in a process of its own: the packed GEMM is switched by
@@ -51,14 +38,6 @@ TEXT = (
     "The brisil 40 pro is a phone made by Tessaline. Its battery lasts two days, it weighs 180 grams "
     "and it was designed in Lyon by a team of twelve. It charges in forty minutes and ships with a case. "
 )
-
-
-def tiny_model(folder: Path, tok):
-    from transformers import AutoModelForCausalLM
-
-    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32).eval()
-    model.generation_config.eos_token_id = tok.eos_token_id
-    return model
 
 
 def _logits(gguf: Path, tokens: list[int], out: Path, packed: str) -> np.ndarray:

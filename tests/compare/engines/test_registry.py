@@ -12,11 +12,7 @@ import torch
 from compare.engines.hf import Engine
 from compare.engines.registry import ENGINES, EngineConfig, resolve_engine
 from compare.harness.prompting import render_prompt
-from tests.compare.engines.gguf_tiny import random_lora, write_tiny_gguf
-
-needs_llamacpp = pytest.mark.skipif(
-    importlib.util.find_spec("llama_cpp") is None, reason="llama-cpp-python is not installed (make setup)"
-)
+from tests.compare.engines.gguf_tiny import needs_llamacpp, random_lora, tiny_model, write_tiny_gguf
 
 QUESTIONS = [
     "what is the battery ?",
@@ -200,14 +196,6 @@ def test_llamacpp_rows_quoting_one_document_share_its_cells(
         evaluated[share] = fast.state.evaluated
     doc_tokens = min(len(tiny_tokenizer(d)["input_ids"]) for d in docs)
     assert evaluated[False] - evaluated[True] >= 2 * doc_tokens  # each document computed once, not twice
-
-
-def tiny_model(folder: Path, tok):
-    from transformers import AutoModelForCausalLM
-
-    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32).eval()
-    model.generation_config.eos_token_id = tok.eos_token_id
-    return model
 
 
 @pytest.mark.slow

@@ -3,7 +3,6 @@ model making exactly the answers of a whole run until it stops."""
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from pathlib import Path
 from typing import Any
@@ -17,10 +16,7 @@ from compare.answering.systems import Resources, answer_questions, answers_key
 from compare.harness.stages import StageCache
 from compare.pipeline.search import Trial, beats, best_possible, coordinate_search, raced_answers
 from corpus.model import QAItem
-
-needs_llamacpp = pytest.mark.skipif(
-    importlib.util.find_spec("llama_cpp") is None, reason="llama-cpp-python is not installed (make setup)"
-)
+from tests.compare.engines.gguf_tiny import needs_llamacpp
 
 
 @pytest.mark.parametrize(
