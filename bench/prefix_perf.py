@@ -51,7 +51,8 @@ from corpus.model import styled
 def rag_prompts(
     dataset: str, ks: list[int], runs: str
 ) -> tuple[dict[int, list[str]], dict[int, int], object, str]:
-    """The test questions' RAG prompts at each k, the distinct first chunks, the tokenizer and model."""
+    """The test questions' RAG prompts at each k (k=0: the closed-book prompts ``base`` and ``ft``
+    answer), the distinct first chunks, the tokenizer and model."""
     from finetune.models import load_model
 
     args = build_parser().parse_args(["bench", "--name", "prefix-perf", "--dataset", dataset, "--runs", runs])
@@ -66,7 +67,7 @@ def rag_prompts(
     prompts, firsts = {}, {}
     for k in ks:
         res.tuned = {"rag": {"k": k, "shots": 3, "layout": "completion"}}
-        prompts[k], contexts, _ = build_prompts(SYSTEMS["rag"], questions, res)
+        prompts[k], contexts, _ = build_prompts(SYSTEMS["rag" if k else "base"], questions, res)
         firsts[k] = len({c.chunk_ids[0] for c in contexts if c and c.chunk_ids})
     return prompts, firsts, tok, train.model
 

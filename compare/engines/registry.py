@@ -223,7 +223,7 @@ register_engine(
 
 def describe(res: Any) -> dict[str, Any]:
     """The engine every latency, throughput and cost figure of a run was measured with, and its
-    build ("llama-cpp-python 0.3.36+ftrag.1": `make setup` builds it with our patches)."""
+    build ("llama-cpp-python 0.3.36+ftrag.2": `make setup` builds it with our patches)."""
     kind = ENGINES[res.engine_name]
     return {"name": res.engine_name, "precision": kind.precision(res), "why": res.engine_why,
             "build": package_build(kind.package)}  # fmt: skip

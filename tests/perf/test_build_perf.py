@@ -12,8 +12,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import build_perf  # noqa: E402
 
+from tests.compare.engines.gguf_tiny import needs_llamacpp, write_tiny_gguf  # noqa: E402
 
-def _run(seconds: float, texts: list[str], build: str = "0.3.36+ftrag.1") -> dict:
+
+def _run(seconds: float, texts: list[str], build: str = "0.3.36+ftrag.2") -> dict:
     return {"seconds": seconds, "texts": texts, "build": build}
 
 
@@ -37,3 +39,13 @@ def test_arms_are_compared_at_their_fastest_pass(seen: dict, ref: str, ratios: d
     assert {arm: row[ref] for arm, row in out.items()} == ratios
     assert {arm: row["same_answers"] for arm, row in out.items()} == same
     assert out["ours"]["seconds"] == [round(r["seconds"], 1) for r in seen["ours"]]
+
+
+@needs_llamacpp
+def test_decode_steps_times_every_row_count_on_a_real_engine(
+    tiny_model_dir: Path, tiny_tokenizer, tmp_path: Path
+) -> None:
+    gguf = write_tiny_gguf(tiny_model_dir, tiny_tokenizer, tmp_path / "tiny.gguf")
+    ms = build_perf.decode_steps(str(gguf), [1, 3, 2], reps=2)
+    assert list(ms) == ["1", "3", "2"]
+    assert all(v > 0 for v in ms.values())

@@ -52,14 +52,30 @@ def test_the_packed_f32_gemm_agrees_with_llamacpp_own_kernels(
     tiny_model_dir: Path, tiny_tokenizer, tmp_path: Path
 ) -> None:
     gguf = write_tiny_gguf(tiny_model_dir, tiny_tokenizer, tmp_path / "tiny.gguf")
-    tokens = tiny_tokenizer(TEXT * 2)["input_ids"][:200]
-    assert len(tokens) >= 64  # a prompt batch: the packed kernel serves 64 tokens or more
+    tokens = tiny_tokenizer(TEXT * 5)["input_ids"][:200]
+    assert len(tokens) >= 192  # a prompt batch: the packed kernel serves 192 tokens or more
     own = _logits(gguf, tokens, tmp_path / "own.npy", "0")
     packed = _logits(gguf, tokens, tmp_path / "packed.npy", "1")
     assert own.shape == packed.shape == (len(tokens), len(tiny_tokenizer))
     np.testing.assert_allclose(packed, own, rtol=1e-4, atol=1e-5)
     assert (packed.argmax(-1) == own.argmax(-1)).all()
     assert not np.array_equal(packed, own)  # the packed kernel ran: it sums in another order
+
+
+@needs_patched
+@pytest.mark.parametrize("n", [2, 5, 100])
+def test_the_small_batch_f32_gemm_sums_as_llamacpp_own_kernel(
+    tiny_model_dir: Path, tiny_tokenizer, tmp_path: Path, n: int
+) -> None:
+    """Decode steps and batches under 192 tokens: our kernel sums each output in tinyBLAS's order,
+    so every logit is the same bits (the tiny model's 32- and 16-row weights leave 2 and 4 rows
+    past the last 6-row tile)."""
+    gguf = write_tiny_gguf(tiny_model_dir, tiny_tokenizer, tmp_path / "tiny.gguf")
+    tokens = tiny_tokenizer(TEXT * 5)["input_ids"][:n]
+    own = _logits(gguf, tokens, tmp_path / "own.npy", "0")
+    ours = _logits(gguf, tokens, tmp_path / "ours.npy", "1")
+    assert own.shape == ours.shape == (n, len(tiny_tokenizer))
+    assert np.array_equal(ours, own)
 
 
 @needs_llamacpp
