@@ -41,7 +41,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 def decode_steps(gguf: str, ns: list[int], reps: int = 10) -> dict[str, float]:
     """Milliseconds per decode step of ``n`` rows (each 40 tokens in the cache, one new token),
-    for each ``n``: the engine's native calls, no Python between them but the batch's filling."""
+    for each ``n``: the engine's native calls, with only the batch's filling and each row's argmax
+    in Python (about a millisecond of a step's tens)."""
     import compare.engines.llamacpp as llamacpp
 
     st = llamacpp._Native(gguf, None, llamacpp.N_CTX, max(ns) + 1, llamacpp._torch_threads())
@@ -144,12 +145,13 @@ def main() -> None:
             tokens = sum(len(tok(p, add_special_tokens=False)["input_ids"]) for p in prompts[k])
             rows[f"k={k}"] = {"prompts": len(prompts[k]), "prompt_tokens": tokens, "arms": compare_arms(seen)}
             print(json.dumps(rows[f"k={k}"]), flush=True)
-        steps = {}
+        steps, step_builds = {}, {}
         if args.steps:
             job = Path(tmp) / "steps.json"
             job.write_text(json.dumps({"gguf": str(gguf), "steps": [int(n) for n in args.steps.split(",")]}))
             for arm in arms:
-                steps[arm] = run_arm(arm, args.stock, job, Path(tmp) / "out.json")["steps"]
+                out = run_arm(arm, args.stock, job, Path(tmp) / "out.json")
+                steps[arm], step_builds[arm] = out["steps"], out["build"]
                 print(f"decode steps, ms, {arm}: {steps[arm]}", flush=True)
     machine = {"platform": platform.platform(), "cpus": os.cpu_count(), "processor": platform.processor()}
     result = {
@@ -159,6 +161,7 @@ def main() -> None:
         "precision": "F32",
         "runs": rows,
         "decode_step_ms": steps,
+        "decode_step_builds": step_builds,
     }
     if args.out:
         Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
