@@ -1,7 +1,8 @@
 /* float32 matrix products through ggml's CPU backend, as llama.cpp's prefill runs them: the
  * build's own libraries, 2 threads, each shape timed for a second. Run it twice, with
- * GGML_PACKED_F32_GEMM=0 (llama.cpp's tinyBLAS) and without (our packed GEMM), to compare the two
- * kernels of one build (patches/llama-cpp-python/0002-packed-f32-gemm.patch).
+ * GGML_PACKED_F32_GEMM=0 (llama.cpp's tinyBLAS) and without (our GEMMs), to compare the kernels of
+ * one build (patches/llama-cpp-python/0002-packed-f32-gemm.patch): in 0.3.36+ftrag.2 the 512-token
+ * shapes run the packed GEMM and the 128-token one the small-batch GEMM (under 192 tokens).
  *
  *   L=.venv/lib/python3.11/site-packages/llama_cpp/lib
  *   I=<llama-cpp-python 0.3.36 source>/vendor/llama.cpp/ggml/include

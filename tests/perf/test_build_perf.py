@@ -1,4 +1,5 @@
-"""bench/build_perf.py's pure part: the arms compared with stock (or with llama.cpp's own GEMM)."""
+"""bench/build_perf.py: the arms compared with stock (or with llama.cpp's own GEMM), and its
+decode-step timing on a real tiny engine."""
 
 from __future__ import annotations
 

@@ -16,13 +16,23 @@ from compare.engines.registry import package_build
 from compare.harness.prompting import render_prompt
 from tests.compare.engines.gguf_tiny import needs_llamacpp, tiny_model, write_tiny_gguf
 
+
+def _our_kernels_built() -> bool:
+    """Our build, compiled with AVX-512: where its float32 GEMMs exist (patches/README.md)."""
+    if "+ftrag" not in package_build("llama-cpp-python"):
+        return False
+    import llama_cpp
+
+    return b"AVX512 = 1" in llama_cpp.llama_print_system_info()
+
+
 needs_patched = pytest.mark.skipif(
-    "+ftrag" not in package_build("llama-cpp-python"),
-    reason="the stock llama-cpp-python build (make setup builds ours)",
+    not _our_kernels_built(),
+    reason="the stock llama-cpp-python build, or ours without AVX-512 (make setup builds ours)",
 )
 
-# Logits of every position of one prompt, in a process of its own: the packed GEMM is switched by
-# an environment variable that llama.cpp reads once.
+# Logits of every position of one prompt, in a process of its own: our GEMMs are switched by an
+# environment variable that llama.cpp reads once.
 LOGITS = """
 import sys
 import numpy as np
@@ -40,8 +50,8 @@ TEXT = (
 )
 
 
-def _logits(gguf: Path, tokens: list[int], out: Path, packed: str) -> np.ndarray:
-    env = {**os.environ, "GGML_PACKED_F32_GEMM": packed}
+def _logits(gguf: Path, tokens: list[int], out: Path, ours: str) -> np.ndarray:
+    env = {**os.environ, "GGML_PACKED_F32_GEMM": ours}
     subprocess.run([sys.executable, "-c", LOGITS, str(gguf), ",".join(map(str, tokens)), str(out)],
                    check=True, env=env, timeout=120)  # fmt: skip
     return np.load(out)
